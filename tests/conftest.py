@@ -42,3 +42,42 @@ def ravdess_features(feature_config):
     report = extract(utterances, SHARED_DATA, TEST_CACHE, feature_config, progress=False)
     assert not report.failures
     return report.directory, utterances
+
+
+@pytest.fixture(scope="session")
+def espeak_corpus(tmp_path_factory) -> Path:
+    """Four espeak-ng 'actors' with neutral, 'happy' (higher, faster) and 'sad' (lower, slower) takes."""
+    from helpers import make_espeak_corpus
+
+    return make_espeak_corpus(tmp_path_factory.mktemp("espeak-corpus"),
+                              {"01": 25, "02": 55, "03": 40, "04": 70})
+
+
+def tiny_overrides(root: Path, cache: Path, steps: int = 20) -> list[str]:
+    """Config overrides for a model small enough to train in seconds."""
+    return [f"data.root={root}", f"data.cache={cache}", "data.valid_speakers=[RAVDESS_03, RAVDESS_04]",
+            "generator_params.channels=16", "generator_params.dilations=[1, 2]",
+            "discriminator_params.channels=8", "discriminator_params.n_layers=2",
+            f"train.steps={steps}", "train.batch_size=4", "train.segment_frames=32",
+            "train.log_every=5", "train.checkpoint_every=10", "train.validate_every=10",
+            "train.threads=1"]
+
+
+@pytest.fixture(scope="session")
+def tiny_run(espeak_corpus, tmp_path_factory) -> Path:
+    """A run folder of a tiny generator trained for 20 steps on the espeak corpus."""
+    from training.train import main
+
+    run_dir = tmp_path_factory.mktemp("tiny-run")
+    assert main(["--run-dir", str(run_dir), "--no-progress", "--set",
+                 *tiny_overrides(espeak_corpus, run_dir / "cache")]) == 0
+    return run_dir
+
+
+@pytest.fixture(scope="session")
+def tiny_bundle(tiny_run, tmp_path_factory) -> Path:
+    """The tiny run exported for real: ONNX graph + metadata."""
+    from export.onnx_export import export_run
+
+    path, _ = export_run(tiny_run, tmp_path_factory.mktemp("bundles") / "tiny")
+    return path

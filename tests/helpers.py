@@ -27,3 +27,21 @@ def speak(text: str, path: Path, pitch: int = 50, speed: int = 150, voice: str =
     subprocess.run(["espeak-ng", "-v", voice, "-p", str(pitch), "-s", str(speed), "-w", str(path),
                     text], check=True, capture_output=True)
     return path
+
+
+SENTENCES = {"01": "Kids are talking by the door", "02": "Dogs are sitting by the door"}
+#: espeak-ng stand-ins for acted emotions: (emotion code, intensity code, pitch step, speed).
+ESPEAK_EMOTIONS = (("01", "01", 0, 150), ("03", "02", 35, 175), ("04", "02", -15, 120))
+
+
+def make_espeak_corpus(root: Path, actors: dict[str, int]) -> Path:
+    """A RAVDESS-named corpus spoken by espeak-ng: one voice pitch per actor, and per
+    'emotion' a pitch step and speaking rate. Returns ``root``."""
+    for actor, base_pitch in actors.items():
+        folder = root / "RAVDESS" / f"Actor_{actor}"
+        folder.mkdir(parents=True, exist_ok=True)
+        for emotion, intensity, step, speed in ESPEAK_EMOTIONS:
+            for statement, text in SENTENCES.items():
+                name = f"03-01-{emotion}-{intensity}-{statement}-01-{actor}.wav"
+                speak(text, folder / name, pitch=base_pitch + step, speed=speed)
+    return root

@@ -1,0 +1,1 @@
+"""Export a trained generator to ONNX inside a self-describing rtconvert model bundle."""

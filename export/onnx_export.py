@@ -1,0 +1,148 @@
+"""Export a training run's generator as an rtconvert bundle (ONNX graph + validated metadata).
+
+Usage::
+
+    rtconvert-export --run-dir runs/default --output rtconvert/models/default
+
+The graph is the generator's streaming step (``training.models.Generator.step``): new
+normalised frames, the condition and the convolution state in; the residual and the next
+state out. Whole-utterance inference is the same graph with all frames at once and a
+zero state. After writing, the bundle is loaded back through ``rtconvert.bundle`` and
+ONNX Runtime is checked against PyTorch (max abs error <= 1e-4).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from rtconvert.bundle import GRAPH_INPUTS, GRAPH_OUTPUTS, INTENSITIES, load_bundle, write_bundle
+from rtconvert.model import OnnxConverter, convert_utterance
+from training.checkpoint import CHECKPOINT_NAME, load_checkpoint
+from training.dataset import INTENSITY_ALPHA, TARGET_EMOTIONS
+from training.models import Generator
+
+OPSET = 17
+PARITY_TOLERANCE = 1e-4
+RAVDESS_LICENCE = (
+    "Trained on RAVDESS (Livingstone & Russo 2018, PLoS ONE 13(5): e0196391), released under "
+    "CC BY-NC-SA 4.0: this model inherits its non-commercial, share-alike terms.")
+
+
+class _Step(nn.Module):
+    """The exported signature: (mcep, condition, state) -> (delta, next_state)."""
+
+    def __init__(self, generator: Generator) -> None:
+        super().__init__()
+        self.generator = generator
+
+    def forward(self, mcep, condition, state):
+        return self.generator.step(mcep, condition, state)
+
+
+def onnx_bytes(generator: Generator) -> bytes:
+    """The generator's step as an ONNX graph (opset 17, any number of frames)."""
+    generator.eval()
+    example = (torch.zeros(1, generator.n_features, 4), torch.zeros(1, generator.n_emotions),
+               generator.initial_state())
+    buffer = io.BytesIO()
+    torch.onnx.export(_Step(generator), example, buffer, input_names=list(GRAPH_INPUTS),
+                      output_names=list(GRAPH_OUTPUTS), opset_version=OPSET,
+                      dynamic_axes={"mcep": {2: "n_frames"}, "delta": {2: "n_frames"}},
+                      dynamo=False)
+    return buffer.getvalue()
+
+
+def bundle_metadata(generator: Generator, stats: dict[str, Any], config: dict[str, Any],
+                    step: int, licence: str) -> dict[str, Any]:
+    """Everything the runtime needs besides the graph (see rtconvert.bundle)."""
+    # An emotion the training data lacks gets no prosody shift, and is listed as such.
+    unshifted = {"delta_lf0": 0.0, "sigma_ratio": 1.0, "delta_c0_db": 0.0}
+    prosody = {e: {i: {k: stats["prosody"].get(e, {}).get(i, unshifted)[k] for k in unshifted}
+                   for i in INTENSITIES} for e in TARGET_EMOTIONS}
+    missing = [f"{e}/{i}" for e in TARGET_EMOTIONS for i in INTENSITIES
+               if i not in stats["prosody"].get(e, {})]
+    prior = stats["lf0_prior"]["all"]
+    return {
+        "name": Path(config.get("name", "model")).name,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "feature_config": stats["feature_config"],
+        "emotions": list(TARGET_EMOTIONS),
+        "intensity_scale": {k: INTENSITY_ALPHA[k] for k in INTENSITIES},
+        "model": {"n_features": generator.n_features, "first_coefficient": 1,
+                  "n_emotions": generator.n_emotions, "lookahead_frames": generator.lookahead,
+                  "receptive_field_frames": generator.receptive_field,
+                  "state_size": generator.state_size, "opset": OPSET,
+                  "n_parameters": sum(p.numel() for p in generator.parameters()),
+                  "generator_params": config["generator_params"]},
+        "normalization": {"mcep_mean": stats["mcep_mean"], "mcep_std": stats["mcep_std"]},
+        "prosody": prosody,
+        "lf0_prior": {"mean": prior["mean"], "std": prior["std"]},
+        "training": {"speakers": stats["speakers"], "n_utterances": stats["n_utterances"],
+                     "valid_speakers": stats.get("valid_speakers", []), "steps": step,
+                     "domains_without_data": missing,
+                     "data": config["data"], "loss": config["loss"], "train": config["train"]},
+        "license": licence,
+    }
+
+
+def parity_error(generator: Generator, bundle_path: Path, n_frames: int = 300,
+                 seed: int = 0) -> float:
+    """Max abs difference between PyTorch's whole-sequence output and ONNX Runtime streamed
+    in uneven chunks, on random mel-cepstra around the corpus mean."""
+    bundle = load_bundle(bundle_path)
+    rng = np.random.default_rng(seed)
+    mcep = bundle.mcep_mean + bundle.mcep_std * rng.standard_normal((n_frames, len(bundle.mcep_mean)))
+    condition = np.zeros(generator.n_emotions)
+    condition[1] = 0.8
+    with torch.no_grad():
+        x = torch.from_numpy(((mcep[:, 1:] - bundle.mcep_mean[1:]) / bundle.mcep_std[1:]).T)[None]
+        expected = generator(x.float(), torch.from_numpy(condition).float()[None])[0].T.numpy()
+    converter = OnnxConverter(bundle)
+    converter.set_condition(condition)
+    streamed = convert_utterance(converter, mcep)
+    got = (streamed[:, 1:] - bundle.mcep_mean[1:]) / bundle.mcep_std[1:]
+    return float(np.max(np.abs(got - expected)))
+
+
+def export_run(run_dir: Path, output: Path, licence: str = RAVDESS_LICENCE) -> tuple[Path, float]:
+    """Export the last checkpoint of ``run_dir`` to a bundle at ``output``; returns the parity error."""
+    state = load_checkpoint(run_dir / CHECKPOINT_NAME)
+    config = state["config"]
+    generator = Generator(**config["generator_params"])
+    generator.load_state_dict(state["generator"])
+    generator.eval()
+    stats = json.loads((run_dir / "stats.json").read_text())
+    metadata = bundle_metadata(generator, stats, {**config, "name": output.name}, state["step"],
+                               licence)
+    write_bundle(output, onnx_bytes(generator), metadata)
+    error = parity_error(generator, output)
+    if error > PARITY_TOLERANCE:
+        raise RuntimeError(f"{output}: ONNX Runtime differs from PyTorch by {error:.2e} "
+                           f"(> {PARITY_TOLERANCE})")
+    return output, error
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="rtconvert-export", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--run-dir", type=Path, required=True)
+    parser.add_argument("--output", type=Path, required=True, help="bundle folder to write")
+    args = parser.parse_args(argv)
+    path, error = export_run(args.run_dir, args.output)
+    size = sum(f.stat().st_size for f in path.iterdir())
+    print(f"{path}: {size / 1e6:.2f} MB, ONNX Runtime vs PyTorch max abs error {error:.1e}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

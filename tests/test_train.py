@@ -1,0 +1,97 @@
+"""Training: losses move on real features, a killed run resumes exactly, torchrun works."""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from conftest import tiny_overrides
+from helpers import REPO, SHARED_DATA, TEST_CACHE, needs_ravdess
+from training.checkpoint import CHECKPOINT_NAME, load_checkpoint
+from training.config import load_config
+from training.train import Trainer, main, prepare_data
+
+
+def _train_command(run_dir: Path, overrides: list[str]) -> list[str]:
+    return [sys.executable, "-m", "training.train", "--run-dir", str(run_dir), "--no-progress",
+            "--set", *overrides]
+
+
+@needs_ravdess
+@pytest.mark.shared_data
+def test_tiny_model_learns_on_real_features(ravdess_features, tmp_path):
+    overrides = tiny_overrides(SHARED_DATA, TEST_CACHE, steps=60) + [
+        "data.valid_speakers=[RAVDESS_01, RAVDESS_02]", "train.validate_every=1000"]
+    config = load_config(REPO / "training/conf/default.yaml", overrides)
+    torch.set_num_threads(1)
+    data = prepare_data(config, tmp_path, progress=False)
+    assert len({t.utterance.speaker for t in data.train_takes}) == 18
+    assert not {t.utterance.speaker for t in data.train_takes} & {"RAVDESS_01", "RAVDESS_02"}
+    trainer = Trainer(config, tmp_path, data, 0, 1, torch.device("cpu"))
+    trainer.run(progress=False)
+    history = [row for row in trainer.history if "g_cycle" in row]
+    assert len(history) == 12
+    first, last = history[:2], history[-2:]
+    for name in ("g_cycle", "g_adversarial"):
+        assert sum(r[name] for r in last) < sum(r[name] for r in first), name
+
+
+def test_killed_run_resumes_exactly(espeak_corpus, tmp_path):
+    overrides = tiny_overrides(espeak_corpus, tmp_path / "cache", steps=300) + [
+        "train.validate_every=100000"]
+    straight, killed = tmp_path / "straight", tmp_path / "killed"
+    subprocess.run(_train_command(straight, overrides), check=True, cwd=REPO,
+                   capture_output=True)
+
+    process = subprocess.Popen(_train_command(killed, overrides), cwd=REPO,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not (killed / CHECKPOINT_NAME).is_file() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    stopped_at = load_checkpoint(killed / CHECKPOINT_NAME)["step"]
+    assert 0 < stopped_at < 300, "the run finished before it could be killed"
+
+    subprocess.run(_train_command(killed, overrides), check=True, cwd=REPO, capture_output=True)
+    a, b = load_checkpoint(straight / CHECKPOINT_NAME), load_checkpoint(killed / CHECKPOINT_NAME)
+    assert a["step"] == b["step"] == 300
+    for name, tensor in a["generator"].items():
+        assert torch.equal(tensor, b["generator"][name]), name
+    assert a["history"] == b["history"]
+
+
+def test_run_folder_has_logs_plot_and_samples(tiny_run):
+    for name in ("config.yaml", "stats.json", "checkpoint.pt", "log.csv", "losses.png"):
+        assert (tiny_run / name).is_file(), name
+    samples = sorted(p.name for p in (tiny_run / "samples" / "000020").iterdir())
+    assert samples == ["happy.wav", "neutral.wav", "sad.wav"]  # the espeak corpus's emotions
+    header = (tiny_run / "log.csv").read_text().splitlines()[0]
+    assert "valid_mcd_db" in header and "g_cycle" in header
+
+
+@pytest.mark.skipif(shutil.which("torchrun") is None and not
+                    (Path(sys.executable).parent / "torchrun").exists(), reason="no torchrun")
+def test_torchrun_two_processes(espeak_corpus, tmp_path):
+    """DistributedDataParallel over two CPU processes (gloo): the multi-GPU path, without GPUs."""
+    torchrun = str(Path(sys.executable).parent / "torchrun")
+    overrides = tiny_overrides(espeak_corpus, tmp_path / "cache", steps=10)
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    subprocess.run([torchrun, "--standalone", "--nproc_per_node=2", "-m", "training.train",
+                    "--run-dir", str(tmp_path / "ddp"), "--no-progress", "--set", *overrides],
+                   check=True, cwd=REPO, capture_output=True, env=env, timeout=300)
+    state = load_checkpoint(tmp_path / "ddp" / CHECKPOINT_NAME)
+    assert state["step"] == 10 and len(state["rng"]) == 2
+
+
+def test_missing_validation_speakers_are_a_clear_error(espeak_corpus, tmp_path):
+    overrides = tiny_overrides(espeak_corpus, tmp_path / "cache") + [
+        "data.valid_speakers=[RAVDESS_99]"]
+    with pytest.raises(ValueError, match="0 validation utterances"):
+        main(["--run-dir", str(tmp_path / "run"), "--no-progress", "--set", *overrides])

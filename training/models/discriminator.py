@@ -1,0 +1,43 @@
+"""The discriminator: a 1-D PatchGAN over mel-cepstra with one output head per domain."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class Discriminator(nn.Module):
+    """Judges patches of mel-cepstra as real speech of a given domain.
+
+    A domain is neutral or an (emotion, intensity) pair; each has its own output channel
+    and the caller picks the one of the domain it asks about (per-emotion heads, as in
+    multi-domain CycleGAN/StarGAN-VC).
+
+    Parameters
+    ----------
+    n_features : int
+        Input coefficients per frame.
+    n_domains : int
+        Output heads.
+    channels : int
+        Channels of the first layer; doubled by each strided layer.
+    n_layers : int
+        Strided (x2) convolutions; each patch spans about ``2 ** n_layers * 3`` frames.
+    """
+
+    def __init__(self, n_features: int = 35, n_domains: int = 15, channels: int = 64,
+                 n_layers: int = 3) -> None:
+        super().__init__()
+        layers: list[nn.Module] = [nn.Conv1d(n_features, channels, 3, padding=1),
+                                   nn.LeakyReLU(0.2)]
+        for _ in range(n_layers):
+            layers += [nn.Conv1d(channels, 2 * channels, 4, stride=2, padding=1),
+                       nn.LeakyReLU(0.2)]
+            channels *= 2
+        self.body = nn.Sequential(*layers)
+        self.heads = nn.Conv1d(channels, n_domains, 3, padding=1)
+
+    def forward(self, x: torch.Tensor, domain: torch.Tensor) -> torch.Tensor:
+        """Scores of shape (batch, n_patches) for x (batch, n_features, n_frames), domain (batch,)."""
+        scores = self.heads(self.body(x))
+        return scores.gather(1, domain.view(-1, 1, 1).expand(-1, 1, scores.shape[2])).squeeze(1)
