@@ -84,7 +84,9 @@ class StreamingSynthesizer:
     def reset(self) -> None:
         self._rng = np.random.default_rng(self.seed)
         self._last: tuple[float, FloatArray, FloatArray] | None = None  # f0, envelope, ap
-        self._phase = 0.0  # in cycles, in [0, 1)
+        # In cycles, in [0, 1). Not 0: 500 Hz unvoiced pulses at 24 kHz would then cross
+        # whole cycles exactly, and rounding would move pulses with the block boundaries.
+        self._phase = 0.1234567
         self._tail = np.zeros(self.fft_size)  # overlap-add carried into the next block
         self._noise_filter: npt.NDArray[np.complex128] | None = None  # of the running pulse
 
@@ -148,20 +150,24 @@ class StreamingSynthesizer:
             noise_power = np.where(pulse_voiced[:, None], env * ratio ** 2, env)
             filters = minimum_phase_spectra(noise_power, self.fft_size)
         # Noise segments run from each pulse to the next; the first continues the last
-        # pulse of the previous block with that pulse's filter.
-        starts = np.concatenate([[0], pulses]) if self._noise_filter is not None or not len(
-            pulses) else pulses
-        stops = np.concatenate([starts[1:], [n_samples]])
-        for k, (a, b) in enumerate(zip(starts, stops)):
-            if b <= a:
-                continue
-            index = k - (len(starts) - len(pulses))
-            spectrum = self._noise_filter if index < 0 else filters[index]
-            if spectrum is None:
-                continue
-            filtered = np.fft.irfft(np.fft.rfft(noise[a:b], self.fft_size) * spectrum,
-                                    self.fft_size)
-            out[a:a + self.fft_size] += filtered
+        # pulse of the previous block with that pulse's filter. All are filtered at once.
+        starts, spectra = list(pulses), [filters] if len(pulses) else []
+        if self._noise_filter is not None and (not len(pulses) or pulses[0] > 0):
+            starts.insert(0, 0)
+            spectra.insert(0, self._noise_filter[None])
+        if starts:
+            starts_array = np.asarray(starts)
+            stops = np.concatenate([starts_array[1:], [n_samples]])
+            lengths = np.minimum(stops - starts_array, self.fft_size)
+            segments = np.zeros((len(starts), self.fft_size))
+            mask = np.arange(self.fft_size)[None, :] < lengths[:, None]
+            index = np.minimum(starts_array[:, None] + np.arange(self.fft_size)[None, :],
+                               n_samples - 1)
+            segments[mask] = noise[index][mask]
+            filtered = np.fft.irfft(np.fft.rfft(segments, axis=1) * np.concatenate(spectra),
+                                    self.fft_size, axis=1)
+            for a, response in zip(starts_array, filtered):
+                out[a:a + self.fft_size] += response
         if len(pulses):
             self._noise_filter = filters[-1]
         self._tail = out[n_samples:].copy()
