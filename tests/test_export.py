@@ -138,3 +138,13 @@ def test_bundle_runs_without_torch(tiny_bundle):
     result = subprocess.run([sys.executable, "-c", RUN_WITHOUT_TORCH, str(tiny_bundle)],
                             capture_output=True, text=True)
     assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr
+
+
+@pytest.mark.skipif(not (__import__("rtconvert.bundle").bundle.default_bundle_path()
+                         / "model.onnx").is_file(), reason="no default model shipped yet")
+def test_default_bundle_runs_without_torch():
+    from rtconvert.bundle import default_bundle_path
+
+    result = subprocess.run([sys.executable, "-c", RUN_WITHOUT_TORCH, str(default_bundle_path())],
+                            capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr
