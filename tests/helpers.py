@@ -45,3 +45,14 @@ def make_espeak_corpus(root: Path, actors: dict[str, int]) -> Path:
                 name = f"03-01-{emotion}-{intensity}-{statement}-01-{actor}.wav"
                 speak(text, folder / name, pitch=base_pitch + step, speed=speed)
     return root
+
+
+#: Python source that makes any import of torch fail, for "runs without torch" checks.
+BLOCK_TORCH = """
+import sys
+class _NoTorch:
+    def find_spec(self, name, path=None, target=None):
+        if name == "torch" or name.startswith("torch."):
+            raise ImportError("torch is blocked: the runtime must not need it")
+sys.meta_path.insert(0, _NoTorch())
+"""

@@ -8,6 +8,8 @@ import sys
 import numpy as np
 import pytest
 
+from helpers import BLOCK_TORCH
+
 from export.onnx_export import export_run
 from rtconvert.bundle import FORMAT_VERSION, load_bundle
 from rtconvert.errors import BundleError
@@ -114,13 +116,7 @@ def test_unparsable_metadata(tiny_bundle, tmp_path):
         load_bundle(path)
 
 
-RUN_WITHOUT_TORCH = """
-import sys
-class _NoTorch:
-    def find_spec(self, name, path=None, target=None):
-        if name == "torch" or name.startswith("torch."):
-            raise ImportError("torch is blocked")
-sys.meta_path.insert(0, _NoTorch())
+RUN_WITHOUT_TORCH = BLOCK_TORCH + """
 import numpy as np
 from rtconvert.bundle import load_bundle
 from rtconvert.model import OnnxConverter, convert_utterance

@@ -6,13 +6,10 @@ import sys
 
 import rtconvert
 
-BLOCK_TORCH = """
-import sys, importlib, pkgutil
-class _NoTorch:
-    def find_spec(self, name, path=None, target=None):
-        if name == "torch" or name.startswith("torch."):
-            raise ImportError("torch is blocked: the runtime must not need it")
-sys.meta_path.insert(0, _NoTorch())
+from helpers import BLOCK_TORCH
+
+IMPORT_ALL = BLOCK_TORCH + """
+import importlib
 import rtconvert
 for module in {modules!r}:
     importlib.import_module(module)
@@ -27,6 +24,6 @@ def runtime_modules():
 def test_runtime_imports_without_torch():
     modules = runtime_modules()
     assert "rtconvert.features" in modules
-    result = subprocess.run([sys.executable, "-c", BLOCK_TORCH.format(modules=modules)],
+    result = subprocess.run([sys.executable, "-c", IMPORT_ALL.format(modules=modules)],
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
