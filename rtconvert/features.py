@@ -188,11 +188,3 @@ def synthesize(features: WorldFeatures, config: FeatureConfig) -> FloatArray:
                               decode_envelope(features.mcep, config),
                               decode_aperiodicity(features.bap, config),
                               config.sample_rate, config.frame_period_ms)
-
-
-def log_f0(f0_hz: FloatArray) -> FloatArray:
-    """Natural log of F0 where voiced, 0 where unvoiced; shape as ``f0_hz``."""
-    out = np.zeros_like(f0_hz, dtype=np.float64)
-    voiced = f0_hz > 0
-    out[voiced] = np.log(f0_hz[voiced])
-    return out

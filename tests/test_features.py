@@ -6,7 +6,7 @@ import pytest
 from rtconvert.config import FeatureConfig
 from rtconvert.errors import ConfigError
 from rtconvert.features import (FeatureError, analyze, analyze_frames, decode_envelope,
-                                encode_envelope, estimate_f0, log_f0, spectral_envelope,
+                                encode_envelope, estimate_f0, spectral_envelope,
                                 synthesize)
 
 
@@ -106,7 +106,3 @@ def test_config_dict_round_trip():
     assert FeatureConfig.from_dict(config.to_dict()) == config
     with pytest.raises(ConfigError, match="unknown feature settings"):
         FeatureConfig.from_dict({"sample_rate": 24000, "colour": "blue"})
-
-
-def test_log_f0_is_zero_where_unvoiced():
-    np.testing.assert_allclose(log_f0(np.array([0.0, 100.0])), [0.0, np.log(100.0)])

@@ -32,7 +32,8 @@ from rtconvert.prosody import CENTS_PER_LOG, log_f0_stats, shift_log_f0, voiced_
 
 from .corpus import Utterance
 from .dataset import dtw_path
-from .index import _corpus_folders, resolve, scan
+from .index import corpus_folders, resolve, scan
+from .stats import speech_mask
 from .validate import MCD_SCALE
 
 N_CLASSIFIER_CEPSTRA = 16
@@ -97,8 +98,7 @@ def compare(converted: WorldFeatures, target: WorldFeatures) -> tuple[float, flo
 
 def _trim(features: WorldFeatures) -> WorldFeatures:
     """Leading and trailing silence off, so that DTW aligns speech with speech."""
-    c0 = features.mcep[:, 0]
-    speech = np.flatnonzero(c0 > np.percentile(c0, 95) - 40 / 4.343)
+    speech = np.flatnonzero(speech_mask(features.mcep[:, 0]))
     return features.slice(max(0, speech[0] - 5), speech[-1] + 6)
 
 
@@ -106,7 +106,7 @@ def evaluate(bundle: Bundle, root: Path) -> str:
     config = bundle.features
     utterances = [u for u in scan(root)[0] if u.corpus == "RAVDESS"]
     valid = set(bundle.metadata["training"]["valid_speakers"])
-    folders = _corpus_folders(root)
+    folders = corpus_folders(root)
     cache: dict[str, WorldFeatures] = {}
 
     def features_of(u: Utterance) -> WorldFeatures:

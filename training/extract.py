@@ -30,7 +30,7 @@ from rtconvert.errors import AudioFileError
 from rtconvert.features import FeatureError, WorldFeatures, analyze
 
 from .corpus import Utterance
-from .index import _corpus_folders, read_index, resolve, scan, write_index
+from .index import corpus_folders, read_index, resolve, scan, write_index
 
 
 def fingerprint(config: FeatureConfig) -> str:
@@ -102,7 +102,7 @@ def extract(utterances: list[Utterance], root: str | Path, cache_root: str | Pat
     directory = cache_dir(cache_root, config)
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "feature_config.json").write_text(json.dumps(config.to_dict(), indent=2))
-    folders = _corpus_folders(root) if root.is_dir() else {}
+    folders = corpus_folders(root)
     jobs = [_Job(u, resolve(root, u.filepath, folders), feature_path(directory, u))
             for u in utterances]
     todo = [job for job in jobs if not job.target.is_file()]

@@ -106,8 +106,10 @@ class CheckReport:
                 f"{len(self.missing)} missing, {len(self.unreadable)} unreadable")
 
 
-def _corpus_folders(root: Path) -> dict[str, Path]:
-    """Folders under ``root`` that hold a corpus under another name (ravdess24k for RAVDESS)."""
+def corpus_folders(root: Path) -> dict[str, Path]:
+    """Folders directly under ``root`` by lower-case name, for :func:`resolve` (ravdess24k for RAVDESS)."""
+    if not root.is_dir():
+        return {}
     return {child.name.lower(): child for child in root.iterdir() if child.is_dir()}
 
 
@@ -134,7 +136,7 @@ def check(utterances: list[Utterance], root: str | Path) -> CheckReport:
     """Which rows exist under ``root`` and open as audio; never raises for a bad file."""
     root = Path(root)
     report = CheckReport(n_rows=len(utterances))
-    folders = _corpus_folders(root) if root.is_dir() else {}
+    folders = corpus_folders(root)
     for utterance in utterances:
         path = resolve(root, utterance.filepath, folders)
         if path is None:

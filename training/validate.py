@@ -14,7 +14,7 @@ from rtconvert.config import FeatureConfig
 from rtconvert.features import WorldFeatures, synthesize
 from rtconvert.prosody import log_f0_stats, shift_log_f0, voiced_log_f0
 
-from .dataset import INTENSITY_ALPHA, TARGET_EMOTIONS, condition_vector
+from .dataset import TARGET_EMOTIONS, condition_vector
 from .extract import feature_path, load_features
 
 MCD_SCALE = 10.0 / math.log(10.0) * math.sqrt(2.0)
