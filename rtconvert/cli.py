@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import subprocess
 import sys
@@ -12,9 +13,13 @@ from pathlib import Path
 import numpy as np
 
 from .audiofile import load_audio, write_audio
+from .bench import BenchCase, bench_speech, format_table, run_bench
+from .bundle import load_bundle
 from .config import FeatureConfig
+from .controls import NEUTRAL, Settings
+from .engine import Engine, convert_signal
 from .errors import RtconvertError
-from .features import FeatureError, analyze, synthesize
+from .features import MIN_DURATION_S, FeatureError, analyze, synthesize
 
 DEMO_TEXT = "Kids are talking by the door. Dogs are sitting by the door."
 
@@ -44,6 +49,50 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _convert(args: argparse.Namespace) -> int:
+    """Convert a file through the streaming engine, at the file's own rate."""
+    bundle = load_bundle(args.model)
+    settings = Settings(emotion=args.emotion, intensity=args.intensity).validate(bundle.emotions)
+    audio = load_audio(args.input)
+    if len(audio.samples) < MIN_DURATION_S * audio.sample_rate:
+        raise RtconvertError(f"{args.input}: too short ({len(audio.samples)} samples); "
+                             f"need at least {MIN_DURATION_S} s")
+    if audio.n_channels > 1:
+        print(f"{args.input}: {audio.n_channels} channels, downmixed to mono")
+    engine = Engine(bundle, audio.sample_rate, settings)
+    output = convert_signal(engine, audio.samples, args.block)
+    write_audio(args.output, output, audio.sample_rate)
+    how = "whole file" if args.block is None else f"blocks of {args.block}"
+    print(f"wrote {args.output}: {settings.emotion} at intensity {settings.intensity}, "
+          f"{len(output) / audio.sample_rate:.2f} s at {audio.sample_rate} Hz ({how})")
+    return 0
+
+
+def _bench(args: argparse.Namespace) -> int:
+    """Time the engine on speech, one row per block size."""
+    bundle = load_bundle(args.model)
+    speech = bench_speech(args.seconds, args.rate, args.input)
+    rows = [run_bench(bundle, speech, BenchCase(block=block, rate=args.rate))
+            for block in args.block]
+    print(format_table(rows))
+    if args.json is not None:
+        result = rows[0] if len(rows) == 1 else {"runs": rows}
+        args.json.write_text(json.dumps(result, indent=2) + "\n")
+        print(f"wrote {args.json}")
+    return 0
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive number")
+    return value
+
+
+def _block_list(text: str) -> list[int]:
+    return [_positive_int(part) for part in text.split(",")]
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rtconvert", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -51,6 +100,28 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("input", nargs="?", type=Path)
     demo.add_argument("-o", "--output", type=Path, default=Path("demo"))
     demo.set_defaults(run=_demo)
+
+    convert = commands.add_parser("convert", help="convert an audio file to an emotion")
+    convert.add_argument("input", type=Path)
+    convert.add_argument("output", type=Path)
+    convert.add_argument("--emotion", required=True,
+                         help=f"happy, sad, angry, fearful, surprised, disgust, calm or {NEUTRAL}")
+    convert.add_argument("--intensity", type=float, default=0.5,
+                         help="0 none, 0.5 normal, 1 strong (default 0.5)")
+    convert.add_argument("--model", type=Path, help="model bundle folder (default: shipped)")
+    convert.add_argument("--block", type=_positive_int,
+                         help="stream in blocks of N samples (default: the whole file at once)")
+    convert.set_defaults(run=_convert)
+
+    bench = commands.add_parser("bench", help="time the streaming engine")
+    bench.add_argument("--seconds", type=float, default=30.0)
+    bench.add_argument("--block", type=_block_list, default=[256],
+                       help="block size, or several separated by commas (a sweep)")
+    bench.add_argument("--rate", type=_positive_int, default=48000, help="device rate in Hz")
+    bench.add_argument("--input", type=Path, help="speech to use (default: espeak-ng)")
+    bench.add_argument("--model", type=Path)
+    bench.add_argument("--json", type=Path, help="write the results here")
+    bench.set_defaults(run=_bench)
     return parser
 
 

@@ -130,27 +130,23 @@ def decode_aperiodicity(bap: FloatArray, config: FeatureConfig) -> FloatArray:
                                        config.sample_rate, config.fft_size)
 
 
-def analyze_frames(window: FloatArray, f0_hz: FloatArray, first_frame: int, n_frames: int,
-                   config: FeatureConfig) -> WorldFeatures:
-    """Envelope and aperiodicity of ``n_frames`` frames from a signal window.
+def features_at(window: FloatArray, f0_hz: FloatArray, times_s: FloatArray,
+                config: FeatureConfig) -> WorldFeatures:
+    """Envelope and aperiodicity of a signal window at ``times_s``, given their refined F0.
 
     Parameters
     ----------
     window : ndarray, shape (n_samples,)
-        Signal whose first sample sits on frame 0 of ``f0_hz``.
-    f0_hz : ndarray, shape (n_window_frames,)
-        Refined F0 of every frame of the window.
-    first_frame, n_frames : int
-        Which frames of the window to analyse.
+        Signal; times count from its first sample.
+    f0_hz, times_s : ndarray, shape (n_frames,)
+        Refined F0 (0 where unvoiced) and the frames' centres in seconds.
 
     Returns
     -------
     WorldFeatures
         ``n_frames`` frames.
     """
-    frames = slice(first_frame, first_frame + n_frames)
-    f0 = np.ascontiguousarray(f0_hz[frames])
-    times_s = np.arange(first_frame, first_frame + n_frames) * (config.frame_period_ms / 1000.0)
+    f0 = np.ascontiguousarray(f0_hz)
     envelope = spectral_envelope(window, f0, times_s, config)
     ap = aperiodicity(window, f0, times_s, config)
     return WorldFeatures(f0, encode_envelope(envelope, config), encode_aperiodicity(ap, config))
@@ -178,8 +174,8 @@ def analyze(samples: npt.ArrayLike, config: FeatureConfig) -> WorldFeatures:
     if len(signal) < MIN_DURATION_S * config.sample_rate:
         raise FeatureError(f"too short: {len(signal) / config.sample_rate:.3f} s, "
                            f"need at least {MIN_DURATION_S} s")
-    f0_hz, _ = estimate_f0(signal, config)
-    return analyze_frames(signal, f0_hz, 0, len(f0_hz), config)
+    f0_hz, times_s = estimate_f0(signal, config)
+    return features_at(signal, f0_hz, times_s, config)
 
 
 def synthesize(features: WorldFeatures, config: FeatureConfig) -> FloatArray:

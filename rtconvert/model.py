@@ -54,15 +54,15 @@ class Converter(Protocol):
         """Forget the stream: start again from silence."""
 
 
-class _DelayLine:
-    """Holds the last ``n_frames`` frames so outputs line up with the lookahead."""
+class FrameDelay:
+    """Holds the last ``n_frames`` rows of a (frames, width) stream, to delay it that much."""
 
-    def __init__(self, n_frames: int, n_mcep: int) -> None:
-        self.n_frames, self.n_mcep = n_frames, n_mcep
+    def __init__(self, n_frames: int, width: int) -> None:
+        self.n_frames, self.width = n_frames, width
         self.reset()
 
     def reset(self) -> None:
-        self.buffer = np.zeros((self.n_frames, self.n_mcep))
+        self.buffer = np.zeros((self.n_frames, self.width))
         self.started = False
 
     def push(self, frames: FloatArray) -> FloatArray:
@@ -81,7 +81,7 @@ class IdentityConverter:
 
     def __init__(self, n_mcep: int, lookahead_frames: int = 0) -> None:
         self.lookahead_frames = lookahead_frames
-        self._delay = _DelayLine(lookahead_frames, n_mcep)
+        self._delay = FrameDelay(lookahead_frames, n_mcep)
 
     def set_condition(self, condition: FloatArray) -> None:
         pass
@@ -103,7 +103,7 @@ class OnnxConverter:
         self._first = bundle.first_coefficient
         self._mean = bundle.mcep_mean[self._first:]
         self._std = bundle.mcep_std[self._first:]
-        self._delay = _DelayLine(self.lookahead_frames, bundle.features.n_mcep)
+        self._delay = FrameDelay(self.lookahead_frames, bundle.features.n_mcep)
         self._condition = np.zeros((1, len(bundle.emotions)), dtype=np.float32)
         self.reset()
 

@@ -68,3 +68,82 @@ def shift_log_f0(lf0: FloatArray, voiced: npt.NDArray[np.bool_], source: LogF0St
     scale = sigma_ratio ** intensity
     shifted = source.mean + intensity * delta_mean + (lf0 - source.mean) * scale
     return np.where(voiced, shifted, lf0)
+
+
+@dataclass(frozen=True)
+class EmotionShift:
+    """How far one emotion moves prosody at one intensity (see :func:`shift_at`)."""
+
+    delta_lf0: float = 0.0  # log-F0 mean shift, natural log units
+    log_sigma_ratio: float = 0.0  # natural log of the log-F0 std ratio
+    delta_c0_db: float = 0.0  # energy shift in dB
+
+    def __add__(self, other: "EmotionShift") -> "EmotionShift":
+        return EmotionShift(self.delta_lf0 + other.delta_lf0,
+                            self.log_sigma_ratio + other.log_sigma_ratio,
+                            self.delta_c0_db + other.delta_c0_db)
+
+
+#: Intensities the corpus statistics were measured at (RAVDESS normal and strong).
+NORMAL_INTENSITY, STRONG_INTENSITY = 0.5, 1.0
+#: Largest energy change applied, in dB: the corpus's shouting (+27 dB) would clip a mic chain.
+MAX_ENERGY_SHIFT_DB = 6.0
+
+
+def shift_at(normal: EmotionShift, strong: EmotionShift, intensity: float) -> EmotionShift:
+    """The shift at ``intensity``, piecewise linear through 0 (none), 0.5 (normal) and 1 (strong).
+
+    Interpolating log sigma ratios makes ``sigma_t = sigma_s * rho ** intensity`` of
+    DESIGN.md exact at the measured points.
+    """
+    if intensity <= NORMAL_INTENSITY:
+        weights = (intensity / NORMAL_INTENSITY, 0.0)
+    else:
+        w = (intensity - NORMAL_INTENSITY) / (STRONG_INTENSITY - NORMAL_INTENSITY)
+        weights = (1.0 - w, w)
+    mixed = EmotionShift(*(weights[0] * a + weights[1] * b for a, b in
+                           zip(_fields(normal), _fields(strong))))
+    energy = float(np.clip(mixed.delta_c0_db, -MAX_ENERGY_SHIFT_DB, MAX_ENERGY_SHIFT_DB))
+    return EmotionShift(mixed.delta_lf0, mixed.log_sigma_ratio, energy)
+
+
+def _fields(shift: EmotionShift) -> tuple[float, float, float]:
+    return shift.delta_lf0, shift.log_sigma_ratio, shift.delta_c0_db
+
+
+class RunningLogF0Stats:
+    """The live speaker's log-F0 mean and std, updated frame by frame from voiced speech.
+
+    Starts at a prior worth ``prior_frames`` voiced frames, averages plainly until
+    ``time_constant_frames`` frames have been seen (so a first sentence moves it within a
+    second or two), then forgets exponentially with that time constant. Frames that are
+    not given (unvoiced, gated silence) leave it frozen.
+    """
+
+    def __init__(self, prior_mean: float, prior_std: float, prior_frames: int = 20,
+                 time_constant_frames: int = 400) -> None:
+        self.prior = (prior_mean, prior_std)
+        self.prior_frames = prior_frames
+        self.time_constant_frames = time_constant_frames
+        self.reset()
+
+    def reset(self) -> None:
+        self.mean, std = self.prior
+        self.variance = std ** 2
+        self.count = self.prior_frames
+
+    @property
+    def std(self) -> float:
+        return math.sqrt(self.variance)
+
+    def update(self, voiced_lf0: FloatArray) -> None:
+        """Fold in the log-F0 of voiced frames, oldest first."""
+        for value in voiced_lf0:
+            self.count += 1
+            rate = 1.0 / min(self.count, self.time_constant_frames)
+            difference = value - self.mean
+            self.mean += rate * difference
+            self.variance = (1.0 - rate) * (self.variance + rate * difference ** 2)
+
+    def stats(self) -> LogF0Stats:
+        return LogF0Stats(self.mean, self.std, self.count)

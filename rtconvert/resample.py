@@ -76,11 +76,11 @@ class StreamResampler:
 
     def process(self, block: FloatArray) -> FloatArray:
         """Resample one block; returns what is ready (about ``len(block) * out/in`` samples)."""
-        if self.passthrough:
+        if self.passthrough or not len(block):
             return block
         if self._pre is not None:
             block = self._pre.process(block)
         out = self._soxr.resample_chunk(np.ascontiguousarray(block, dtype=np.float64))
-        if self._post is not None:
+        if self._post is not None and len(out):
             out = self._post.process(out)
         return out
