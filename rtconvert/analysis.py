@@ -17,7 +17,8 @@ import numpy as np
 import numpy.typing as npt
 
 from .config import FeatureConfig
-from .features import WorldFeatures, features_at, refine_f0
+from .features import (WorldFeatures, aperiodicity, encode_aperiodicity, encode_envelope,
+                       refine_f0, spectral_envelope)
 from .pitch import yin_f0
 
 FloatArray = npt.NDArray[np.float64]
@@ -26,6 +27,10 @@ FloatArray = npt.NDArray[np.float64]
 CONTEXT_SAMPLES = 1080
 #: Mirrored samples appended past the lookahead, for the same reason forward.
 MIRROR_SAMPLES = 1080
+#: D4C runs on every second frame (odd ones) and the band aperiodicity of the others is
+#: interpolated: D4C is half of WORLD's analysis time, and three bands in dB change
+#: slowly enough that 10 ms resolution is inaudible.
+APERIODICITY_EVERY = 2
 
 
 @dataclass
@@ -64,6 +69,7 @@ class StreamingAnalyzer:
         self._buffer = np.zeros(CONTEXT_SAMPLES)
         self._buffer_start = -CONTEXT_SAMPLES  # stream index of _buffer[0]
         self._next_frame = 0
+        self._last_bap: FloatArray | None = None  # of the previous step's last frame
 
     @property
     def received(self) -> int:
@@ -106,6 +112,22 @@ class StreamingAnalyzer:
         times_s = centres / self.config.sample_rate
         coarse = yin_f0(window, centres, self.config)
         f0 = refine_f0(window, coarse, times_s, self.config)
+        envelope = spectral_envelope(window, f0, times_s, self.config)
+        features = WorldFeatures(f0, encode_envelope(envelope, self.config),
+                                 self._band_aperiodicity(window, f0, times_s))
         newest = real[-self.step_samples:]
         level_db = 10 * np.log10(np.mean(newest ** 2) + 1e-20)
-        return AnalysisStep(first, features_at(window, f0, times_s, self.config), level_db)
+        return AnalysisStep(first, features, level_db)
+
+    def _band_aperiodicity(self, window: FloatArray, f0: FloatArray,
+                           times_s: FloatArray) -> FloatArray:
+        """D4C on the odd frames; each even frame is the mean of its neighbours."""
+        odd = slice(1, None, APERIODICITY_EVERY)
+        measured = encode_aperiodicity(
+            aperiodicity(window, f0[odd].copy(), times_s[odd].copy(), self.config), self.config)
+        bap = np.empty((len(f0), measured.shape[1]))
+        bap[odd] = measured
+        before = measured[0] if self._last_bap is None else self._last_bap
+        bap[0::APERIODICITY_EVERY] = 0.5 * (np.vstack([before, measured[:-1]]) + measured)
+        self._last_bap = measured[-1]
+        return bap

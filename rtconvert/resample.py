@@ -31,11 +31,12 @@ class _StreamingFir:
         self.reset()
 
     def reset(self) -> None:
-        self.state = np.zeros(FIR_TAPS - 1)
+        self.history = np.zeros(FIR_TAPS - 1)  # the last input samples
 
     def process(self, block: FloatArray) -> FloatArray:
-        out, self.state = signal.lfilter(self.taps, 1.0, block, zi=self.state)
-        return out
+        joined = np.concatenate([self.history, block])
+        self.history = joined[len(block):]
+        return np.convolve(joined, self.taps, mode="valid")
 
 
 class StreamResampler:

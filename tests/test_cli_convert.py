@@ -1,0 +1,58 @@
+"""``rtconvert convert`` and ``rtconvert bench`` as a user runs them."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import soundfile
+
+from rtconvert.cli import main
+
+
+def test_convert_writes_the_input_rate_and_says_it_downmixed(speech_file, tmp_path, capsys):
+    samples, rate = soundfile.read(speech_file)
+    stereo = tmp_path / "stereo.flac"
+    soundfile.write(stereo, np.stack([samples, samples], axis=1), rate)
+    out = tmp_path / "happy.wav"
+    assert main(["convert", str(stereo), str(out), "--emotion", "happy", "--intensity", "1",
+                 "--block", "512"]) == 0
+    assert "2 channels, downmixed to mono" in capsys.readouterr().out
+    converted, out_rate = soundfile.read(out)
+    assert out_rate == rate and len(converted) == len(samples)
+    assert np.abs(converted).max() > 0.01
+
+
+@pytest.mark.parametrize("args, message", [
+    (["missing.wav", "out.wav", "--emotion", "happy"], "no such file"),
+    (["corrupt.wav", "out.wav", "--emotion", "happy"], "cannot decode audio"),
+    (["SPEECH", "out.wav", "--emotion", "bored"], "unknown emotion 'bored'"),
+    (["SPEECH", "out.wav", "--emotion", "sad", "--intensity", "2"], "intensity 2.0 is out of range"),
+    (["SPEECH", "out.wav", "--emotion", "sad", "--model", "nowhere"], "no such folder"),
+])
+def test_convert_errors_are_one_clear_line(args, message, speech_file, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "corrupt.wav").write_bytes(b"RIFF not really a wave file")
+    args = [str(speech_file) if a == "SPEECH" else a for a in args]
+    assert main(["convert", *args]) == 1
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("rtconvert: error:") and message in error and "\n" not in error
+    assert not (tmp_path / "out.wav").exists()
+
+
+def test_bench_reports_every_key_in_json(speech_file, tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    assert main(["bench", "--seconds", "2", "--block", "256,1024", "--input", str(speech_file),
+                 "--json", str(out)]) == 0
+    runs = json.loads(out.read_text())["runs"]
+    assert [r["block"] for r in runs] == [256, 1024]
+    for run in runs:
+        for key in ("algorithmic_latency_ms", "rtf", "block_ms_p50", "block_ms_p95", "block_ms_p99",
+                    "block_ms_max", "offline_world_ratio"):
+            assert run[key] > 0, key
+        assert set(run["stage_shares"]) == {"analysis", "model", "prosody", "synthesis", "resampling"}
+        assert sum(run["stage_shares"].values()) == pytest.approx(1, abs=0.01)
+        assert run["missing_samples"] == 0
+    assert runs[1]["algorithmic_latency_ms"] - runs[0]["algorithmic_latency_ms"] == pytest.approx(16, abs=0.01)
+    assert "latency ms" in capsys.readouterr().out
