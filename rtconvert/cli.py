@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,8 @@ from .config import FeatureConfig
 from .controls import NEUTRAL, Settings
 from .engine import Engine, convert_signal
 from .errors import RtconvertError
+from .live import LiveConfig, LiveStream, list_devices
+from .loopback import measure_loopback
 from .features import MIN_DURATION_S, FeatureError, analyze, synthesize
 
 DEMO_TEXT = "Kids are talking by the door. Dogs are sitting by the door."
@@ -82,6 +85,53 @@ def _bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _devices(args: argparse.Namespace) -> int:
+    """List host APIs and devices."""
+    print(list_devices())
+    return 0
+
+
+def _live_config(args: argparse.Namespace) -> LiveConfig:
+    return LiveConfig(input_device=args.input, output_device=args.output,
+                      monitor_device=args.monitor, host_api=args.host_api, block=args.block,
+                      rate=args.rate)
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Headless live conversion with a one-line status until Ctrl-C or --seconds."""
+    bundle = load_bundle(args.model)
+    settings = Settings(emotion=args.emotion, intensity=args.intensity,
+                        gate_db=args.gate).validate(bundle.emotions)
+    live = LiveStream(bundle, _live_config(args), settings)
+    live.start()
+    started = time.monotonic()
+    try:
+        while args.seconds is None or time.monotonic() - started < args.seconds:
+            time.sleep(0.25)
+            print("\r" + live.status_line(), end="", flush=True)
+            if live.status.error:
+                raise RtconvertError(live.status.error)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        live.stop()
+        print()
+    return 0
+
+
+def _loopback(args: argparse.Namespace) -> int:
+    """End-to-end latency through a running JACK server."""
+    bundle = load_bundle(args.model)
+    result = measure_loopback(bundle, LiveConfig(host_api="JACK", block=args.block[0]),
+                              args.seconds)
+    for key, value in result.items():
+        print(f"{key:>28}: {value}")
+    if args.json is not None:
+        args.json.write_text(json.dumps(result, indent=2) + "\n")
+        print(f"wrote {args.json}")
+    return 0
+
+
 def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -121,8 +171,41 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--input", type=Path, help="speech to use (default: espeak-ng)")
     bench.add_argument("--model", type=Path)
     bench.add_argument("--json", type=Path, help="write the results here")
-    bench.set_defaults(run=_bench)
+    bench.add_argument("--loopback", action="store_true",
+                       help="measure end to end through a running JACK server instead")
+    bench.set_defaults(run=lambda a: _loopback(a) if a.loopback else _bench(a))
+
+    devices = commands.add_parser("devices", help="list host APIs and audio devices")
+    devices.set_defaults(run=_devices)
+
+    run = commands.add_parser("run", help="convert the microphone live (headless)")
+    run.add_argument("--emotion", default="happy")
+    run.add_argument("--intensity", type=float, default=0.5)
+    run.add_argument("--gate", type=float, default=Settings.gate_db,
+                     help="silence gate threshold in dBFS (default %(default)s)")
+    _add_device_arguments(run)
+    run.add_argument("--seconds", type=float, help="stop after this long (default: Ctrl-C)")
+    run.add_argument("--model", type=Path)
+    run.set_defaults(run=_run)
+
+    gui = commands.add_parser("gui", help="the desktop app")
+    gui.add_argument("--model", type=Path)
+    gui.set_defaults(run=_gui)
     return parser
+
+
+def _add_device_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--input", help="input device (index or part of its name)")
+    parser.add_argument("--output", help="output device")
+    parser.add_argument("--monitor", help="second output carrying the same converted voice")
+    parser.add_argument("--host-api", help="e.g. JACK, ALSA, WASAPI, Core Audio")
+    parser.add_argument("--block", type=_positive_int, default=LiveConfig.block)
+    parser.add_argument("--rate", type=_positive_int, help="device rate (default: the device's)")
+
+
+def _gui(args: argparse.Namespace) -> int:
+    from .gui import run_app  # Qt only when asked for
+    return run_app(args.model)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -24,13 +24,15 @@ from typing import Any, Iterator
 
 import numpy as np
 import numpy.typing as npt
+import soxr
 
 from .analysis import AnalysisStep, StreamingAnalyzer
 from .bundle import Bundle
 from .controls import Ramp, Settings
 from .model import Converter, FrameDelay, OnnxConverter
+from .features import MIN_DURATION_S, analyze
 from .prosody import (DB_PER_LOG_POWER, EmotionShift, RunningLogF0Stats, shift_at,
-                      shift_log_f0)
+                      shift_log_f0, voiced_log_f0)
 from .resample import StreamResampler
 from .synthesis import StreamingSynthesizer
 
@@ -300,12 +302,19 @@ class Engine:
         return {s: self.timings[s] / total for s in STAGES}
 
 
-def convert_signal(engine: Engine, samples: FloatArray, block_size: int | None = None
-                   ) -> FloatArray:
+def convert_signal(engine: Engine, samples: FloatArray, block_size: int | None = None,
+                   prime_statistics: bool = True) -> FloatArray:
     """Stream a whole signal through ``engine`` and return it aligned with the input.
 
-    ``block_size`` None feeds it in one block; either way the same steps run.
+    ``block_size`` None feeds it in one block; either way the same steps run. With
+    ``prime_statistics`` the speaker's log-F0 statistics are measured over the whole
+    signal first, as a live stream would have learnt them after a few sentences.
     """
+    if prime_statistics:
+        config = engine.config
+        at_model_rate = soxr.resample(samples, engine.device_rate, config.sample_rate, "HQ")
+        if len(at_model_rate) >= MIN_DURATION_S * config.sample_rate:
+            engine.f0_stats.prime(voiced_log_f0(analyze(at_model_rate, config).f0_hz))
     delay = round(engine.delay_s * engine.device_rate)
     padded = np.concatenate([samples, np.zeros(delay)])
     size = len(padded) if block_size is None else block_size

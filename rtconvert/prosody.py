@@ -145,5 +145,11 @@ class RunningLogF0Stats:
             self.mean += rate * difference
             self.variance = (1.0 - rate) * (self.variance + rate * difference ** 2)
 
+    def prime(self, voiced_lf0: FloatArray) -> None:
+        """Start from statistics measured beforehand (a whole file), as if long adapted."""
+        if len(voiced_lf0) >= 2:
+            self.mean, self.variance = float(np.mean(voiced_lf0)), float(np.var(voiced_lf0))
+            self.count = self.time_constant_frames
+
     def stats(self) -> LogF0Stats:
         return LogF0Stats(self.mean, self.std, self.count)

@@ -1,0 +1,165 @@
+"""End-to-end latency through a JACK server: play into the converter's input port, record its output.
+
+A JACK client of our own (JACK-Client) registers a playback and a capture port and
+connects them to the ports PortAudio opened for the live stream. What it plays in
+cycle ``n`` and hears back in cycle ``m`` gives the whole chain's delay in samples:
+the engine's, the device block's, and the server's own buffering.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from .controls import Settings
+from .errors import AudioDeviceError
+
+if TYPE_CHECKING:
+    from .bundle import Bundle
+    from .live import LiveConfig
+
+FloatArray = npt.NDArray[np.float64]
+
+
+def click_train(rate: int, seconds: float, every_s: float = 0.25) -> FloatArray:
+    """Short band-limited clicks (a 1 ms Hann-windowed chirp) every ``every_s`` seconds."""
+    signal = np.zeros(int(seconds * rate))
+    length = rate // 1000
+    t = np.arange(length) / rate
+    click = 0.5 * np.hanning(length) * np.sin(2 * np.pi * (2000 + 4e6 * t) * t)
+    for start in range(rate // 10, len(signal) - length, int(every_s * rate)):
+        signal[start:start + length] = click
+    return signal
+
+
+def delay_of(played: FloatArray, recorded: FloatArray, max_delay: int) -> int:
+    """Lag in samples at which ``recorded`` best matches ``played`` (FFT cross-correlation)."""
+    n = len(played) + len(recorded)
+    size = 1 << int(np.ceil(np.log2(n)))
+    correlation = np.fft.irfft(np.fft.rfft(recorded, size) * np.conj(np.fft.rfft(played, size)),
+                               size)
+    return int(np.argmax(np.abs(correlation[:max_delay])))
+
+
+class JackLoopback:
+    """Plays a signal into JACK input ports and records output ports, sample-synchronously.
+
+    Parameters
+    ----------
+    name : str
+        The JACK client name.
+    """
+
+    def __init__(self, name: str = "rtconvert-loopback") -> None:
+        try:
+            import jack
+        except (ImportError, OSError) as exc:
+            raise AudioDeviceError(f"the loopback needs JACK-Client and libjack ({exc})") from exc
+        try:
+            self.client = jack.Client(name, no_start_server=True)
+        except jack.JackError as exc:
+            raise AudioDeviceError("no JACK server is running; start one, e.g. "
+                                   "`jackd -d dummy -r 48000 -p 256`") from exc
+        self.rate = self.client.samplerate
+        self.period = self.client.blocksize
+        self._play_port = self.client.outports.register("play")
+        self._capture_port = self.client.inports.register("capture")
+        self._signal = np.zeros(0, dtype=np.float32)
+        self._position = 0
+        self._recorded: list[np.ndarray] = []
+        self._done = threading.Event()
+        self._length = 0
+        self.xruns = 0
+        self.client.set_process_callback(self._process)
+        self.client.set_xrun_callback(self._xrun)
+        self.client.activate()
+
+    def _xrun(self, delay: float) -> None:
+        self.xruns += 1
+
+    def _process(self, frames: int) -> None:
+        out = self._play_port.get_array()
+        chunk = self._signal[self._position:self._position + frames]
+        out[:len(chunk)] = chunk
+        out[len(chunk):] = 0.0
+        if self._position < self._length:
+            self._recorded.append(self._capture_port.get_array().copy())
+            self._position += frames
+            if self._position >= self._length:
+                self._done.set()
+
+    def connect(self, converter_input: str, converter_output: str) -> None:
+        """Route our playback into ``converter_input`` and ``converter_output`` into our capture."""
+        self.client.connect(self._play_port, converter_input)
+        self.client.connect(converter_output, self._capture_port)
+
+    def ports(self, pattern: str, **kinds: Any) -> list[str]:
+        return [port.name for port in self.client.get_ports(pattern, **kinds)]
+
+    def play_and_record(self, signal: FloatArray, tail_s: float = 0.5) -> FloatArray:
+        """Play ``signal`` and return what came back, from the same first sample, plus a tail."""
+        padded = np.concatenate([signal, np.zeros(int(tail_s * self.rate))]).astype(np.float32)
+        self._length = 0  # the process callback idles until the new length is set
+        self._signal, self._position, self._recorded = padded, 0, []
+        self._done.clear()
+        self._length = len(padded)
+        if not self._done.wait(timeout=3 * len(padded) / self.rate + 5):
+            raise AudioDeviceError("the JACK server stopped running our client")
+        return np.concatenate(self._recorded)[:len(padded)].astype(np.float64)
+
+    def close(self) -> None:
+        self.client.deactivate()
+        self.client.close()
+
+
+def measure_loopback(bundle: "Bundle", config: "LiveConfig", seconds: float) -> dict[str, Any]:
+    """Open the live stream on JACK, play clicks through it, and time their way back.
+
+    The stream runs in bypass, so the clicks come back as they went in and correlate
+    exactly; bypass runs the whole conversion all the same (its output is cross-faded
+    away), so load and timing are the converting ones, and its delay equals the
+    converted path's by construction (tests/test_engine.py).
+    """
+    from .live import LiveStream
+
+    live = LiveStream(bundle, config, Settings(emotion="angry", intensity=1.0, bypass=True,
+                                               gate_db=-np.inf))
+    live.start()
+    loop = None
+    try:
+        loop = JackLoopback()
+        inputs = loop.ports("PortAudio", is_input=True, is_audio=True)
+        outputs = loop.ports("PortAudio", is_output=True, is_audio=True)
+        if not inputs or not outputs:
+            raise AudioDeviceError("the live stream did not open JACK ports (is PortAudio "
+                                   "using the JACK host API?)")
+        loop.connect(inputs[0], outputs[0])
+        time.sleep(0.5)  # let the connections settle before counting
+        before = (live.status.output_underflows + live.status.input_overflows, loop.xruns)
+        clicks = click_train(loop.rate, seconds)
+        recorded = loop.play_and_record(clicks)
+        delay = delay_of(clicks, recorded, loop.rate // 2)
+        underruns = live.status.output_underflows + live.status.input_overflows - before[0]
+        algorithmic = live.engine.algorithmic_latency_s(config.block)
+        portaudio_in, portaudio_out = live.server_latency_s
+        return {
+            "end_to_end_latency_ms": round(1000 * delay / loop.rate, 3),
+            "algorithmic_latency_ms": round(1000 * algorithmic, 3),
+            "server_buffering_ms": round(1000 * (delay / loop.rate - algorithmic), 3),
+            "portaudio_reported_latency_ms": [round(1000 * portaudio_in, 3),
+                                              round(1000 * portaudio_out, 3)],
+            "jack_rate": loop.rate,
+            "jack_period": loop.period,
+            "block": config.block,
+            "seconds": seconds,
+            "underruns": underruns,
+            "jack_xruns": loop.xruns - before[1],
+        }
+    finally:
+        if loop is not None:
+            loop.close()
+        live.stop()
