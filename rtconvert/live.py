@@ -1,15 +1,21 @@
 """Live audio: a PortAudio duplex stream through the engine, plus an optional monitor output.
 
-The audio callback converts one block and copies it out; everything else (level
-readouts, recording to disk, the monitor device, error reporting) reads what the
-callback left behind, on other threads. The monitor is a second output stream on
-its own device clock, fed through a short queue: when the clocks drift it drops or
-repeats a block rather than ever making the main output wait.
+The audio callback only moves samples: it queues the input block for a worker thread
+and plays converted samples the worker queued earlier. The engine works in 20 ms
+steps that take a few ms of CPU each; run inside the callback, one such step per
+four 5 ms blocks would overrun the device deadline whenever the machine hiccups. On
+the worker it has ``HEADROOM_S`` of slack instead, which the output queue holds in
+advance (and which the reported latency includes). Recording to disk and the monitor
+device read what the callback left behind, on their own threads. The monitor is a
+second output stream on its own device clock, fed through a short queue: when the
+clocks drift it drops a block rather than ever making the main output wait.
 """
 
 from __future__ import annotations
 
 import collections
+import gc
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -31,6 +37,61 @@ Device = int | str | None
 
 #: Monitor blocks queued at most; beyond, the oldest are dropped (clock drift).
 MONITOR_QUEUE_BLOCKS = 8
+#: Converted audio kept queued ahead of the device: the worst step time measured by
+#: ``rtconvert bench`` (p99 ~4 ms) plus scheduling slack (6 ms was late once in 90 s on
+#: JACK here; 8 ms never).
+HEADROOM_S = 0.008
+#: While streaming, how long a Python thread may hold the interpreter before another
+#: (the audio callback) gets it: the default 5 ms is a whole audio block.
+SWITCH_INTERVAL_S = 0.0005
+DEFAULT_SWITCH_INTERVAL_S = sys.getswitchinterval()
+
+
+class SampleQueue:
+    """Samples handed from one thread to another; ``pop`` pads what has not arrived with zeros."""
+
+    def __init__(self, prefill: int = 0) -> None:
+        self._lock = threading.Lock()
+        self._blocks: collections.deque[FloatArray] = collections.deque()
+        if prefill:
+            self._blocks.append(np.zeros(prefill))
+
+    def push(self, samples: FloatArray) -> None:
+        with self._lock:
+            self._blocks.append(samples)
+
+    def pop(self, n: int) -> tuple[FloatArray, int]:
+        """The oldest ``n`` samples, and how many of them were missing (zeros)."""
+        out = np.zeros(n)
+        filled = 0
+        with self._lock:
+            while filled < n and self._blocks:
+                block = self._blocks[0]
+                take = min(n - filled, len(block))
+                out[filled:filled + take] = block[:take]
+                filled += take
+                if take == len(block):
+                    self._blocks.popleft()
+                else:
+                    self._blocks[0] = block[take:]
+        return out, n - filled
+
+    def trim(self, keep: int) -> None:
+        """Drop the oldest samples beyond ``keep``."""
+        with self._lock:
+            excess = sum(len(b) for b in self._blocks) - keep
+            while excess > 0 and self._blocks:
+                block = self._blocks[0]
+                if len(block) <= excess:
+                    self._blocks.popleft()
+                    excess -= len(block)
+                else:
+                    self._blocks[0], excess = block[excess:], 0
+
+    def pop_all(self) -> FloatArray:
+        with self._lock:
+            blocks, self._blocks = list(self._blocks), collections.deque()
+        return np.concatenate(blocks) if blocks else np.zeros(0)
 
 
 def refresh_devices() -> None:
@@ -102,7 +163,8 @@ class LiveStatus:
     input_db: float = -120.0
     output_db: float = -120.0
     input_overflows: int = 0
-    output_underflows: int = 0
+    output_underflows: int = 0  # reported by the device (PortAudio status flags)
+    late_blocks: int = 0  # blocks the worker had not converted in time (played with gaps)
     callbacks: int = 0
     load: float = 0.0  # processing time per block / block duration, smoothed
     error: str | None = None
@@ -131,14 +193,22 @@ class LiveStream:
         self.status = LiveStatus()
         self._stream: sd.Stream | None = None
         self._monitor: sd.OutputStream | None = None
-        self._monitor_queue: collections.deque[FloatArray] = collections.deque(
-            maxlen=MONITOR_QUEUE_BLOCKS)
+        self._monitor_queue = SampleQueue()
+        self._input, self._output = SampleQueue(), SampleQueue()
+        self._wake = threading.Event()
+        self._worker: threading.Thread | None = None
         self._recording: collections.deque[tuple[FloatArray, FloatArray]] | None = None
         self._recorder: threading.Thread | None = None
         self._stopping = False
         self.input_device, self.output_device, self.monitor_device = self._resolve()
         self.rate = self._negotiate_rate()
         self.engine = Engine(bundle, self.rate, settings)
+        self.headroom = round(HEADROOM_S * self.rate)
+
+    @property
+    def latency_s(self) -> float:
+        """Input to output through the stream, beyond the audio server's own buffering."""
+        return self.engine.algorithmic_latency_s(self.config.block) + self.headroom / self.rate
 
     def _resolve(self) -> tuple[int | None, int | None, int | None]:
         c = self.config
@@ -176,6 +246,12 @@ class LiveStream:
         self._warm_up()
         self.status = LiveStatus()
         self._stopping = False
+        self._input, self._output = SampleQueue(), SampleQueue(self.headroom)
+        self._monitor_queue = SampleQueue()
+        self._worker = threading.Thread(target=self._work, name="rtconvert-engine", daemon=True)
+        self._worker.start()
+        sys.setswitchinterval(SWITCH_INTERVAL_S)
+        gc.freeze()  # what exists now never needs scanning: shorter collector pauses
         try:
             self._stream = sd.Stream(device=(self.input_device, self.output_device),
                                      samplerate=self.rate, blocksize=self.config.block,
@@ -193,6 +269,11 @@ class LiveStream:
         if self._monitor is not None:
             self._monitor.start()
 
+    @property
+    def underruns(self) -> int:
+        """Gaps in the output: the device's own underflows and blocks converted too late."""
+        return self.status.output_underflows + self.status.late_blocks
+
     def _warm_up(self) -> None:
         """Run the engine on silence once, so first-call costs (ONNX Runtime's buffers,
         FFT plans) are not paid inside the first audio callbacks."""
@@ -204,6 +285,12 @@ class LiveStream:
         """Stop and close everything (also the recording); safe to call twice."""
         self._stopping = True
         self._close()
+        worker, self._worker = self._worker, None
+        if worker is not None:
+            self._wake.set()
+            worker.join()
+            gc.unfreeze()
+            sys.setswitchinterval(DEFAULT_SWITCH_INTERVAL_S)
         self.stop_recording()
 
     def _close(self) -> None:
@@ -216,6 +303,22 @@ class LiveStream:
                     pass  # the device is already gone
         self._stream = self._monitor = None
 
+    def jack_ports(self) -> tuple[str, str]:
+        """The JACK ports PortAudio registered for this stream: (input, output)."""
+        try:
+            import jack
+            client = jack.Client("rtconvert-ports", no_start_server=True)
+        except Exception as exc:  # ImportError, OSError (no libjack), JackError
+            raise AudioDeviceError(f"cannot reach the JACK server ({exc})") from exc
+        try:
+            inputs = client.get_ports("PortAudio.*:in_", is_input=True, is_audio=True)
+            outputs = client.get_ports("PortAudio.*:out_", is_output=True, is_audio=True)
+        finally:
+            client.close()
+        if not inputs or not outputs:
+            raise AudioDeviceError("the stream has no JACK ports; open it on the JACK host API")
+        return inputs[0].name, outputs[0].name
+
     @property
     def server_latency_s(self) -> tuple[float, float]:
         """PortAudio's input and output latency for the open stream (its own buffering)."""
@@ -225,38 +328,42 @@ class LiveStream:
 
     def _callback(self, indata: np.ndarray, outdata: np.ndarray, frames: int,
                   timing: Any, status: sd.CallbackFlags) -> None:
-        began = time.perf_counter()
         if status.input_overflow:
             self.status.input_overflows += 1
         if status.output_underflow:
             self.status.output_underflows += 1
-        block = indata[:, 0].astype(np.float64)
-        converted = self.engine.process(block)
+        self._input.push(indata[:, 0].astype(np.float64))
+        self._wake.set()
+        converted, missing = self._output.pop(frames)
+        if missing:
+            self.status.late_blocks += 1
         outdata[:, 0] = converted
         if self._monitor is not None:
-            self._monitor_queue.append(converted)
+            self._monitor_queue.push(converted)
         if self._recording is not None:
-            self._recording.append((block, converted))
-        status_ = self.status
-        status_.input_db, status_.output_db = self.engine.input_db, self.engine.output_db
-        status_.callbacks += 1
-        load = (time.perf_counter() - began) * self.rate / frames
-        status_.load = 0.9 * status_.load + 0.1 * load
+            self._recording.append((indata[:, 0].copy(), converted))
+        self.status.callbacks += 1
+
+    def _work(self) -> None:
+        """The worker thread: convert whatever input has arrived, queue it for the callback."""
+        while not self._stopping:
+            self._wake.wait(0.1)
+            self._wake.clear()
+            block = self._input.pop_all()
+            if not len(block):
+                continue
+            began = time.perf_counter()
+            self._output.push(self.engine.process(block))
+            load = (time.perf_counter() - began) * self.rate / len(block)
+            status = self.status
+            status.load = 0.95 * status.load + 0.05 * load
+            status.input_db, status.output_db = self.engine.input_db, self.engine.output_db
 
     def _monitor_callback(self, outdata: np.ndarray, frames: int, timing: Any,
                           status: sd.CallbackFlags) -> None:
-        out = outdata[:, 0]
-        out[:] = 0.0
-        filled = 0
-        while filled < frames and self._monitor_queue:
-            block = self._monitor_queue[0]
-            take = min(frames - filled, len(block))
-            out[filled:filled + take] = block[:take]
-            filled += take
-            if take == len(block):
-                self._monitor_queue.popleft()
-            else:
-                self._monitor_queue[0] = block[take:]
+        outdata[:, 0], _ = self._monitor_queue.pop(frames)
+        # Clock drift: a monitor slower than the main device would queue without end.
+        self._monitor_queue.trim(MONITOR_QUEUE_BLOCKS * frames)
 
     def _finished(self) -> None:
         if not self._stopping:
@@ -294,7 +401,6 @@ class LiveStream:
 
     def status_line(self) -> str:
         s = self.status
-        latency = 1000 * self.engine.algorithmic_latency_s(self.config.block)
-        return (f"in {s.input_db:6.1f} dB  out {s.output_db:6.1f} dB  latency {latency:.1f} ms  "
-                f"load {100 * s.load:3.0f}%  underruns {s.output_underflows}  "
-                f"overruns {s.input_overflows}")
+        return (f"in {s.input_db:6.1f} dB  out {s.output_db:6.1f} dB  "
+                f"latency {1000 * self.latency_s:.1f} ms  load {100 * s.load:3.0f}%  "
+                f"underruns {s.output_underflows + s.late_blocks}  overruns {s.input_overflows}")

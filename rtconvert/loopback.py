@@ -8,12 +8,18 @@ the engine's, the device block's, and the server's own buffering.
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+import tempfile
 import threading
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
+import soundfile
 
 from .controls import Settings
 from .errors import AudioDeviceError
@@ -117,49 +123,108 @@ class JackLoopback:
 
 
 def measure_loopback(bundle: "Bundle", config: "LiveConfig", seconds: float) -> dict[str, Any]:
-    """Open the live stream on JACK, play clicks through it, and time their way back.
+    """Open the live stream on JACK, play clicks through it from another client, time their way back.
 
-    The stream runs in bypass, so the clicks come back as they went in and correlate
-    exactly; bypass runs the whole conversion all the same (its output is cross-faded
-    away), so load and timing are the converting ones, and its delay equals the
-    converted path's by construction (tests/test_engine.py).
+    The clicks are played and recorded by ``python -m rtconvert.loopback`` in its own
+    process, as OBS or a DAW would be. The stream runs in bypass, so the clicks come
+    back as they went in and correlate exactly; bypass runs the whole conversion all
+    the same (its output is cross-faded away), so load and timing are the converting
+    ones, and its delay equals the converted path's by construction (tests/test_engine.py).
     """
     from .live import LiveStream
 
     live = LiveStream(bundle, config, Settings(emotion="angry", intensity=1.0, bypass=True,
                                                gate_db=-np.inf))
     live.start()
-    loop = None
     try:
-        loop = JackLoopback()
-        inputs = loop.ports("PortAudio", is_input=True, is_audio=True)
-        outputs = loop.ports("PortAudio", is_output=True, is_audio=True)
-        if not inputs or not outputs:
-            raise AudioDeviceError("the live stream did not open JACK ports (is PortAudio "
-                                   "using the JACK host API?)")
-        loop.connect(inputs[0], outputs[0])
-        time.sleep(0.5)  # let the connections settle before counting
-        before = (live.status.output_underflows + live.status.input_overflows, loop.xruns)
-        clicks = click_train(loop.rate, seconds)
-        recorded = loop.play_and_record(clicks)
-        delay = delay_of(clicks, recorded, loop.rate // 2)
-        underruns = live.status.output_underflows + live.status.input_overflows - before[0]
-        algorithmic = live.engine.algorithmic_latency_s(config.block)
-        portaudio_in, portaudio_out = live.server_latency_s
-        return {
-            "end_to_end_latency_ms": round(1000 * delay / loop.rate, 3),
-            "algorithmic_latency_ms": round(1000 * algorithmic, 3),
-            "server_buffering_ms": round(1000 * (delay / loop.rate - algorithmic), 3),
-            "portaudio_reported_latency_ms": [round(1000 * portaudio_in, 3),
-                                              round(1000 * portaudio_out, 3)],
-            "jack_rate": loop.rate,
-            "jack_period": loop.period,
-            "block": config.block,
-            "seconds": seconds,
-            "underruns": underruns,
-            "jack_xruns": loop.xruns - before[1],
-        }
+        with tempfile.TemporaryDirectory() as folder:
+            played_path, recorded_path = Path(folder) / "clicks.wav", Path(folder) / "back.wav"
+            clicks = click_train(live.rate, seconds)
+            soundfile.write(played_path, clicks, live.rate, subtype="FLOAT")
+            feeder = Feeder(played_path, recorded_path, *live.jack_ports())
+            before = live.underruns + live.status.input_overflows
+            report = feeder.play()
+            underruns = live.underruns + live.status.input_overflows - before
+            recorded, _ = soundfile.read(recorded_path, dtype="float64")
     finally:
-        if loop is not None:
-            loop.close()
         live.stop()
+    delay = delay_of(clicks, recorded, live.rate // 2)
+    algorithmic = live.engine.algorithmic_latency_s(config.block)
+    portaudio_in, portaudio_out = live.server_latency_s
+    return {
+        "end_to_end_latency_ms": round(1000 * delay / live.rate, 3),
+        "algorithmic_latency_ms": round(1000 * algorithmic, 3),
+        "headroom_ms": round(1000 * (live.latency_s - algorithmic), 3),
+        "server_buffering_ms": round(1000 * (delay / live.rate - live.latency_s), 3),
+        "portaudio_reported_latency_ms": [round(1000 * portaudio_in, 3),
+                                          round(1000 * portaudio_out, 3)],
+        "jack_rate": report["rate"],
+        "jack_period": report["period"],
+        "block": config.block,
+        "seconds": seconds,
+        "underruns": underruns,
+        "jack_xruns": report["xruns"],
+    }
+
+
+class Feeder:
+    """The feeder client (``main`` below) in its own process, as OBS or a DAW would be.
+
+    It connects, says so, and plays only when told to, so that the caller can count
+    dropouts over exactly the playback (and not over a Python process starting up).
+    """
+
+    def __init__(self, play: Path, record: Path, input_port: str, output_port: str) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "rtconvert.loopback", str(play), str(record), input_port,
+             output_port], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True)
+        if self.process.stdout.readline().strip() != "connected":
+            self._fail()
+
+    def play(self) -> dict[str, Any]:
+        """Play and record; returns the feeder's report (xruns, rate, period)."""
+        out, _ = self.process.communicate("go\n")
+        if self.process.returncode != 0:
+            self._fail()
+        return json.loads(out.strip().splitlines()[-1])
+
+    def _fail(self) -> None:
+        self.process.kill()
+        _, error = self.process.communicate()
+        raise AudioDeviceError(f"the JACK feeder failed: {error.strip().splitlines()[-1:]}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m rtconvert.loopback PLAY.wav RECORD.wav IN_PORT OUT_PORT``: a separate JACK
+    client process that connects, prints "connected", waits for a line on stdin, then
+    plays a file into one port while recording another, and prints its xrun count."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m rtconvert.loopback", description=main.__doc__)
+    parser.add_argument("play")
+    parser.add_argument("record")
+    parser.add_argument("input_port", help="the converter's input port, e.g. PortAudio:in_0")
+    parser.add_argument("output_port", help="the converter's output port, e.g. PortAudio:out_0")
+    parser.add_argument("--tail", type=float, default=0.5, help="seconds recorded after the end")
+    args = parser.parse_args(argv)
+    signal, rate = soundfile.read(args.play, dtype="float64")
+    loop = JackLoopback("rtconvert-feeder")
+    try:
+        if rate != loop.rate:
+            raise AudioDeviceError(f"{args.play} is at {rate} Hz, the JACK server at {loop.rate}")
+        loop.connect(args.input_port, args.output_port)
+        time.sleep(0.3)
+        print("connected", flush=True)
+        sys.stdin.readline()  # "go"
+        loop.xruns = 0
+        recorded = loop.play_and_record(signal, args.tail)
+        soundfile.write(args.record, recorded, loop.rate, subtype="FLOAT")
+        print(json.dumps({"xruns": loop.xruns, "rate": loop.rate, "period": loop.period}))
+    finally:
+        loop.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
