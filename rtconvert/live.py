@@ -13,6 +13,7 @@ clocks drift it drops a block rather than ever making the main output wait.
 
 from __future__ import annotations
 
+import atexit
 import collections
 import gc
 import sys
@@ -94,10 +95,30 @@ class SampleQueue:
         return np.concatenate(blocks) if blocks else np.zeros(0)
 
 
+#: Set once a stream's server or device died under it: PortAudio can then neither close
+#: that stream nor terminate (it waits for the dead stream for ever).
+_holding_dead_stream = False
+
+
 def refresh_devices() -> None:
-    """Re-scan audio devices (PortAudio only enumerates them when it starts)."""
+    """Re-scan audio devices (PortAudio only enumerates them when it starts).
+
+    Raises
+    ------
+    AudioDeviceError
+        After a device died under a stream: only a new process can rescan then.
+    """
+    if _holding_dead_stream:
+        raise AudioDeviceError("an audio device vanished under a running stream; restart "
+                               "rtconvert to rescan devices")
     sd._terminate()
     sd._initialize()
+
+
+def _forget_dead_stream() -> None:
+    global _holding_dead_stream
+    _holding_dead_stream = True
+    atexit.unregister(sd._exit_handler)  # its Pa_Terminate would hang the exit
 
 
 def list_devices() -> str:
@@ -295,7 +316,9 @@ class LiveStream:
 
     def _close(self) -> None:
         for stream in (self._stream, self._monitor):
-            if stream is not None:
+            # A stream whose device died cannot be aborted (PortAudio waits on it for
+            # ever); it is dropped instead, and a new one can be opened.
+            if stream is not None and self.status.error is None:
                 try:
                     stream.abort()
                     stream.close()
@@ -349,6 +372,10 @@ class LiveStream:
         while not self._stopping:
             self._wake.wait(0.1)
             self._wake.clear()
+            stream = self._stream
+            if stream is not None and not stream.active and not self._stopping:
+                self._finished()  # PortAudio does not always say when a server goes away
+                return
             block = self._input.pop_all()
             if not len(block):
                 continue
@@ -366,7 +393,8 @@ class LiveStream:
         self._monitor_queue.trim(MONITOR_QUEUE_BLOCKS * frames)
 
     def _finished(self) -> None:
-        if not self._stopping:
+        if not self._stopping and self.status.error is None:
+            _forget_dead_stream()
             self.status.error = "the audio stream stopped: a device was disconnected or failed"
             if self.on_stop is not None:
                 self.on_stop(self.status.error)

@@ -1,0 +1,184 @@
+"""Live conversion on a real audio server: JACK with the dummy backend, fed by a second client."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import sounddevice as sd
+import soundfile
+import soxr
+
+from rtconvert.bundle import load_bundle
+from rtconvert.controls import Settings
+from rtconvert.errors import AudioDeviceError
+from rtconvert.features import analyze
+from rtconvert.live import LiveConfig, LiveStream, refresh_devices
+from rtconvert.loopback import Feeder, measure_loopback
+from rtconvert.prosody import CENTS_PER_LOG
+
+RATE, PERIOD = 48000, 256
+
+pytestmark = pytest.mark.skipif(shutil.which("jackd") is None,
+                                reason="jackd is not installed (apt-get install jackd2)")
+
+
+def start_jack(name: str) -> subprocess.Popen:
+    """A JACK server with the dummy backend; realtime scheduling where the machine allows it."""
+    server = subprocess.Popen(["jackd", "-R", "-P", "70", "-n", name, "-d", "dummy", "-r",
+                               str(RATE), "-p", str(PERIOD)],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    os.environ["JACK_DEFAULT_SERVER"] = name
+    os.environ["JACK_NO_START_SERVER"] = "1"
+    import jack
+
+    for _ in range(100):
+        try:
+            jack.Client("probe", no_start_server=True).close()
+            break
+        except jack.JackError:
+            time.sleep(0.1)
+    else:
+        server.kill()
+        pytest.fail(f"jackd did not start: {server.stdout.read().decode()[-500:]}")
+    refresh_devices()  # PortAudio lists JACK's devices only if the server runs when it scans
+    return server
+
+
+def stop_jack(server: subprocess.Popen) -> None:
+    sd._terminate()  # PortAudio must let go of the server while it still answers
+    server.terminate()
+    try:
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.kill()
+    sd._initialize()
+
+
+@pytest.fixture(scope="module")
+def jack_server():
+    server = start_jack(f"rtconvert-test-{os.getpid()}")
+    try:
+        yield server
+    finally:
+        stop_jack(server)
+
+
+@pytest.fixture(scope="module")
+def bundle():
+    return load_bundle()
+
+
+def jack_config(**changes) -> LiveConfig:
+    return LiveConfig(host_api="JACK", block=PERIOD, **changes)
+
+
+def test_live_stream_converts_speech_for_30_s_without_a_dropout(jack_server, bundle, speech,
+                                                                feature_config, tmp_path):
+    model_rate = feature_config.sample_rate
+    seconds = 30
+    sentence = np.concatenate([speech, np.zeros(model_rate // 2)])
+    feed = np.tile(sentence, int(np.ceil(seconds * model_rate / len(sentence))))[:seconds * model_rate]
+    played, recorded = tmp_path / "feed.wav", tmp_path / "back.wav"
+    soundfile.write(played, soxr.resample(feed, model_rate, RATE, "HQ"), RATE, subtype="FLOAT")
+
+    live = LiveStream(bundle, jack_config(), Settings(emotion="happy", intensity=1.0))
+    assert live.rate == RATE
+    live.start()
+    try:
+        feeder = Feeder(played, recorded, *live.jack_ports())
+        before = live.underruns, live.status.input_overflows
+        report = feeder.play()
+        assert (live.underruns, live.status.input_overflows) == before, live.status
+        assert report["xruns"] == 0
+        assert live.status.error is None and live.active
+    finally:
+        live.stop()
+    assert not live.active
+
+    back = soxr.resample(soundfile.read(recorded)[0], RATE, model_rate, "HQ")
+    delay = round(live.latency_s * model_rate)
+    # Compare the last sentences, once the running statistics have adapted.
+    tail = slice(len(feed) - 3 * len(sentence), len(feed))
+    source, converted = feed[tail], back[delay:][tail]
+    assert np.sqrt(np.mean(converted ** 2)) > 0.3 * np.sqrt(np.mean(source ** 2))  # not silence
+    assert abs(np.corrcoef(source, converted)[0, 1]) < 0.5  # not the raw input
+    f0_in, f0_out = (analyze(x, feature_config).f0_hz for x in (source, converted))
+    moved = np.mean(np.log(f0_out[f0_out > 0])) - np.mean(np.log(f0_in[f0_in > 0]))
+    expected = bundle.prosody["happy"]["strong"].delta_lf0
+    assert abs(moved - expected) * CENTS_PER_LOG < 200, (moved * CENTS_PER_LOG,
+                                                         expected * CENTS_PER_LOG)
+
+
+def test_loopback_latency_is_the_algorithmic_one_plus_jack_buffering(jack_server, bundle):
+    result = measure_loopback(bundle, jack_config(), seconds=5)
+    assert result["underruns"] == 0 and result["jack_xruns"] == 0
+    assert result["jack_period"] == PERIOD
+    period_ms = 1000 * PERIOD / RATE
+    # What JACK adds is whole or half periods of its own buffering, at most three.
+    assert -0.1 <= result["server_buffering_ms"] <= 3 * period_ms + 0.1, result
+    assert result["end_to_end_latency_ms"] == pytest.approx(
+        result["algorithmic_latency_ms"] + result["headroom_ms"] + result["server_buffering_ms"])
+
+
+def test_bad_device_choices_say_what_to_pick(jack_server, bundle):
+    with pytest.raises(AudioDeviceError, match=r"no input device 'no-such-mic' on JACK; "
+                                               r"input devices: \[\d+\] system"):
+        LiveStream(bundle, jack_config(input_device="no-such-mic"))
+    with pytest.raises(AudioDeviceError, match="cannot run at 44100 Hz.*pick 48000 Hz"):
+        LiveStream(bundle, jack_config(rate=44100))
+
+
+VANISH_SCRIPT = """
+import subprocess, sys, time
+from rtconvert.bundle import load_bundle
+from rtconvert.errors import AudioDeviceError
+from rtconvert.live import LiveConfig, LiveStream, refresh_devices
+messages = []
+live = LiveStream(load_bundle(), LiveConfig(host_api="JACK"), on_stop=messages.append)
+live.start()
+time.sleep(0.5)
+print("active", live.active, flush=True)
+subprocess.run(["pkill", "-KILL", "-f", "jackd .*-n " + sys.argv[1]])
+for _ in range(50):
+    if messages:
+        break
+    time.sleep(0.1)
+print("message", messages[0] if messages else None, flush=True)
+live.stop()
+print("stopped", flush=True)
+try:
+    refresh_devices()
+except AudioDeviceError as exc:
+    print("refresh", exc, flush=True)
+"""
+
+
+def test_a_vanishing_server_stops_the_stream_with_a_message(jack_server, tmp_path):
+    """Killing the audio server mid-stream: the stream reports it, stops cleanly, the process exits.
+
+    Runs in its own process with its own server, since PortAudio keeps the dead stream.
+    """
+    name = f"rtconvert-vanish-{os.getpid()}"
+    own = subprocess.Popen(["jackd", "-n", name, "-d", "dummy", "-r", str(RATE), "-p", str(PERIOD)],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(1.5)
+        script = tmp_path / "vanish.py"
+        script.write_text(VANISH_SCRIPT)
+        done = subprocess.run([sys.executable, str(script), name], capture_output=True, text=True,
+                              timeout=60, env={**os.environ, "JACK_DEFAULT_SERVER": name})
+    finally:
+        own.kill()
+        own.wait()
+    lines = done.stdout.splitlines()
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert lines[0] == "active True"
+    assert lines[1] == "message the audio stream stopped: a device was disconnected or failed"
+    assert lines[2] == "stopped"
+    assert lines[3].startswith("refresh an audio device vanished") and "restart" in lines[3]
