@@ -150,8 +150,12 @@ def find_device(name_or_index: Device, kind: str, host_api: str | None = None) -
                       if host_api.lower() in apis[d["hostapi"]]["name"].lower()]
     if name_or_index is None:
         if host_api is None:
-            return None
-        if candidates:
+            try:
+                sd.query_devices(kind=kind)
+                return None
+            except (sd.PortAudioError, ValueError):
+                pass  # no default: say which devices there are
+        elif candidates:
             return candidates[0][0]
     else:
         text = str(name_or_index)
@@ -161,7 +165,8 @@ def find_device(name_or_index: Device, kind: str, host_api: str | None = None) -
             if text.lower() in device["name"].lower():
                 return i
     names = ", ".join(f"[{i}] {d['name']}" for i, d in candidates) or "none"
-    raise AudioDeviceError(f"no {kind} device {name_or_index!r}"
+    wanted = f"device {name_or_index!r}" if name_or_index is not None else "default device"
+    raise AudioDeviceError(f"no {kind} {wanted}"
                            f"{f' on {host_api}' if host_api else ''}; {kind} devices: {names}")
 
 

@@ -182,3 +182,48 @@ def test_a_vanishing_server_stops_the_stream_with_a_message(jack_server, tmp_pat
     assert lines[1] == "message the audio stream stopped: a device was disconnected or failed"
     assert lines[2] == "stopped"
     assert lines[3].startswith("refresh an audio device vanished") and "restart" in lines[3]
+
+
+def test_the_app_converts_on_the_server_and_records(jack_server, bundle, qtbot, speech,
+                                                    feature_config, tmp_path):
+    """`rtconvert gui` on JACK: pick the devices, Start, speak (a feeder plays speech), Stop."""
+    from PyQt6.QtCore import Qt
+
+    from rtconvert.gui import MainWindow
+    from rtconvert.presets import PresetStore
+
+    window = MainWindow(bundle, PresetStore(tmp_path / "presets.json"))
+    qtbot.addWidget(window)
+    window.show()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)  # shortcuts go to the active window
+    assert "JACK" in window.input_picker.currentText() and "JACK" in window.output_picker.currentText()
+    window.recording_folder = tmp_path / "recordings"
+    qtbot.keyClick(window, "2")  # happy
+    window.intensity.setValue(100)
+    assert window.settings.emotion == "happy"
+    qtbot.mouseClick(window.start_button, Qt.MouseButton.LeftButton)
+    assert window.live is not None and window.live.active, window.banner.text()
+    window.record_button.setChecked(True)
+
+    model_rate = feature_config.sample_rate
+    played = tmp_path / "speech.wav"
+    soundfile.write(played, soxr.resample(np.tile(speech, 2), model_rate, RATE, "HQ"), RATE,
+                    subtype="FLOAT")
+    feeder = Feeder(played, tmp_path / "back.wav", *window.live.jack_ports())
+    report = feeder.play()
+    qtbot.wait(200)  # the readouts refresh every 50 ms
+    assert report["xruns"] == 0
+    assert window.latency_label.text().startswith(f"{1000 * window.live.latency_s:.1f} ms")
+    window.record_button.setChecked(False)
+    window.close()
+    assert window.live is None  # closing stopped the stream
+
+    recorded = sorted((tmp_path / "recordings").glob("*.wav"))
+    assert [p.name.split("-")[-1] for p in recorded] == ["input.wav", "output.wav"]
+    dry, wet = (soundfile.read(p)[0] for p in recorded)
+    assert len(dry) == len(wet) > 4 * RATE
+    f0_in = analyze(soxr.resample(dry, RATE, model_rate, "HQ"), feature_config).f0_hz
+    f0_out = analyze(soxr.resample(wet, RATE, model_rate, "HQ"), feature_config).f0_hz
+    moved = np.mean(np.log(f0_out[f0_out > 0])) - np.mean(np.log(f0_in[f0_in > 0]))
+    assert moved * CENTS_PER_LOG > 300  # happy, strong: about +970 cents once adapted

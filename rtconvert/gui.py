@@ -1,0 +1,399 @@
+"""The desktop app: devices, emotion and intensity, meters and readouts around a LiveStream.
+
+The UI thread only sets controls (``Engine.update`` is thread-safe) and reads the
+stream's status on a timer; all audio work happens on PortAudio's and the engine's
+threads. Errors from those threads arrive through a Qt signal and are shown in a
+banner, never a modal dialog.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import sys
+import time
+from pathlib import Path
+
+import platformdirs
+import sounddevice as sd
+from PyQt6.QtCore import Qt, QTimer, pyqtSignal
+from PyQt6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PyQt6.QtWidgets import (QApplication, QButtonGroup, QComboBox, QFileDialog, QFormLayout,
+                             QGridLayout, QGroupBox, QHBoxLayout, QInputDialog, QLabel,
+                             QMainWindow, QProgressBar, QPushButton, QSlider, QVBoxLayout,
+                             QWidget)
+
+from .bundle import Bundle, load_bundle
+from .controls import NEUTRAL, Settings
+from .errors import RtconvertError
+from .live import LiveConfig, LiveStream, refresh_devices
+from .presets import LAST_SESSION, PresetStore
+
+#: Emotions in the order of their buttons and number-key shortcuts.
+EMOTIONS = (NEUTRAL, "happy", "sad", "angry", "fearful", "surprised", "disgust", "calm")
+BYPASS_KEY = "B"
+METER_FLOOR_DB = -60
+
+
+def _slider(low: int, high: int, value: int) -> QSlider:
+    slider = QSlider(Qt.Orientation.Horizontal)
+    slider.setRange(low, high)
+    slider.setValue(value)
+    return slider
+
+
+def _meter() -> QProgressBar:
+    meter = QProgressBar()
+    meter.setRange(METER_FLOOR_DB, 0)
+    meter.setFormat("%v dB")
+    return meter
+
+
+class MainWindow(QMainWindow):
+    """The rtconvert window.
+
+    Parameters
+    ----------
+    bundle : Bundle
+        The model to start with (the shipped one by default).
+    presets : PresetStore
+        Where presets and the last session's controls are kept.
+    """
+
+    stream_stopped = pyqtSignal(str)  # emitted from an audio thread, handled on the UI thread
+
+    def __init__(self, bundle: Bundle, presets: PresetStore) -> None:
+        super().__init__()
+        self.setWindowTitle("rtconvert: emotional voice conversion")
+        self.bundle, self.presets = bundle, presets
+        last = presets.presets.get(LAST_SESSION)
+        self.settings = last if self._valid(last) else Settings()
+        self.live: LiveStream | None = None
+        self.recording_folder = Path(platformdirs.user_music_dir()) / "rtconvert"
+
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        self.banner = QLabel()
+        self.banner.setWordWrap(True)
+        self.banner.setStyleSheet("background: #fde2e1; color: #8a1c14; padding: 6px;")
+        self.banner.hide()
+        layout.addWidget(self.banner)
+        layout.addWidget(self._devices_box())
+        layout.addWidget(self._emotion_box())
+        layout.addWidget(self._controls_box())
+        layout.addWidget(self._readouts_box())
+        self.setCentralWidget(central)
+        self.stream_stopped.connect(self._on_stream_stopped)
+        self._show_settings()
+
+        self.timer = QTimer(self)
+        self.timer.timeout.connect(self._refresh_readouts)
+        self.timer.start(50)
+        self._refresh_readouts()
+
+    def _valid(self, settings: Settings | None) -> bool:
+        try:
+            return settings is not None and settings.validate(self.bundle.emotions) is not None
+        except RtconvertError:
+            return False
+
+    # -- building ------------------------------------------------------------------------
+
+    def _devices_box(self) -> QGroupBox:
+        box = QGroupBox("Audio")
+        form = QFormLayout(box)
+        self.input_picker, self.output_picker, self.monitor_picker = (QComboBox() for _ in range(3))
+        self.block_picker = QComboBox()
+        for block in (128, 256, 512, 1024):
+            self.block_picker.addItem(f"{block} samples", block)
+        self.block_picker.setCurrentIndex(1)
+        refresh = QPushButton("Refresh devices")
+        refresh.clicked.connect(self.refresh_devices)
+        self.model_label = QLabel()
+        choose_model = QPushButton("Model…")
+        choose_model.clicked.connect(self._choose_model)
+        self.start_button = QPushButton("Start")
+        self.start_button.setCheckable(True)
+        self.start_button.toggled.connect(self._toggle_stream)
+        form.addRow("Input", self.input_picker)
+        form.addRow("Output", self.output_picker)
+        form.addRow("Monitor (headphones)", self.monitor_picker)
+        form.addRow("Block", self.block_picker)
+        row = QHBoxLayout()
+        row.addWidget(self.model_label, 1)
+        row.addWidget(choose_model)
+        form.addRow("Model", row)
+        buttons = QHBoxLayout()
+        buttons.addWidget(refresh)
+        buttons.addWidget(self.start_button)
+        form.addRow(buttons)
+        self._fill_devices()
+        self._show_model()
+        return box
+
+    def _emotion_box(self) -> QGroupBox:
+        box = QGroupBox("Emotion (keys 1–8, bypass B)")
+        grid = QGridLayout(box)
+        self.emotion_buttons = QButtonGroup(self)
+        for i, emotion in enumerate(EMOTIONS):
+            button = QPushButton(f"{emotion.capitalize()}  [{i + 1}]")
+            button.setCheckable(True)
+            self.emotion_buttons.addButton(button, i)
+            grid.addWidget(button, i // 4, i % 4)
+            QShortcut(QKeySequence(str(i + 1)), self,
+                      activated=lambda e=emotion: self.set_emotion(e))
+        self.emotion_buttons.idClicked.connect(lambda i: self.set_emotion(EMOTIONS[i]))
+        self.bypass_button = QPushButton(f"Bypass (A/B)  [{BYPASS_KEY}]")
+        self.bypass_button.setCheckable(True)
+        self.bypass_button.toggled.connect(lambda on: self.apply(bypass=on))
+        QShortcut(QKeySequence(BYPASS_KEY), self, activated=self.bypass_button.toggle)
+        grid.addWidget(self.bypass_button, 2, 0, 1, 4)
+        return box
+
+    def _controls_box(self) -> QGroupBox:
+        box = QGroupBox("Controls")
+        form = QFormLayout(box)
+        self.intensity = _slider(0, 100, 50)
+        self.intensity.valueChanged.connect(lambda v: self.apply(intensity=v / 100))
+        self.gate = _slider(-90, -20, -55)
+        self.gate.valueChanged.connect(
+            lambda v: self.apply(gate_db=-math.inf if v == -90 else float(v)))
+        self.input_gain = _slider(-24, 24, 0)
+        self.input_gain.valueChanged.connect(lambda v: self.apply(input_gain_db=float(v)))
+        self.output_gain = _slider(-24, 24, 0)
+        self.output_gain.valueChanged.connect(lambda v: self.apply(output_gain_db=float(v)))
+        self.intensity_label, self.gate_label = QLabel(), QLabel()
+        self.gain_labels = (QLabel(), QLabel())
+        for title, slider, label in (("Intensity", self.intensity, self.intensity_label),
+                                     ("Silence gate", self.gate, self.gate_label),
+                                     ("Input gain", self.input_gain, self.gain_labels[0]),
+                                     ("Output gain", self.output_gain, self.gain_labels[1])):
+            row = QHBoxLayout()
+            row.addWidget(slider, 1)
+            label.setMinimumWidth(70)
+            row.addWidget(label)
+            form.addRow(title, row)
+        self.preset_picker = QComboBox()
+        self.preset_picker.activated.connect(self._load_preset)
+        save, delete = QPushButton("Save preset…"), QPushButton("Delete")
+        save.clicked.connect(self._save_preset)
+        delete.clicked.connect(self._delete_preset)
+        row = QHBoxLayout()
+        row.addWidget(self.preset_picker, 1)
+        row.addWidget(save)
+        row.addWidget(delete)
+        form.addRow("Preset", row)
+        self.record_button = QPushButton("Record input and output")
+        self.record_button.setCheckable(True)
+        self.record_button.toggled.connect(self._toggle_recording)
+        form.addRow(self.record_button)
+        self._fill_presets()
+        return box
+
+    def _readouts_box(self) -> QGroupBox:
+        box = QGroupBox("Status")
+        form = QFormLayout(box)
+        self.input_meter, self.output_meter = _meter(), _meter()
+        self.latency_label, self.load_label, self.underrun_label = QLabel(), QLabel(), QLabel()
+        form.addRow("Input level", self.input_meter)
+        form.addRow("Output level", self.output_meter)
+        form.addRow("Latency", self.latency_label)
+        form.addRow("Processing load", self.load_label)
+        form.addRow("Underruns / overruns", self.underrun_label)
+        return box
+
+    # -- devices and the stream ----------------------------------------------------------
+
+    def _fill_devices(self) -> None:
+        apis = sd.query_hostapis()
+        for picker, kind, optional in ((self.input_picker, "input", False),
+                                       (self.output_picker, "output", False),
+                                       (self.monitor_picker, "output", True)):
+            picker.clear()
+            picker.addItem("(none)" if optional else "(system default)", None)
+            for index, device in enumerate(sd.query_devices()):
+                if device[f"max_{kind}_channels"] > 0:
+                    api = apis[device["hostapi"]]["name"]
+                    picker.addItem(f"{device['name']} ({api})", index)
+            if not optional and picker.count() > 1:
+                picker.setCurrentIndex(1)
+
+    def refresh_devices(self) -> None:
+        if self.live is not None:
+            self.show_error("stop the stream before rescanning devices")
+            return
+        try:
+            refresh_devices()
+        except RtconvertError as exc:
+            self.show_error(str(exc))
+            return
+        self._fill_devices()
+
+    def _choose_model(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Model bundle folder")
+        if folder:
+            self.load_model(Path(folder))
+
+    def load_model(self, path: Path) -> None:
+        try:
+            bundle = load_bundle(path)
+            self.settings.validate(bundle.emotions)
+        except RtconvertError as exc:
+            self.show_error(str(exc))
+            return
+        running = self.live is not None
+        self.stop_stream()
+        self.bundle = bundle
+        self._show_model()
+        if running:
+            self.start_stream()
+
+    def _show_model(self) -> None:
+        self.model_label.setText(f"{self.bundle.metadata['name']}: {len(self.bundle.emotions)} "
+                                 f"emotions ({self.bundle.path})")
+        self.model_label.setToolTip(self.bundle.licence)
+
+    def _toggle_stream(self, on: bool) -> None:
+        if on and self.live is None:
+            self.start_stream()
+        elif not on and self.live is not None:
+            self.stop_stream()
+
+    def start_stream(self) -> None:
+        config = LiveConfig(input_device=self.input_picker.currentData(),
+                            output_device=self.output_picker.currentData(),
+                            monitor_device=self.monitor_picker.currentData(),
+                            block=self.block_picker.currentData())
+        try:
+            live = LiveStream(self.bundle, config, self.settings, on_stop=self.stream_stopped.emit)
+            live.start()
+        except RtconvertError as exc:
+            self.show_error(str(exc))
+            self.start_button.setChecked(False)
+            return
+        self.live = live
+        self.banner.hide()
+        self.start_button.setChecked(True)
+        self.start_button.setText("Stop")
+
+    def stop_stream(self) -> None:
+        live, self.live = self.live, None
+        if live is not None:
+            live.stop()
+        self.record_button.setChecked(False)
+        self.start_button.setChecked(False)
+        self.start_button.setText("Start")
+
+    def _on_stream_stopped(self, message: str) -> None:
+        self.stop_stream()
+        self.show_error(f"{message}. Pick devices and press Start to go on.")
+
+    def show_error(self, message: str) -> None:
+        self.banner.setText(message)
+        self.banner.show()
+
+    def _toggle_recording(self, on: bool) -> None:
+        if self.live is None:
+            if on:
+                self.show_error("start the stream to record")
+                self.record_button.setChecked(False)
+            return
+        if on:
+            self.recording_folder.mkdir(parents=True, exist_ok=True)
+            stamp = time.strftime("%Y%m%d-%H%M%S")
+            self.live.start_recording(self.recording_folder / f"{stamp}-input.wav",
+                                      self.recording_folder / f"{stamp}-output.wav")
+            self.record_button.setText(f"Recording to {self.recording_folder}…")
+        else:
+            self.live.stop_recording()
+            self.record_button.setText("Record input and output")
+
+    # -- controls ------------------------------------------------------------------------
+
+    def set_emotion(self, emotion: str) -> None:
+        self.apply(emotion=emotion)
+
+    def apply(self, **changes) -> None:
+        """Change controls: remembered here and handed to the running engine."""
+        self.settings = dataclasses.replace(self.settings, **changes)
+        if self.live is not None:
+            self.live.engine.update(**changes)
+        self._show_settings()
+
+    def _show_settings(self) -> None:
+        s = self.settings
+        for widget in (self.intensity, self.gate, self.input_gain, self.output_gain,
+                       self.bypass_button):
+            widget.blockSignals(True)
+        self.emotion_buttons.button(EMOTIONS.index(s.emotion)).setChecked(True)
+        self.bypass_button.setChecked(s.bypass)
+        self.intensity.setValue(round(100 * s.intensity))
+        self.gate.setValue(-90 if math.isinf(s.gate_db) else round(s.gate_db))
+        self.input_gain.setValue(round(s.input_gain_db))
+        self.output_gain.setValue(round(s.output_gain_db))
+        for widget in (self.intensity, self.gate, self.input_gain, self.output_gain,
+                       self.bypass_button):
+            widget.blockSignals(False)
+        self.intensity_label.setText(f"{s.intensity:.2f}")
+        self.gate_label.setText("off" if math.isinf(s.gate_db) else f"{s.gate_db:.0f} dB")
+        self.gain_labels[0].setText(f"{s.input_gain_db:+.0f} dB")
+        self.gain_labels[1].setText(f"{s.output_gain_db:+.0f} dB")
+
+    def _fill_presets(self) -> None:
+        self.preset_picker.clear()
+        self.preset_picker.addItems(self.presets.names())
+
+    def _save_preset(self) -> None:
+        name, ok = QInputDialog.getText(self, "Save preset", "Name:")
+        if ok and name.strip():
+            self.save_preset(name.strip())
+
+    def save_preset(self, name: str) -> None:
+        self.presets.save(name, self.settings)
+        self._fill_presets()
+        self.preset_picker.setCurrentText(name)
+
+    def _load_preset(self, _: int = 0) -> None:
+        settings = self.presets.presets.get(self.preset_picker.currentText())
+        if settings is not None and self._valid(settings):
+            self.apply(**dataclasses.asdict(settings))
+
+    def _delete_preset(self) -> None:
+        self.presets.delete(self.preset_picker.currentText())
+        self._fill_presets()
+
+    # -- readouts ------------------------------------------------------------------------
+
+    def _refresh_readouts(self) -> None:
+        live = self.live
+        if live is None:
+            for meter in (self.input_meter, self.output_meter):
+                meter.setValue(METER_FLOOR_DB)
+            self.latency_label.setText("—")
+            self.load_label.setText("—")
+            self.underrun_label.setText("—")
+            return
+        status = live.status
+        self.input_meter.setValue(max(METER_FLOOR_DB, round(status.input_db)))
+        self.output_meter.setValue(max(METER_FLOOR_DB, round(status.output_db)))
+        device_in, device_out = live.server_latency_s
+        round_trip = 1000 * (live.latency_s + device_in + device_out)
+        algorithmic = 1000 * live.engine.algorithmic_latency_s(live.config.block)
+        self.latency_label.setText(f"{1000 * live.latency_s:.1f} ms through rtconvert "
+                                   f"({algorithmic:.1f} algorithmic + headroom), "
+                                   f"{round_trip:.1f} ms with the devices' buffers")
+        self.load_label.setText(f"{100 * status.load:.0f} % (real-time factor {status.load:.2f})")
+        self.underrun_label.setText(f"{live.underruns} / {status.input_overflows}")
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.stop_stream()
+        self.presets.save(LAST_SESSION, self.settings)
+        event.accept()
+
+
+def run_app(model: Path | None = None) -> int:
+    """Start the app with ``model`` (default: the shipped bundle); returns its exit code."""
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    window = MainWindow(load_bundle(model), PresetStore())
+    window.show()
+    return app.exec()

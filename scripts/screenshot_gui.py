@@ -1,0 +1,65 @@
+"""Screenshot of the running app for the README: JACK dummy server, speech fed in, happy at 0.8.
+
+    QT_QPA_PLATFORM=offscreen python scripts/screenshot_gui.py docs/gui.png
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import soundfile
+
+os.environ.setdefault("JACK_DEFAULT_SERVER", "rtconvert-screenshot")
+os.environ["JACK_NO_START_SERVER"] = "1"
+
+
+def main(target: Path) -> None:
+    server = subprocess.Popen(["jackd", "-R", "-n", os.environ["JACK_DEFAULT_SERVER"], "-d",
+                               "dummy", "-r", "48000", "-p", "256"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1.5)
+    import sounddevice as sd
+    from PyQt6.QtWidgets import QApplication
+
+    from rtconvert.bench import bench_speech
+    from rtconvert.bundle import load_bundle
+    from rtconvert.gui import MainWindow
+    from rtconvert.loopback import Feeder
+    from rtconvert.presets import PresetStore
+
+    app = QApplication(sys.argv[:1])
+    folder = Path(tempfile.mkdtemp())
+    window = MainWindow(load_bundle(), PresetStore(folder / "presets.json"))
+    window.resize(640, 700)
+    window.show()
+    window.save_preset("streaming: happy")
+    window.set_emotion("happy")
+    window.intensity.setValue(80)
+    window.start_stream()
+    speech = folder / "speech.wav"
+    soundfile.write(speech, bench_speech(6, 48000), 48000, subtype="FLOAT")
+    feeder = Feeder(speech, folder / "back.wav", *window.live.jack_ports())
+    player = threading.Thread(target=feeder.play)
+    player.start()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:  # until both meters show speech
+        app.processEvents()
+        time.sleep(0.02)
+        if min(window.input_meter.value(), window.output_meter.value()) > -40:
+            break
+    window.grab().save(str(target))
+    player.join()
+    window.close()
+    sd._terminate()
+    server.terminate()
+    print(f"wrote {target}")
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]))
