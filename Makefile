@@ -9,9 +9,11 @@ setup:
 setup-dev:
 	scripts/setup.sh --dev
 
-# Installs the runtime and starts the main job with the shipped default model.
+# Installs the runtime and starts the app with the shipped default model (headless
+# live conversion when there is no display).
 run: setup
-	.venv/bin/rtconvert demo
+	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ]; then .venv/bin/rtconvert gui; \
+	else .venv/bin/rtconvert run --emotion happy; fi
 
 # Installs everything (system packages as root) and runs the whole test suite.
 test: setup-dev

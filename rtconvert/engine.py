@@ -272,16 +272,19 @@ class Engine:
         voiced = f0 > 0
         lf0 = np.log(np.where(voiced, f0, 1.0))
         mcep = mcep.copy()
-        for i, row in enumerate(condition):
-            shift = EmotionShift()
-            for emotion, intensity in zip(self.emotions, row):
-                if intensity > 0:
-                    shift = shift + shift_at(*self._shifts[emotion], float(intensity))
+        # Rows differ only while the mixture glides; otherwise one shift serves all frames.
+        if (condition == condition[0]).all():
+            groups = [(condition[0], np.ones(len(f0), dtype=bool))]
+        else:
+            groups = [(row, np.arange(len(f0)) == i) for i, row in enumerate(condition)]
+        for row, frames in groups:
+            shift = sum((shift_at(*self._shifts[e], float(x))
+                         for e, x in zip(self.emotions, row) if x > 0), EmotionShift())
             if shift == EmotionShift():
                 continue
-            lf0[i:i + 1] = shift_log_f0(lf0[i:i + 1], voiced[i:i + 1], stats, shift.delta_lf0,
-                                        math.exp(shift.log_sigma_ratio), 1.0)
-            mcep[i, 0] += shift.delta_c0_db / DB_PER_LOG_POWER
+            lf0[frames] = shift_log_f0(lf0[frames], voiced[frames], stats, shift.delta_lf0,
+                                       math.exp(shift.log_sigma_ratio), 1.0)
+            mcep[frames, 0] += shift.delta_c0_db / DB_PER_LOG_POWER
         f0 = np.where(voiced, np.clip(np.exp(lf0), *F0_LIMITS_HZ), 0.0)
         return f0, mcep
 

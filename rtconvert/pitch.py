@@ -59,19 +59,19 @@ def yin_f0(signal: FloatArray, centres: npt.NDArray[np.int64], config: FeatureCo
     cumulative = np.cumsum(difference[:, 1:], axis=1) / np.arange(1, max_lag + 1)
     normalised = np.ones_like(difference)
     normalised[:, 1:] = difference[:, 1:] / np.maximum(cumulative, 1e-12)
-
-    f0 = np.zeros(len(frames))
     rms = np.sqrt(squares[:, width] / width)
-    for i, curve in enumerate(normalised):
-        below = np.flatnonzero(curve[min_lag:max_lag] < threshold)
-        if not len(below) or rms[i] < SILENCE_RMS:
-            continue
-        lag = below[0] + min_lag
-        while lag + 1 < max_lag and curve[lag + 1] < curve[lag]:  # walk down into the dip
-            lag += 1
-        # Parabolic interpolation of the dip for a sub-sample period.
-        a, b, c = curve[lag - 1], curve[lag], curve[lag + 1]
-        denominator = a - 2 * b + c
-        offset = 0.5 * (a - c) / denominator if denominator > 0 else 0.0
-        f0[i] = config.sample_rate / (lag + offset)
+    below = normalised[:, min_lag:max_lag] < threshold
+    voiced = below.any(axis=1) & (rms >= SILENCE_RMS)
+    first = below.argmax(axis=1) + min_lag
+    # Walk from the first lag under the threshold down into its dip: the first lag at or
+    # after it where the curve stops falling.
+    lags = np.arange(max_lag - 1)[None, :]
+    stops = (np.diff(normalised[:, :max_lag], axis=1) >= 0) & (lags >= first[:, None])
+    lag = np.where(stops.any(axis=1), stops.argmax(axis=1), max_lag - 2).clip(min_lag, max_lag - 2)
+    # Parabolic interpolation of the dip for a sub-sample period.
+    rows = np.arange(len(frames))
+    a, b, c = (normalised[rows, lag + k] for k in (-1, 0, 1))
+    curvature = a - 2 * b + c
+    offset = np.where(curvature > 0, 0.5 * (a - c) / np.where(curvature > 0, curvature, 1), 0.0)
+    f0 = np.where(voiced, config.sample_rate / (lag + offset), 0.0)
     return np.where((f0 >= config.f0_floor_hz) & (f0 <= config.f0_ceil_hz), f0, 0.0)

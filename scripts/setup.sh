@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 dev=0
 [ "${1:-}" = "--dev" ] && dev=1
 
-packages=(libportaudio2 libsndfile1 espeak-ng
+packages=(libportaudio2 libjack-jackd2-0 libsndfile1 espeak-ng
           libegl1 libgl1 libxkbcommon0 libfontconfig1 libglib2.0-0 libdbus-1-3)
 [ $dev = 1 ] && packages+=(jackd2 sox)
 

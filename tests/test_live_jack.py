@@ -227,3 +227,17 @@ def test_the_app_converts_on_the_server_and_records(jack_server, bundle, qtbot, 
     f0_out = analyze(soxr.resample(wet, RATE, model_rate, "HQ"), feature_config).f0_hz
     moved = np.mean(np.log(f0_out[f0_out > 0])) - np.mean(np.log(f0_in[f0_in > 0]))
     assert moved * CENTS_PER_LOG > 300  # happy, strong: about +970 cents once adapted
+
+
+def test_headless_run_and_device_listing(jack_server, capsys):
+    from rtconvert.cli import main
+
+    assert main(["devices"]) == 0
+    listing = capsys.readouterr().out
+    assert "JACK Audio Connection Kit" in listing and "system: 2 in, 2 out" in listing
+    assert main(["run", "--emotion", "sad", "--intensity", "0.7", "--host-api", "JACK",
+                 "--seconds", "1.5"]) == 0
+    status = capsys.readouterr().out.strip().split("\r")[-1]
+    assert "latency 54.8 ms" in status and "underruns" in status and "load" in status
+    assert main(["run", "--emotion", "bored", "--host-api", "JACK", "--seconds", "1"]) == 1
+    assert "unknown emotion 'bored'" in capsys.readouterr().err
