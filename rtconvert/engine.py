@@ -34,6 +34,7 @@ from .features import MIN_DURATION_S, analyze
 from .prosody import (DB_PER_LOG_POWER, EmotionShift, RunningLogF0Stats, shift_at,
                       shift_log_f0, voiced_log_f0)
 from .resample import StreamResampler
+from .samplequeue import SampleQueue
 from .synthesis import StreamingSynthesizer
 
 FloatArray = npt.NDArray[np.float64]
@@ -66,23 +67,6 @@ def level_db(samples: FloatArray) -> float:
     if not len(samples):
         return -120.0
     return max(-120.0, 10.0 * math.log10(float(np.mean(samples ** 2)) + 1e-12))
-
-
-class _Fifo:
-    """A first-in first-out sample queue."""
-
-    def __init__(self, prefill: int) -> None:
-        self.data = np.zeros(prefill)
-
-    def push(self, samples: FloatArray) -> None:
-        if len(samples):
-            self.data = np.concatenate([self.data, samples])
-
-    def pop(self, n: int) -> tuple[FloatArray, int]:
-        """The oldest ``n`` samples, zero-padded; and how many were missing."""
-        out, self.data = self.data[:n], self.data[n:]
-        missing = n - len(out)
-        return (np.concatenate([out, np.zeros(missing)]) if missing else out), missing
 
 
 class Engine:
@@ -161,11 +145,10 @@ class Engine:
         self._wet = Ramp(0.0, CROSSFADE_S * rate)  # the gate opens on the first speech
         self._gate_open, self._below_since = False, 0.0
         self._output_start = 0  # model-rate index of the next synthesised sample
-        self._output = _Fifo(self.prefill)
+        self._output = SampleQueue(self.prefill)
         self._input_gain = db_to_gain(settings.input_gain_db)
         self._output_gain = db_to_gain(settings.output_gain_db)
         self.timings: dict[str, float] = defaultdict(float)
-        self.blocks = 0
         self.missing_samples = 0  # FIFO underflows: would mean the delay is too short
         self.nonfinite_samples = 0
         self.input_db = self.output_db = -120.0
@@ -218,7 +201,6 @@ class Engine:
         self.missing_samples += missing
         out = out * self._gain_ramp("_output_gain", settings.output_gain_db, n)
         self.output_db = level_db(out)
-        self.blocks += 1
         return out
 
     def _gain_ramp(self, attribute: str, db: float, n: int) -> FloatArray | float:

@@ -12,7 +12,7 @@ from rtconvert.bundle import load_bundle
 from rtconvert.controls import Ramp, Settings
 from rtconvert.engine import Engine, convert_signal
 from rtconvert.errors import ConfigError
-from rtconvert.features import analyze, synthesize
+from rtconvert.features import analyze
 from rtconvert.prosody import CENTS_PER_LOG
 from rtconvert.synthesis import StreamingSynthesizer
 

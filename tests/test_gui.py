@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 import math
-import os
-import time
 
-import numpy as np
 import pytest
-import soundfile
-import soxr
 from PyQt6.QtCore import Qt
 
 from rtconvert.bundle import load_bundle
 from rtconvert.controls import Settings
 from rtconvert.gui import EMOTIONS, MainWindow
-from rtconvert.loopback import Feeder
 from rtconvert.presets import LAST_SESSION, PresetStore
 
 
