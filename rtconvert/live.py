@@ -119,8 +119,9 @@ def find_device(name_or_index: Device, kind: str, host_api: str | None = None) -
             if text.lower() in device["name"].lower():
                 return i
     names = ", ".join(f"[{i}] {d['name']}" for i, d in candidates) or "none"
-    wanted = f"device {name_or_index!r}" if name_or_index is not None else "default device"
-    raise AudioDeviceError(f"no {kind} {wanted}"
+    wanted = f"{kind} device {name_or_index!r}" if name_or_index is not None \
+        else f"default {kind} device"
+    raise AudioDeviceError(f"no {wanted}"
                            f"{f' on {host_api}' if host_api else ''}; {kind} devices: {names}")
 
 
