@@ -16,6 +16,7 @@ from __future__ import annotations
 import atexit
 import collections
 import gc
+import os
 import sys
 import threading
 import time
@@ -47,6 +48,8 @@ HEADROOM_S = 0.008
 #: (the audio callback) gets it: the default 5 ms is a whole audio block.
 SWITCH_INTERVAL_S = 0.0005
 DEFAULT_SWITCH_INTERVAL_S = sys.getswitchinterval()
+#: SCHED_FIFO priority of the worker thread when allowed (JACK's threads run at 60+).
+WORKER_PRIORITY = 10
 
 
 #: Set once a stream's server or device died under it: PortAudio can then neither close
@@ -67,6 +70,19 @@ def refresh_devices() -> None:
                                "rtconvert to rescan devices")
     sd._terminate()
     sd._initialize()
+
+
+def _raise_priority() -> None:
+    """Real-time scheduling for the calling thread, where the system allows it.
+
+    The audio callback (itself real-time under JACK) waits for the interpreter lock
+    while the worker holds it; a worker preempted by ordinary processes would make
+    the callback late. Priority 10 stays below JACK's own threads.
+    """
+    try:
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(WORKER_PRIORITY))
+    except (AttributeError, OSError):  # not Linux, or not permitted: ordinary scheduling
+        pass
 
 
 def _forget_dead_stream() -> None:
@@ -243,7 +259,7 @@ class LiveStream:
                                                 blocksize=self.config.block, channels=1,
                                                 dtype="float32", callback=self._monitor_callback)
         except sd.PortAudioError as exc:
-            self._close()
+            self.stop()  # also ends the worker
             raise AudioDeviceError(f"cannot open the audio devices: {exc}; check that input and "
                                    "output are on the same host API and not in use") from exc
         self._stream.start()
@@ -329,6 +345,7 @@ class LiveStream:
 
     def _work(self) -> None:
         """The worker thread: convert whatever input has arrived, queue it for the callback."""
+        _raise_priority()
         while not self._stopping:
             self._wake.wait(0.1)
             self._wake.clear()

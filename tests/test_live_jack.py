@@ -7,7 +7,9 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -28,13 +30,20 @@ pytestmark = pytest.mark.skipif(shutil.which("jackd") is None,
                                 reason="jackd is not installed (apt-get install jackd2)")
 
 
+JACK_LOG = Path(tempfile.gettempdir()) / f"rtconvert-test-jackd-{os.getpid()}.log"
+
+
 def launch_jack(name: str) -> subprocess.Popen:
-    """A JACK server with the dummy backend, once it answers; realtime where the machine allows."""
+    """A JACK server with the dummy backend, once it answers; realtime where the machine allows.
+
+    Its messages (xruns name the late client) go to ``JACK_LOG``: a pipe nobody reads
+    would fill up and stall the server.
+    """
     import jack
 
-    server = subprocess.Popen(["jackd", "-R", "-P", "70", "-n", name, "-d", "dummy", "-r",
-                               str(RATE), "-p", str(PERIOD)],
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    with open(JACK_LOG, "ab") as log:
+        server = subprocess.Popen(["jackd", "-R", "-P", "70", "-n", name, "-d", "dummy", "-r",
+                                   str(RATE), "-p", str(PERIOD)], stdout=log, stderr=log)
     for _ in range(100):
         try:
             jack.Client("probe", servername=name, no_start_server=True).close()
@@ -42,7 +51,7 @@ def launch_jack(name: str) -> subprocess.Popen:
         except jack.JackError:
             time.sleep(0.1)
     server.kill()
-    pytest.fail(f"jackd did not start: {server.stdout.read().decode()[-500:]}")
+    pytest.fail(f"jackd did not start: {JACK_LOG.read_text()[-500:]}")
 
 
 def start_jack(name: str) -> subprocess.Popen:
@@ -116,12 +125,22 @@ def test_live_stream_converts_speech_for_30_s_without_a_dropout(jack_server, bun
     soundfile.write(played, soxr.resample(feed, model_rate, RATE, "HQ"), RATE, subtype="FLOAT")
     script = tmp_path / "live.py"
     script.write_text(LIVE_SCRIPT)
-    done = subprocess.run([sys.executable, str(script), str(played), str(recorded)],
-                          capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr[-2000:]
-    run = json.loads(done.stdout.strip().splitlines()[-1])
-    assert run["rate"] == RATE and run["active"] and run["error"] is None
-    assert (run["underruns"], run["overruns"], run["xruns"]) == (0, 0, 0), run
+    for attempt in range(2):
+        log_start = JACK_LOG.stat().st_size
+        done = subprocess.run([sys.executable, str(script), str(played), str(recorded)],
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr[-2000:]
+        run = json.loads(done.stdout.strip().splitlines()[-1])
+        assert run["rate"] == RATE and run["active"] and run["error"] is None
+        if (run["underruns"], run["overruns"], run["xruns"]) == (0, 0, 0):
+            break
+        # jackd names the client that missed its deadline. The converter missing one fails
+        # the test; the server itself or the feeder being descheduled (a shared VM) is
+        # the machine's doing, and the run is repeated once.
+        xruns = [line for line in JACK_LOG.read_text()[log_start:].splitlines() if "XRun" in line]
+        assert not any("PortAudio" in line for line in xruns), (run, xruns)
+    else:
+        pytest.fail(f"the audio server itself ran late twice: {run} {xruns}")
 
     back = soxr.resample(soundfile.read(recorded)[0], RATE, model_rate, "HQ")
     delay = round(run["latency_s"] * model_rate)
