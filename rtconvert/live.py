@@ -41,9 +41,9 @@ Device = int | str | None
 #: Monitor blocks queued at most; beyond, the oldest are dropped (clock drift).
 MONITOR_QUEUE_BLOCKS = 8
 #: Converted audio kept queued ahead of the device: the worst step time measured by
-#: ``rtconvert bench`` (p99 ~4 ms) plus scheduling slack (6 ms was late once in 90 s on
-#: JACK here; 8 ms never).
-HEADROOM_S = 0.008
+#: ``rtconvert bench`` (p99 ~4 ms) plus scheduling slack (on JACK here 6 ms was late once
+#: in 90 s, 8 ms once in a CI run's 35 s).
+HEADROOM_S = 0.010
 #: While streaming, how long a Python thread may hold the interpreter before another
 #: (the audio callback) gets it: the default 5 ms is a whole audio block.
 SWITCH_INTERVAL_S = 0.0005
@@ -272,10 +272,12 @@ class LiveStream:
         return self.status.output_underflows + self.status.late_blocks
 
     def _warm_up(self) -> None:
-        """Run the engine on silence once, so first-call costs (ONNX Runtime's buffers,
-        FFT plans) are not paid inside the first audio callbacks."""
-        for _ in range(8):
-            self.engine.process(np.zeros(self.config.block))
+        """Convert 0.2 s of a buzzy vowel, so that first-call costs (ONNX Runtime's
+        buffers, FFT plans, pyworld's voiced paths) are not paid in the first callbacks."""
+        t = np.arange(self.rate // 5) / self.rate
+        vowel = 0.1 * sum(np.sin(2 * np.pi * 150 * k * t) / k for k in range(1, 20))
+        for start in range(0, len(vowel), self.config.block):
+            self.engine.process(vowel[start:start + self.config.block])
         self.engine.reset()
 
     def stop(self) -> None:
