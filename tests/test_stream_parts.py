@@ -1,0 +1,73 @@
+"""Small stream parts on their own: YIN pitch, the emotion shift curve, running statistics, queues, presets."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rtconvert.config import FeatureConfig
+from rtconvert.controls import Settings
+from rtconvert.errors import ConfigError
+from rtconvert.pitch import half_span, yin_f0
+from rtconvert.presets import PresetStore
+from rtconvert.prosody import (MAX_ENERGY_SHIFT_DB, EmotionShift, RunningLogF0Stats, shift_at)
+from rtconvert.samplequeue import SampleQueue
+
+
+@pytest.mark.parametrize("f0", [80.0, 150.0, 310.0, 600.0])
+def test_yin_finds_the_period_of_a_buzz_and_nothing_in_noise(f0):
+    config = FeatureConfig()
+    rate = config.sample_rate
+    t = np.arange(rate // 4) / rate
+    buzz = 0.3 * sum(np.sin(2 * np.pi * f0 * k * t) / k for k in range(1, 8) if f0 * k < 10000)
+    centres = np.arange(half_span(config), len(t) - half_span(config), 600)
+    np.testing.assert_allclose(yin_f0(buzz, centres, config), f0, rtol=0.005)
+    noise = 0.3 * np.random.default_rng(1).standard_normal(len(t))
+    assert not yin_f0(noise, centres, config).any()
+    assert not yin_f0(np.zeros(len(t)), centres, config).any()
+
+
+def test_the_shift_is_zero_at_zero_and_the_measured_points_at_half_and_one():
+    normal, strong = EmotionShift(0.2, 0.3, 4.0), EmotionShift(0.8, 0.5, 20.0)
+    assert shift_at(normal, strong, 0.0) == EmotionShift()
+    assert shift_at(normal, strong, 0.5) == normal
+    assert shift_at(normal, strong, 0.25).delta_lf0 == pytest.approx(0.1)
+    at_one = shift_at(normal, strong, 1.0)
+    assert (at_one.delta_lf0, at_one.log_sigma_ratio) == (0.8, 0.5)
+    assert at_one.delta_c0_db == MAX_ENERGY_SHIFT_DB  # +20 dB of shouting is capped
+
+
+def test_running_statistics_start_at_the_prior_and_converge():
+    stats = RunningLogF0Stats(np.log(200.0), 0.2)
+    assert stats.mean == pytest.approx(np.log(200.0)) and stats.std == pytest.approx(0.2)
+    voice = np.log(110.0) + 0.1 * np.random.default_rng(0).standard_normal(3000)
+    stats.update(voice[:200])  # one second of voiced speech
+    assert abs(stats.mean - np.log(110.0)) < 0.1 * abs(np.log(200.0) - np.log(110.0))
+    stats.update(voice[200:])  # the spread forgets the move from the prior more slowly
+    assert stats.std == pytest.approx(0.1, rel=0.15)
+    frozen = stats.mean
+    stats.update(np.zeros(0))  # silence: nothing voiced
+    assert stats.mean == frozen
+
+
+def test_sample_queue_pads_and_trims():
+    queue = SampleQueue(prefill=3)
+    queue.push(np.arange(1.0, 5.0))
+    out, missing = queue.pop(5)
+    np.testing.assert_array_equal(out, [0, 0, 0, 1, 2])
+    assert missing == 0
+    out, missing = queue.pop(4)
+    np.testing.assert_array_equal(out, [3, 4, 0, 0])
+    assert missing == 2
+    queue.push(np.arange(10.0))
+    queue.trim(4)
+    np.testing.assert_array_equal(queue.pop_all(), [6, 7, 8, 9])
+
+
+def test_presets_survive_infinity_and_reject_a_corrupt_file(tmp_path):
+    path = tmp_path / "presets.json"
+    PresetStore(path).save("no gate", Settings(emotion="sad", gate_db=-np.inf))
+    assert PresetStore(path).presets["no gate"] == Settings(emotion="sad", gate_db=-np.inf)
+    path.write_text("{not json")
+    with pytest.raises(ConfigError, match="not a presets file"):
+        PresetStore(path)
