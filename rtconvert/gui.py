@@ -9,14 +9,16 @@ banner, never a modal dialog.
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import platformdirs
 import sounddevice as sd
-from PyQt6.QtCore import Qt, QTimer, pyqtSignal
+from PyQt6.QtCore import QProcess, Qt, QTimer, pyqtSignal
 from PyQt6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PyQt6.QtWidgets import (QApplication, QButtonGroup, QComboBox, QFileDialog, QFormLayout,
                              QGridLayout, QGroupBox, QHBoxLayout, QInputDialog, QLabel,
@@ -198,8 +200,17 @@ class MainWindow(QMainWindow):
         form.addRow("Input level", self.input_meter)
         form.addRow("Output level", self.output_meter)
         form.addRow("Latency", self.latency_label)
+        self.measured_label = QLabel("not measured")
+        self.measure_button = QPushButton("Measure (JACK loopback)")
+        self.measure_button.clicked.connect(self.measure_latency)
+        row = QHBoxLayout()
+        row.addWidget(self.measured_label, 1)
+        row.addWidget(self.measure_button)
+        form.addRow("Measured round trip", row)
         form.addRow("Processing load", self.load_label)
         form.addRow("Underruns / overruns", self.underrun_label)
+        self.measurement = QProcess(self)
+        self.measurement.finished.connect(self._measured)
         return box
 
     # -- devices and the stream ----------------------------------------------------------
@@ -362,6 +373,36 @@ class MainWindow(QMainWindow):
         self.presets.delete(self.preset_picker.currentText())
         self._fill_presets()
 
+    # -- latency measurement -------------------------------------------------------------
+
+    def measure_latency(self) -> None:
+        """Run ``rtconvert bench --loopback`` in its own process: clicks through the whole
+        chain on the JACK server. The live stream pauses meanwhile (the bench opens its own)."""
+        self._resume_after_measuring = self.live is not None
+        self.stop_stream()
+        self.measure_button.setEnabled(False)
+        self.measured_label.setText("measuring…")
+        self._measurement_file = Path(tempfile.mkdtemp()) / "loopback.json"
+        self.measurement.start(sys.executable, [
+            "-m", "rtconvert.cli", "bench", "--loopback", "--seconds", "3",
+            "--block", str(self.block_picker.currentData()), "--model", str(self.bundle.path),
+            "--json", str(self._measurement_file)])
+
+    def _measured(self, exit_code: int, _status: object = None) -> None:
+        self.measure_button.setEnabled(True)
+        if exit_code == 0 and self._measurement_file.is_file():
+            result = json.loads(self._measurement_file.read_text())
+            underruns = result["underruns"]
+            self.measured_label.setText(
+                f"{result['end_to_end_latency_ms']:.1f} ms end to end "
+                f"({underruns} underrun{'' if underruns == 1 else 's'})")
+        else:
+            error = bytes(self.measurement.readAllStandardError()).decode().strip()
+            self.measured_label.setText("not measured")
+            self.show_error(error.splitlines()[-1] if error else "the measurement failed")
+        if self._resume_after_measuring:
+            self.start_stream()
+
     # -- readouts ------------------------------------------------------------------------
 
     def _refresh_readouts(self) -> None:
@@ -386,6 +427,8 @@ class MainWindow(QMainWindow):
         self.underrun_label.setText(f"{live.underruns} / {status.input_overflows}")
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        self.measurement.kill()
+        self.measurement.waitForFinished(3000)
         self.stop_stream()
         self.presets.save(LAST_SESSION, self.settings)
         event.accept()

@@ -41,6 +41,10 @@ def main(target: Path) -> None:
     window.save_preset("streaming: happy")
     window.set_emotion("happy")
     window.intensity.setValue(80)
+    window.measure_latency()  # the JACK loopback, in its own process
+    while not window.measure_button.isEnabled():
+        app.processEvents()
+        time.sleep(0.02)
     window.start_stream()
     speech = folder / "speech.wav"
     soundfile.write(speech, bench_speech(6, 48000), 48000, subtype="FLOAT")

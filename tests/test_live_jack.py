@@ -295,3 +295,23 @@ def test_headless_run_and_device_listing(jack_server, capsys):
     assert "latency 56.8 ms" in status and "underruns" in status and "load" in status
     assert main(["run", "--emotion", "bored", "--host-api", "JACK", "--seconds", "1"]) == 1
     assert "unknown emotion 'bored'" in capsys.readouterr().err
+
+
+def test_the_app_measures_the_round_trip_and_resumes(jack_server, bundle, qtbot, tmp_path):
+    from rtconvert.gui import MainWindow
+    from rtconvert.presets import PresetStore
+
+    window = MainWindow(bundle, PresetStore(tmp_path / "presets.json"))
+    qtbot.addWidget(window)
+    window.show()
+    window.start_stream()
+    assert window.live is not None
+    window.measure_button.click()
+    assert window.live is None and window.measured_label.text() == "measuring…"
+    qtbot.waitUntil(lambda: window.measure_button.isEnabled(), timeout=60000)
+    assert window.measured_label.text().endswith("ms end to end (0 underruns)"), \
+        (window.measured_label.text(), window.banner.text())
+    measured = float(window.measured_label.text().split()[0])
+    assert 1000 * window.live.latency_s < measured < 1000 * window.live.latency_s + 3 * 5.34
+    assert window.live.active  # resumed
+    window.close()
