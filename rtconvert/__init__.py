@@ -5,7 +5,18 @@ Public API map
 config      FeatureConfig and the other frozen settings dataclasses
 features    WORLD analysis and synthesis (pure functions shared with training)
 audiofile   reading audio files into validated mono float64 at a chosen rate
-prosody     speaker-relative log-F0 statistics and the F0 shift
+prosody     speaker-relative log-F0 statistics, the emotion shift, running live statistics
+pitch       frame-wise YIN F0 for the stream
+analysis    StreamingAnalyzer: WORLD frames of a live signal, a 20 ms step at a time
+controls    Settings (what the user controls) and Ramp (glides instead of jumps)
+engine      Engine: device-rate blocks in, converted blocks out, a known delay later
+samplequeue SampleQueue: samples handed between stages or threads
+bench       the latency/RTF benchmark behind `rtconvert bench`
+live        LiveStream: PortAudio duplex stream, monitor, recording, device lookup
+loopback    end-to-end latency through a JACK server (a second client plays and records)
+presets     named Settings kept as JSON in the user's config folder
+gui         the PyQt6 desktop app (`rtconvert gui`)
+cli         the `rtconvert` command
 bundle      the model bundle: load_bundle validates, write_bundle writes (export/ uses it)
 model       mel-cepstrum converters: OnnxConverter (the generator), IdentityConverter
 resample    StreamResampler: block-by-block rate conversion with an exact delay
