@@ -34,6 +34,13 @@ MIRROR_SAMPLES = 1080
 APERIODICITY_EVERY = 4
 
 
+def level_db(samples: FloatArray) -> float:
+    """RMS level in dB re full scale; -120 for silence."""
+    if not len(samples):
+        return -120.0
+    return max(-120.0, 10.0 * float(np.log10(np.mean(samples ** 2) + 1e-12)))
+
+
 @dataclass
 class AnalysisStep:
     """The frames of one step and how loud their neighbourhood was."""
@@ -116,9 +123,7 @@ class StreamingAnalyzer:
         envelope = spectral_envelope(window, f0, times_s, self.config)
         features = WorldFeatures(f0, encode_envelope(envelope, self.config),
                                  self._band_aperiodicity(window, f0, times_s))
-        newest = real[-self.step_samples:]
-        level_db = 10 * np.log10(np.mean(newest ** 2) + 1e-20)
-        return AnalysisStep(first, features, level_db)
+        return AnalysisStep(first, features, level_db(real[-self.step_samples:]))
 
     def _band_aperiodicity(self, window: FloatArray, f0: FloatArray,
                            times_s: FloatArray) -> FloatArray:

@@ -58,8 +58,7 @@ def run_bench(bundle: Bundle, speech: FloatArray, case: BenchCase) -> dict[str, 
     measured here in the same run.
     """
     engine = Engine(bundle, case.rate, Settings(emotion=case.emotion, intensity=case.intensity))
-    engine.process(np.zeros(case.block))  # first-call costs (ONNX Runtime arenas) aside
-    engine.reset()
+    engine.warm_up()
     times = []
     for start in range(0, len(speech) - case.block + 1, case.block):
         block = speech[start:start + case.block]

@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 import soxr
 
-from .analysis import AnalysisStep, StreamingAnalyzer
+from .analysis import AnalysisStep, StreamingAnalyzer, level_db
 from .bundle import Bundle
 from .controls import Ramp, Settings
 from .model import Converter, FrameDelay, OnnxConverter
@@ -60,13 +60,6 @@ F0_LIMITS_HZ = (40.0, 1100.0)
 
 def db_to_gain(db: float) -> float:
     return 10.0 ** (db / 20.0)
-
-
-def level_db(samples: FloatArray) -> float:
-    """RMS level in dB re full scale; -120 for silence."""
-    if not len(samples):
-        return -120.0
-    return max(-120.0, 10.0 * math.log10(float(np.mean(samples ** 2)) + 1e-12))
 
 
 class Engine:
@@ -152,6 +145,15 @@ class Engine:
         self.missing_samples = 0  # FIFO underflows: would mean the delay is too short
         self.nonfinite_samples = 0
         self.input_db = self.output_db = -120.0
+
+    def warm_up(self) -> None:
+        """Convert 0.2 s of a buzzy vowel, then start afresh: first-call costs (ONNX Runtime's
+        buffers, FFT plans, pyworld's voiced paths) are then not paid in the first real blocks."""
+        t = np.arange(self.device_rate // 5) / self.device_rate
+        vowel = 0.1 * sum(np.sin(2 * np.pi * 150 * k * t) / k for k in range(1, 20))
+        for start in range(0, len(vowel), 256):
+            self.process(vowel[start:start + 256])
+        self.reset()
 
     @property
     def prefill(self) -> int:

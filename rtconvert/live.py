@@ -240,7 +240,7 @@ class LiveStream:
 
     def start(self) -> None:
         """Open the devices and start converting; raises AudioDeviceError on a bad combination."""
-        self._warm_up()
+        self.engine.warm_up()
         self.status = LiveStatus()
         self._stopping = False
         self._input, self._output = SampleQueue(), SampleQueue(self.headroom)
@@ -270,15 +270,6 @@ class LiveStream:
     def underruns(self) -> int:
         """Gaps in the output: the device's own underflows and blocks converted too late."""
         return self.status.output_underflows + self.status.late_blocks
-
-    def _warm_up(self) -> None:
-        """Convert 0.2 s of a buzzy vowel, so that first-call costs (ONNX Runtime's
-        buffers, FFT plans, pyworld's voiced paths) are not paid in the first callbacks."""
-        t = np.arange(self.rate // 5) / self.rate
-        vowel = 0.1 * sum(np.sin(2 * np.pi * 150 * k * t) / k for k in range(1, 20))
-        for start in range(0, len(vowel), self.config.block):
-            self.engine.process(vowel[start:start + self.config.block])
-        self.engine.reset()
 
     def stop(self) -> None:
         """Stop and close everything (also the recording); safe to call twice."""
@@ -333,7 +324,8 @@ class LiveStream:
             self.status.input_overflows += 1
         if status.output_underflow:
             self.status.output_underflows += 1
-        self._input.push(indata[:, 0].astype(np.float64))
+        block = indata[:, 0].astype(np.float64)
+        self._input.push(block)
         self._wake.set()
         converted, missing = self._output.pop(frames)
         if missing:
@@ -342,7 +334,7 @@ class LiveStream:
         if self._monitor is not None:
             self._monitor_queue.push(converted)
         if self._recording is not None:
-            self._recording.append((indata[:, 0].copy(), converted))
+            self._recording.append((block, converted))
         self.status.callbacks += 1
 
     def _work(self) -> None:

@@ -103,9 +103,6 @@ class JackLoopback:
         self.client.connect(self._play_port, converter_input)
         self.client.connect(converter_output, self._capture_port)
 
-    def ports(self, pattern: str, **kinds: Any) -> list[str]:
-        return [port.name for port in self.client.get_ports(pattern, **kinds)]
-
     def play_and_record(self, signal: FloatArray, tail_s: float = 0.5) -> FloatArray:
         """Play ``signal`` and return what came back, from the same first sample, plus a tail."""
         padded = np.concatenate([signal, np.zeros(int(tail_s * self.rate))]).astype(np.float32)
