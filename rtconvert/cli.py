@@ -15,7 +15,8 @@ from .controls import NEUTRAL, Settings
 from .engine import Engine, convert_signal
 from .errors import RtconvertError
 from .features import MIN_DURATION_S
-from .live import LiveConfig, LiveStream, list_devices
+from .devices import list_devices
+from .live import LiveConfig, LiveStream
 from .loopback import measure_loopback
 
 

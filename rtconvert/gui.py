@@ -9,32 +9,30 @@ banner, never a modal dialog.
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import platformdirs
-import sounddevice as sd
-from PyQt6.QtCore import QProcess, Qt, QTimer, pyqtSignal
+from PyQt6.QtCore import Qt, QTimer, pyqtSignal
 from PyQt6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PyQt6.QtWidgets import (QApplication, QButtonGroup, QComboBox, QFileDialog, QFormLayout,
                              QGridLayout, QGroupBox, QHBoxLayout, QInputDialog, QLabel,
-                             QMainWindow, QProgressBar, QPushButton, QSlider, QVBoxLayout,
+                             QMainWindow, QPushButton, QSlider, QVBoxLayout,
                              QWidget)
 
 from .bundle import Bundle, load_bundle
 from .controls import NEUTRAL, Settings
 from .errors import RtconvertError
-from .live import LiveConfig, LiveStream, refresh_devices
+from .devices import device_choices, refresh_devices
+from .gui_status import StatusPanel
+from .live import LiveConfig, LiveStream
 from .presets import LAST_SESSION, PresetStore
 
 #: Emotions in the order of their buttons and number-key shortcuts.
 EMOTIONS = (NEUTRAL, "happy", "sad", "angry", "fearful", "surprised", "disgust", "calm")
 BYPASS_KEY = "B"
-METER_FLOOR_DB = -60
 
 
 def _slider(low: int, high: int, value: int) -> QSlider:
@@ -42,13 +40,6 @@ def _slider(low: int, high: int, value: int) -> QSlider:
     slider.setRange(low, high)
     slider.setValue(value)
     return slider
-
-
-def _meter() -> QProgressBar:
-    meter = QProgressBar()
-    meter.setRange(METER_FLOOR_DB, 0)
-    meter.setFormat("%v dB")
-    return meter
 
 
 class MainWindow(QMainWindow):
@@ -83,7 +74,11 @@ class MainWindow(QMainWindow):
         layout.addWidget(self._devices_box())
         layout.addWidget(self._emotion_box())
         layout.addWidget(self._controls_box())
-        layout.addWidget(self._readouts_box())
+        self.status_panel = StatusPanel()
+        self.status_panel.measure_button.clicked.connect(self.measure_latency)
+        self.status_panel.measured.connect(self._measured)
+        self._resume_after_measuring = False
+        layout.addWidget(self.status_panel)
         self.setCentralWidget(central)
         self.stream_stopped.connect(self._on_stream_stopped)
         self._show_settings()
@@ -192,40 +187,16 @@ class MainWindow(QMainWindow):
         self._fill_presets()
         return box
 
-    def _readouts_box(self) -> QGroupBox:
-        box = QGroupBox("Status")
-        form = QFormLayout(box)
-        self.input_meter, self.output_meter = _meter(), _meter()
-        self.latency_label, self.load_label, self.underrun_label = QLabel(), QLabel(), QLabel()
-        form.addRow("Input level", self.input_meter)
-        form.addRow("Output level", self.output_meter)
-        form.addRow("Latency", self.latency_label)
-        self.measured_label = QLabel("not measured")
-        self.measure_button = QPushButton("Measure (JACK loopback)")
-        self.measure_button.clicked.connect(self.measure_latency)
-        row = QHBoxLayout()
-        row.addWidget(self.measured_label, 1)
-        row.addWidget(self.measure_button)
-        form.addRow("Measured round trip", row)
-        form.addRow("Processing load", self.load_label)
-        form.addRow("Underruns / overruns", self.underrun_label)
-        self.measurement = QProcess(self)
-        self.measurement.finished.connect(self._measured)
-        return box
-
     # -- devices and the stream ----------------------------------------------------------
 
     def _fill_devices(self) -> None:
-        apis = sd.query_hostapis()
         for picker, kind, optional in ((self.input_picker, "input", False),
                                        (self.output_picker, "output", False),
                                        (self.monitor_picker, "output", True)):
             picker.clear()
             picker.addItem("(none)" if optional else "(system default)", None)
-            for index, device in enumerate(sd.query_devices()):
-                if device[f"max_{kind}_channels"] > 0:
-                    api = apis[device["hostapi"]]["name"]
-                    picker.addItem(f"{device['name']} ({api})", index)
+            for index, label in device_choices(kind):
+                picker.addItem(label, index)
             if not optional and picker.count() > 1:
                 picker.setCurrentIndex(1)
 
@@ -373,62 +344,25 @@ class MainWindow(QMainWindow):
         self.presets.delete(self.preset_picker.currentText())
         self._fill_presets()
 
-    # -- latency measurement -------------------------------------------------------------
+    # -- latency measurement and readouts ------------------------------------------------
 
     def measure_latency(self) -> None:
-        """Run ``rtconvert bench --loopback`` in its own process: clicks through the whole
-        chain on the JACK server. The live stream pauses meanwhile (the bench opens its own)."""
+        """Measure the round trip on JACK; the live stream pauses meanwhile and resumes after."""
         self._resume_after_measuring = self.live is not None
         self.stop_stream()
-        self.measure_button.setEnabled(False)
-        self.measured_label.setText("measuring…")
-        self._measurement_file = Path(tempfile.mkdtemp()) / "loopback.json"
-        self.measurement.start(sys.executable, [
-            "-m", "rtconvert.cli", "bench", "--loopback", "--seconds", "3",
-            "--block", str(self.block_picker.currentData()), "--model", str(self.bundle.path),
-            "--json", str(self._measurement_file)])
+        self.status_panel.measure(self.block_picker.currentData(), self.bundle.path)
 
-    def _measured(self, exit_code: int, _status: object = None) -> None:
-        self.measure_button.setEnabled(True)
-        if exit_code == 0 and self._measurement_file.is_file():
-            result = json.loads(self._measurement_file.read_text())
-            underruns = result["underruns"]
-            self.measured_label.setText(
-                f"{result['end_to_end_latency_ms']:.1f} ms end to end "
-                f"({underruns} underrun{'' if underruns == 1 else 's'})")
-        else:
-            error = bytes(self.measurement.readAllStandardError()).decode().strip()
-            self.measured_label.setText("not measured")
-            self.show_error(error.splitlines()[-1] if error else "the measurement failed")
+    def _measured(self, error: str) -> None:
+        if error:
+            self.show_error(error)
         if self._resume_after_measuring:
             self.start_stream()
 
-    # -- readouts ------------------------------------------------------------------------
-
     def _refresh_readouts(self) -> None:
-        live = self.live
-        if live is None:
-            for meter in (self.input_meter, self.output_meter):
-                meter.setValue(METER_FLOOR_DB)
-            self.latency_label.setText("—")
-            self.load_label.setText("—")
-            self.underrun_label.setText("—")
-            return
-        status = live.status
-        self.input_meter.setValue(max(METER_FLOOR_DB, round(status.input_db)))
-        self.output_meter.setValue(max(METER_FLOOR_DB, round(status.output_db)))
-        device_in, device_out = live.server_latency_s
-        round_trip = 1000 * (live.latency_s + device_in + device_out)
-        algorithmic = 1000 * live.engine.algorithmic_latency_s(live.config.block)
-        self.latency_label.setText(f"{1000 * live.latency_s:.1f} ms through rtconvert "
-                                   f"({algorithmic:.1f} algorithmic + headroom), "
-                                   f"{round_trip:.1f} ms with the devices' buffers")
-        self.load_label.setText(f"{100 * status.load:.0f} % (real-time factor {status.load:.2f})")
-        self.underrun_label.setText(f"{live.underruns} / {status.input_overflows}")
+        self.status_panel.show_status(self.live)
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        self.measurement.kill()
-        self.measurement.waitForFinished(3000)
+        self.status_panel.cancel()
         self.stop_stream()
         self.presets.save(LAST_SESSION, self.settings)
         event.accept()

@@ -13,8 +13,6 @@ clocks drift it drops a block rather than ever making the main output wait.
 
 from __future__ import annotations
 
-import atexit
-import collections
 import gc
 import os
 import sys
@@ -27,16 +25,16 @@ from typing import Any, Callable
 import numpy as np
 import numpy.typing as npt
 import sounddevice as sd
-import soundfile
 
 from .bundle import Bundle
 from .controls import Settings
 from .engine import Engine
 from .errors import AudioDeviceError
+from .devices import Device, find_device, forget_dead_stream, negotiate_rate
+from .recorder import WavRecorder
 from .samplequeue import SampleQueue
 
 FloatArray = npt.NDArray[np.float64]
-Device = int | str | None
 
 #: Monitor blocks queued at most; beyond, the oldest are dropped (clock drift).
 MONITOR_QUEUE_BLOCKS = 8
@@ -52,26 +50,6 @@ DEFAULT_SWITCH_INTERVAL_S = sys.getswitchinterval()
 WORKER_PRIORITY = 10
 
 
-#: Set once a stream's server or device died under it: PortAudio can then neither close
-#: that stream nor terminate (it waits for the dead stream for ever).
-_holding_dead_stream = False
-
-
-def refresh_devices() -> None:
-    """Re-scan audio devices (PortAudio only enumerates them when it starts).
-
-    Raises
-    ------
-    AudioDeviceError
-        After a device died under a stream: only a new process can rescan then.
-    """
-    if _holding_dead_stream:
-        raise AudioDeviceError("an audio device vanished under a running stream; restart "
-                               "rtconvert to rescan devices")
-    sd._terminate()
-    sd._initialize()
-
-
 def _raise_priority() -> None:
     """Real-time scheduling for the calling thread, where the system allows it.
 
@@ -83,62 +61,6 @@ def _raise_priority() -> None:
         os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(WORKER_PRIORITY))
     except (AttributeError, OSError):  # not Linux, or not permitted: ordinary scheduling
         pass
-
-
-def _forget_dead_stream() -> None:
-    global _holding_dead_stream
-    _holding_dead_stream = True
-    atexit.unregister(sd._exit_handler)  # its Pa_Terminate would hang the exit
-
-
-def list_devices() -> str:
-    """Host APIs and devices, as ``rtconvert devices`` prints them."""
-    lines = []
-    for index, api in enumerate(sd.query_hostapis()):
-        lines.append(f"host API {index}: {api['name']}")
-        for device_index in api["devices"]:
-            device = sd.query_devices(device_index)
-            lines.append(f"  [{device_index}] {device['name']}: {device['max_input_channels']} in, "
-                         f"{device['max_output_channels']} out, "
-                         f"default {device['default_samplerate']:.0f} Hz")
-    return "\n".join(lines)
-
-
-def find_device(name_or_index: Device, kind: str, host_api: str | None = None) -> int | None:
-    """Resolve a device given by index or by (part of) its name; None means the default.
-
-    Raises
-    ------
-    AudioDeviceError
-        Naming the devices that would do when none matches.
-    """
-    channel_key = f"max_{kind}_channels"
-    candidates = [(i, d) for i, d in enumerate(sd.query_devices()) if d[channel_key] > 0]
-    if host_api is not None:
-        apis = sd.query_hostapis()
-        candidates = [(i, d) for i, d in candidates
-                      if host_api.lower() in apis[d["hostapi"]]["name"].lower()]
-    if name_or_index is None:
-        if host_api is None:
-            try:
-                sd.query_devices(kind=kind)
-                return None
-            except (sd.PortAudioError, ValueError):
-                pass  # no default: say which devices there are
-        elif candidates:
-            return candidates[0][0]
-    else:
-        text = str(name_or_index)
-        if text.isdigit() and any(i == int(text) for i, _ in candidates):
-            return int(text)
-        for i, device in candidates:
-            if text.lower() in device["name"].lower():
-                return i
-    names = ", ".join(f"[{i}] {d['name']}" for i, d in candidates) or "none"
-    wanted = f"{kind} device {name_or_index!r}" if name_or_index is not None \
-        else f"default {kind} device"
-    raise AudioDeviceError(f"no {wanted}"
-                           f"{f' on {host_api}' if host_api else ''}; {kind} devices: {names}")
 
 
 @dataclass(frozen=True)
@@ -194,11 +116,11 @@ class LiveStream:
         self._input, self._output = SampleQueue(), SampleQueue()
         self._wake = threading.Event()
         self._worker: threading.Thread | None = None
-        self._recording: collections.deque[tuple[FloatArray, FloatArray]] | None = None
-        self._recorder: threading.Thread | None = None
+        self._recorder: WavRecorder | None = None
         self._stopping = False
         self.input_device, self.output_device, self.monitor_device = self._resolve()
-        self.rate = self._negotiate_rate()
+        self.rate = negotiate_rate(config.rate, self.input_device, self.output_device,
+                                   self.monitor_device)
         self.engine = Engine(bundle, self.rate, settings)
         self.headroom = round(HEADROOM_S * self.rate)
 
@@ -213,24 +135,6 @@ class LiveStream:
             if c.monitor_device is not None else None
         return (find_device(c.input_device, "input", c.host_api),
                 find_device(c.output_device, "output", c.host_api), monitor)
-
-    def _negotiate_rate(self) -> int:
-        """The configured rate, or the output device's default; checked on every device."""
-        output = sd.query_devices(self.output_device, "output")
-        rate = self.config.rate or int(output["default_samplerate"])
-        checks = [("input", self.input_device, sd.check_input_settings),
-                  ("output", self.output_device, sd.check_output_settings)]
-        if self.monitor_device is not None:
-            checks.append(("monitor", self.monitor_device, sd.check_output_settings))
-        for role, device, check in checks:
-            try:
-                check(device=device, samplerate=rate, channels=1, dtype="float32")
-            except sd.PortAudioError as exc:
-                info = sd.query_devices(device, "input" if role == "input" else "output")
-                raise AudioDeviceError(
-                    f"the {role} device {info['name']!r} cannot run at {rate} Hz ({exc}); "
-                    f"pick {info['default_samplerate']:.0f} Hz, its default") from exc
-        return rate
 
     # -- running -------------------------------------------------------------------------
 
@@ -333,8 +237,9 @@ class LiveStream:
         outdata[:, 0] = converted
         if self._monitor is not None:
             self._monitor_queue.push(converted)
-        if self._recording is not None:
-            self._recording.append((block, converted))
+        recorder = self._recorder
+        if recorder is not None:
+            recorder.push(block, converted)
         self.status.callbacks += 1
 
     def _work(self) -> None:
@@ -365,7 +270,7 @@ class LiveStream:
 
     def _finished(self) -> None:
         if not self._stopping and self.status.error is None:
-            _forget_dead_stream()
+            forget_dead_stream()
             self.status.error = "the audio stream stopped: a device was disconnected or failed"
             if self.on_stop is not None:
                 self.on_stop(self.status.error)
@@ -375,28 +280,12 @@ class LiveStream:
     def start_recording(self, input_path: Path, output_path: Path) -> None:
         """Write what comes in and what goes out to two WAV files until stopped."""
         self.stop_recording()
-        queue: collections.deque[tuple[FloatArray, FloatArray]] = collections.deque()
-        self._recording = queue
-        self._recorder = threading.Thread(target=self._write, daemon=True,
-                                          args=(queue, input_path, output_path))
-        self._recorder.start()
+        self._recorder = WavRecorder(input_path, output_path, self.rate)
 
     def stop_recording(self) -> None:
-        recorder, self._recording = self._recorder, None
+        recorder, self._recorder = self._recorder, None
         if recorder is not None:
-            recorder.join()
-        self._recorder = None
-
-    def _write(self, queue: collections.deque, input_path: Path, output_path: Path) -> None:
-        with soundfile.SoundFile(input_path, "w", self.rate, 1, "PCM_24") as dry, \
-                soundfile.SoundFile(output_path, "w", self.rate, 1, "PCM_24") as wet:
-            while self._recording is queue or queue:
-                if not queue:
-                    time.sleep(0.02)
-                    continue
-                block, converted = queue.popleft()
-                dry.write(block)
-                wet.write(np.clip(converted, -1, 1))
+            recorder.close()
 
     def status_line(self) -> str:
         s = self.status

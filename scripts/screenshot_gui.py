@@ -42,7 +42,7 @@ def main(target: Path) -> None:
     window.set_emotion("happy")
     window.intensity.setValue(80)
     window.measure_latency()  # the JACK loopback, in its own process
-    while not window.measure_button.isEnabled():
+    while not window.status_panel.measure_button.isEnabled():
         app.processEvents()
         time.sleep(0.02)
     window.start_stream()
@@ -55,7 +55,7 @@ def main(target: Path) -> None:
     while time.monotonic() < deadline:  # until both meters show speech
         app.processEvents()
         time.sleep(0.02)
-        if min(window.input_meter.value(), window.output_meter.value()) > -40:
+        if min(window.status_panel.input_meter.value(), window.status_panel.output_meter.value()) > -40:
             break
     window.grab().save(str(target))
     player.join()
