@@ -4,8 +4,9 @@ The audio callback only moves samples: it queues the input block for a worker th
 and plays converted samples the worker queued earlier. The engine works in 20 ms
 steps that take a few ms of CPU each; run inside the callback, one such step per
 four 5 ms blocks would overrun the device deadline whenever the machine hiccups. On
-the worker it has ``HEADROOM_S`` of slack instead, which the output queue holds in
-advance (and which the reported latency includes). Recording to disk and the monitor
+the worker it has at least ``HEADROOM_S`` of slack instead: the output queue holds that
+much converted audio in advance, rounded up to whole blocks (see :func:`headroom_samples`),
+and the reported latency includes it. Recording to disk and the monitor
 device read what the callback left behind, on their own threads. The monitor is a
 second output stream on its own device clock, fed through a short queue: when the
 clocks drift it drops a block rather than ever making the main output wait.
@@ -14,6 +15,7 @@ clocks drift it drops a block rather than ever making the main output wait.
 from __future__ import annotations
 
 import gc
+import math
 import os
 import sys
 import threading
@@ -38,9 +40,9 @@ FloatArray = npt.NDArray[np.float64]
 
 #: Monitor blocks queued at most; beyond, the oldest are dropped (clock drift).
 MONITOR_QUEUE_BLOCKS = 8
-#: Converted audio kept queued ahead of the device: the worst step time measured by
-#: ``rtconvert bench`` (p99 ~4 ms) plus scheduling slack (on JACK here 6 ms was late once
-#: in 90 s, 8 ms once in a CI run's 35 s).
+#: The least time the worker has to convert a block before the device plays it: the
+#: worst step time measured by ``rtconvert bench`` (p99 2-5 ms) plus scheduling slack (on
+#: JACK here the worker took up to 7 ms while JACK's threads and a feeder shared 2 cores).
 HEADROOM_S = 0.010
 #: While streaming, how long a Python thread may hold the interpreter before another
 #: (the audio callback) gets it: the default 5 ms is a whole audio block.
@@ -48,6 +50,17 @@ SWITCH_INTERVAL_S = 0.0005
 DEFAULT_SWITCH_INTERVAL_S = sys.getswitchinterval()
 #: SCHED_FIFO priority of the worker thread when allowed (JACK's threads run at 60+).
 WORKER_PRIORITY = 10
+
+
+def headroom_samples(block: int, rate: int) -> int:
+    """Converted samples queued ahead of the device so the worker has ``HEADROOM_S`` per block.
+
+    The callback pops whole blocks: with ``n`` blocks queued, block k's conversion is
+    first needed by callback k + n, ``n`` block periods later. A queue of 1.9 blocks
+    would leave a single period, so the headroom is rounded up to whole blocks, and is
+    never less than one (the worker can only start after the callback handed it the block).
+    """
+    return block * max(1, math.ceil(HEADROOM_S * rate / block - 1e-9))
 
 
 def _raise_priority() -> None:
@@ -122,7 +135,7 @@ class LiveStream:
         self.rate = negotiate_rate(config.rate, self.input_device, self.output_device,
                                    self.monitor_device)
         self.engine = Engine(bundle, self.rate, settings)
-        self.headroom = round(HEADROOM_S * self.rate)
+        self.headroom = headroom_samples(config.block, self.rate)
 
     @property
     def latency_s(self) -> float:

@@ -8,6 +8,7 @@ the engine's, the device block's, and the server's own buffering.
 
 from __future__ import annotations
 
+import gc
 import json
 import subprocess
 import sys
@@ -76,7 +77,7 @@ class JackLoopback:
         self._capture_port = self.client.inports.register("capture")
         self._signal = np.zeros(0, dtype=np.float32)
         self._position = 0
-        self._recorded: list[np.ndarray] = []
+        self._recording = np.zeros(0, dtype=np.float32)
         self._done = threading.Event()
         self._length = 0
         self.xruns = 0
@@ -88,14 +89,17 @@ class JackLoopback:
         self.xruns += 1
 
     def _process(self, frames: int) -> None:
+        # Runs in JACK's real-time thread: copies into preallocated arrays, allocates nothing.
+        position, length = self._position, self._length
         out = self._play_port.get_array()
-        chunk = self._signal[self._position:self._position + frames]
+        chunk = self._signal[position:position + frames]
         out[:len(chunk)] = chunk
         out[len(chunk):] = 0.0
-        if self._position < self._length:
-            self._recorded.append(self._capture_port.get_array().copy())
-            self._position += frames
-            if self._position >= self._length:
+        if position < length:
+            take = min(frames, length - position)
+            self._recording[position:position + take] = self._capture_port.get_array()[:take]
+            self._position = position + take
+            if self._position >= length:
                 self._done.set()
 
     def connect(self, converter_input: str, converter_output: str) -> None:
@@ -104,18 +108,25 @@ class JackLoopback:
         self.client.connect(converter_output, self._capture_port)
 
     def play_and_record(self, signal: FloatArray, tail_s: float = 0.5) -> FloatArray:
-        """Play ``signal`` and return what came back, from the same first sample, plus a tail."""
+        """Play ``signal`` and return what came back, from the same first sample, plus a tail.
+
+        The client leaves the graph when done: whatever this process does next (writing
+        files, collecting garbage) cannot then make JACK's cycle late.
+        """
         padded = np.concatenate([signal, np.zeros(int(tail_s * self.rate))]).astype(np.float32)
         self._length = 0  # the process callback idles until the new length is set
-        self._signal, self._position, self._recorded = padded, 0, []
+        self._signal, self._position = padded, 0
+        self._recording = np.zeros(len(padded), dtype=np.float32)
         self._done.clear()
         self._length = len(padded)
-        if not self._done.wait(timeout=3 * len(padded) / self.rate + 5):
+        finished = self._done.wait(timeout=3 * len(padded) / self.rate + 5)
+        self.client.deactivate()
+        if not finished:
             raise AudioDeviceError("the JACK server stopped running our client")
-        return np.concatenate(self._recorded)[:len(padded)].astype(np.float64)
+        return self._recording.astype(np.float64)
 
     def close(self) -> None:
-        self.client.deactivate()
+        self.client.deactivate()  # a no-op when already inactive
         self.client.close()
 
 
@@ -214,6 +225,7 @@ def main(argv: list[str] | None = None) -> int:
         time.sleep(0.3)
         print("connected", flush=True)
         sys.stdin.readline()  # "go"
+        gc.freeze()  # no collector pass over what exists now inside JACK's cycle
         loop.xruns = 0
         recorded = loop.play_and_record(signal, args.tail)
         soundfile.write(args.record, recorded, loop.rate, subtype="FLOAT")

@@ -295,7 +295,7 @@ def test_headless_run_and_device_listing(jack_server, capsys):
     assert main(["run", "--emotion", "sad", "--intensity", "0.7", "--host-api", "JACK",
                  "--seconds", "1.5"]) == 0
     status = capsys.readouterr().out.strip().split("\r")[-1]
-    assert "latency 56.8 ms" in status and "underruns" in status and "load" in status
+    assert "latency 57.4 ms" in status and "underruns" in status and "load" in status
     assert main(["run", "--emotion", "bored", "--host-api", "JACK", "--seconds", "1"]) == 1
     assert "unknown emotion 'bored'" in capsys.readouterr().err
 

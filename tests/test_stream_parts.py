@@ -1,4 +1,5 @@
-"""Small stream parts on their own: YIN pitch, the emotion shift curve, running statistics, queues, presets."""
+"""Small stream parts on their own: YIN pitch, the emotion shift curve, running statistics,
+queues, the live headroom, presets."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import pytest
 from rtconvert.config import FeatureConfig
 from rtconvert.controls import Settings
 from rtconvert.errors import ConfigError
+from rtconvert.live import HEADROOM_S, headroom_samples
 from rtconvert.pitch import half_span, yin_f0
 from rtconvert.presets import PresetStore
 from rtconvert.prosody import (MAX_ENERGY_SHIFT_DB, EmotionShift, RunningLogF0Stats, shift_at)
@@ -62,6 +64,25 @@ def test_sample_queue_pads_and_trims():
     queue.push(np.arange(10.0))
     queue.trim(4)
     np.testing.assert_array_equal(queue.pop_all(), [6, 7, 8, 9])
+
+
+@pytest.mark.parametrize("block", [1, 64, 256, 441, 480, 1024, 4096])
+def test_a_worker_that_takes_the_headroom_time_per_block_is_never_late(block):
+    # Callback k (at k periods) queues block k and pops a block of output; the worker
+    # pushes block k's conversion HEADROOM_S later. The callback must never find it missing.
+    rate = 48000
+    headroom = headroom_samples(block, rate)
+    assert headroom % block == 0 and headroom >= block
+    assert headroom >= HEADROOM_S * rate > headroom - block or headroom == block
+    period = block / rate
+    finishes = [k * period + max(HEADROOM_S, period) for k in range(200)]
+    queue, converted = SampleQueue(headroom), 0
+    for k in range(200):
+        while converted < k and finishes[converted] <= k * period + 1e-12:
+            queue.push(np.ones(block))
+            converted += 1
+        _, missing = queue.pop(block)
+        assert missing == 0, f"callback {k} found its block missing"
 
 
 def test_presets_survive_infinity_and_reject_a_corrupt_file(tmp_path):
