@@ -89,7 +89,7 @@ class JackLoopback:
         self.xruns += 1
 
     def _process(self, frames: int) -> None:
-        # Runs in JACK's real-time thread: copies into preallocated arrays, allocates nothing.
+        # Runs in JACK's real-time thread: copies into preallocated arrays, nothing grows.
         position, length = self._position, self._length
         out = self._play_port.get_array()
         chunk = self._signal[position:position + frames]

@@ -74,10 +74,10 @@ def test_a_worker_that_takes_the_headroom_time_per_block_is_never_late(block):
     headroom = headroom_samples(block, rate)
     assert headroom % block == 0 and headroom >= block
     assert headroom >= HEADROOM_S * rate > headroom - block or headroom == block
-    period = block / rate
-    finishes = [k * period + max(HEADROOM_S, period) for k in range(200)]
+    period, callbacks = block / rate, 3 * headroom // block + 10
+    finishes = [k * period + max(HEADROOM_S, period) for k in range(callbacks)]
     queue, converted = SampleQueue(headroom), 0
-    for k in range(200):
+    for k in range(callbacks):
         while converted < k and finishes[converted] <= k * period + 1e-12:
             queue.push(np.ones(block))
             converted += 1
