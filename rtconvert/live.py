@@ -6,7 +6,8 @@ steps that take a few ms of CPU each; run inside the callback, one such step per
 four 5 ms blocks would overrun the device deadline whenever the machine hiccups. On
 the worker it has at least ``HEADROOM_S`` of slack instead: the output queue holds that
 much converted audio in advance, rounded up to whole blocks (see :func:`headroom_samples`),
-and the reported latency includes it. Recording to disk and the monitor
+and the reported latency includes it. The worker takes the real-time priority just
+below the callback's (:func:`run_just_below`). Recording to disk and the monitor
 device read what the callback left behind, on their own threads. The monitor is a
 second output stream on its own device clock, fed through a short queue: when the
 clocks drift it drops a block rather than ever making the main output wait.
@@ -48,8 +49,7 @@ HEADROOM_S = 0.010
 #: (the audio callback) gets it: the default 5 ms is a whole audio block.
 SWITCH_INTERVAL_S = 0.0005
 DEFAULT_SWITCH_INTERVAL_S = sys.getswitchinterval()
-#: SCHED_FIFO priority of the worker thread when allowed (JACK's threads run at 60+).
-WORKER_PRIORITY = 10
+_UNKNOWN = object()  # the callback's priority before its first call
 
 
 def headroom_samples(block: int, rate: int) -> int:
@@ -63,15 +63,29 @@ def headroom_samples(block: int, rate: int) -> int:
     return block * max(1, math.ceil(HEADROOM_S * rate / block - 1e-9))
 
 
-def _raise_priority() -> None:
-    """Real-time scheduling for the calling thread, where the system allows it.
-
-    The audio callback (itself real-time under JACK) waits for the interpreter lock
-    while the worker holds it; a worker preempted by ordinary processes would make
-    the callback late. Priority 10 stays below JACK's own threads.
-    """
+def realtime_priority() -> int | None:
+    """The calling thread's real-time (FIFO or round-robin) priority; None if it has none."""
     try:
-        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(WORKER_PRIORITY))
+        if os.sched_getscheduler(0) in (os.SCHED_FIFO, os.SCHED_RR):
+            return os.sched_getparam(0).sched_priority
+    except (AttributeError, OSError):  # not Linux
+        pass
+    return None
+
+
+def run_just_below(priority: int | None) -> None:
+    """Real-time scheduling for the calling thread one step below ``priority``, where allowed.
+
+    The audio callback waits for the interpreter lock while the worker holds it, so a
+    worker preempted by ordinary processes would make the callback late; a worker above
+    the callback (or a real-time worker beside an ordinary callback) would starve it. JACK
+    runs its clients at its own priority minus 5 (5 with jackd's default of 10, 65 with
+    ``-P 70``); other host APIs may not run the callback in real time at all.
+    """
+    if priority is None or priority <= 1:
+        return
+    try:
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority - 1))
     except (AttributeError, OSError):  # not Linux, or not permitted: ordinary scheduling
         pass
 
@@ -131,6 +145,7 @@ class LiveStream:
         self._worker: threading.Thread | None = None
         self._recorder: WavRecorder | None = None
         self._stopping = False
+        self._callback_priority: int | None | object = _UNKNOWN  # the worker follows it
         self.input_device, self.output_device, self.monitor_device = self._resolve()
         self.rate = negotiate_rate(config.rate, self.input_device, self.output_device,
                                    self.monitor_device)
@@ -160,6 +175,7 @@ class LiveStream:
         self.engine.warm_up()
         self.status = LiveStatus()
         self._stopping = False
+        self._callback_priority = _UNKNOWN
         self._input, self._output = SampleQueue(), SampleQueue(self.headroom)
         self._monitor_queue = SampleQueue()
         self._worker = threading.Thread(target=self._work, name="rtconvert-engine", daemon=True)
@@ -237,6 +253,8 @@ class LiveStream:
 
     def _callback(self, indata: np.ndarray, outdata: np.ndarray, frames: int,
                   timing: Any, status: sd.CallbackFlags) -> None:
+        if self._callback_priority is _UNKNOWN:
+            self._callback_priority = realtime_priority()  # once, for the worker to follow
         if status.input_overflow:
             self.status.input_overflows += 1
         if status.output_underflow:
@@ -257,10 +275,13 @@ class LiveStream:
 
     def _work(self) -> None:
         """The worker thread: convert whatever input has arrived, queue it for the callback."""
-        _raise_priority()
+        following = False
         while not self._stopping:
             self._wake.wait(0.1)
             self._wake.clear()
+            if not following and self._callback_priority is not _UNKNOWN:
+                run_just_below(self._callback_priority)
+                following = True
             stream = self._stream
             if stream is not None and not stream.active and not self._stopping:
                 self._finished()  # PortAudio does not always say when a server goes away

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -268,9 +269,19 @@ def test_the_app_converts_on_the_server_and_records(jack_server, bundle, qtbot, 
     soundfile.write(played, soxr.resample(np.tile(speech, 2), model_rate, RATE, "HQ"), RATE,
                     subtype="FLOAT")
     feeder = Feeder(played, tmp_path / "back.wav", *window.live.jack_ports())
-    report = feeder.play()
+    # The feeder plays from another thread so that the event loop runs meanwhile, as it
+    # does for a user: the meters follow the speech while the audio threads convert it.
+    report, input_levels = {}, []
+    player = threading.Thread(target=lambda: report.update(feeder.play()))
+    player.start()
+    while player.is_alive():
+        qtbot.wait(50)
+        input_levels.append(window.status_panel.input_meter.value())
     qtbot.wait(200)  # the readouts refresh every 50 ms
     assert report["xruns"] == 0
+    assert max(input_levels) > -40 and min(input_levels) < max(input_levels) - 20, input_levels
+    assert window.status_panel.underrun_label.text() == \
+        f"{window.live.underruns} / {window.live.status.input_overflows}"
     assert window.status_panel.latency_label.text().startswith(f"{1000 * window.live.latency_s:.1f} ms")
     window.record_button.setChecked(False)
     window.close()

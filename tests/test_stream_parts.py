@@ -1,7 +1,9 @@
 """Small stream parts on their own: YIN pitch, the emotion shift curve, running statistics,
-queues, the live headroom, presets."""
+queues, the live headroom and worker priority, presets."""
 
 from __future__ import annotations
+
+import threading
 
 import numpy as np
 import pytest
@@ -9,7 +11,7 @@ import pytest
 from rtconvert.config import FeatureConfig
 from rtconvert.controls import Settings
 from rtconvert.errors import ConfigError
-from rtconvert.live import HEADROOM_S, headroom_samples
+from rtconvert.live import HEADROOM_S, headroom_samples, realtime_priority, run_just_below
 from rtconvert.pitch import half_span, yin_f0
 from rtconvert.presets import PresetStore
 from rtconvert.prosody import (MAX_ENERGY_SHIFT_DB, EmotionShift, RunningLogF0Stats, shift_at)
@@ -83,6 +85,26 @@ def test_a_worker_that_takes_the_headroom_time_per_block_is_never_late(block):
             converted += 1
         _, missing = queue.pop(block)
         assert missing == 0, f"callback {k} found its block missing"
+
+
+def test_the_worker_runs_just_below_the_callback_and_never_above_an_ordinary_one():
+    def in_thread(function):
+        result = []
+        thread = threading.Thread(target=lambda: result.append(function()))
+        thread.start()
+        thread.join()
+        return result[0]
+
+    def below(priority):
+        run_just_below(priority)
+        return realtime_priority()
+
+    assert in_thread(realtime_priority) is None  # ordinary threads have none
+    assert in_thread(lambda: below(None)) is None  # an ordinary callback: stay ordinary
+    assert in_thread(lambda: below(1)) is None  # nothing below the lowest real-time priority
+    if in_thread(lambda: below(66)) is None:
+        pytest.skip("this system does not allow real-time scheduling")
+    assert in_thread(lambda: below(66)) == 65 and in_thread(lambda: below(6)) == 5
 
 
 def test_presets_survive_infinity_and_reject_a_corrupt_file(tmp_path):
