@@ -92,11 +92,10 @@ class JackLoopback:
         # Runs in JACK's real-time thread: copies into preallocated arrays, nothing grows.
         position, length = self._position, self._length
         out = self._play_port.get_array()
-        chunk = self._signal[position:position + frames]
-        out[:len(chunk)] = chunk
-        out[len(chunk):] = 0.0
-        if position < length:
-            take = min(frames, length - position)
+        take = max(0, min(frames, length - position))  # 0 while idle or done
+        out[:take] = self._signal[position:position + take]
+        out[take:] = 0.0
+        if take:
             self._recording[position:position + take] = self._capture_port.get_array()[:take]
             self._position = position + take
             if self._position >= length:
@@ -107,19 +106,26 @@ class JackLoopback:
         self.client.connect(self._play_port, converter_input)
         self.client.connect(converter_output, self._capture_port)
 
-    def play_and_record(self, signal: FloatArray, tail_s: float = 0.5) -> FloatArray:
-        """Play ``signal`` and return what came back, from the same first sample, plus a tail.
+    def load(self, signal: FloatArray, tail_s: float = 0.5) -> None:
+        """Prepare to play ``signal`` and record as long plus a tail.
+
+        Apart from :meth:`play_and_record`: allocating seconds of audio holds the
+        interpreter for milliseconds, which the process callback must not wait for.
+        """
+        self._length = 0  # the process callback idles until play_and_record sets it
+        self._signal = np.concatenate([signal, np.zeros(int(tail_s * self.rate))]).astype(np.float32)
+        self._recording = np.zeros(len(self._signal), dtype=np.float32)
+        self._position = 0
+        self._done.clear()
+
+    def play_and_record(self) -> FloatArray:
+        """Play what :meth:`load` prepared; returns what came back from the same first sample.
 
         The client leaves the graph when done: whatever this process does next (writing
         files, collecting garbage) cannot then make JACK's cycle late.
         """
-        padded = np.concatenate([signal, np.zeros(int(tail_s * self.rate))]).astype(np.float32)
-        self._length = 0  # the process callback idles until the new length is set
-        self._signal, self._position = padded, 0
-        self._recording = np.zeros(len(padded), dtype=np.float32)
-        self._done.clear()
-        self._length = len(padded)
-        finished = self._done.wait(timeout=3 * len(padded) / self.rate + 5)
+        self._length = len(self._signal)
+        finished = self._done.wait(timeout=3 * self._length / self.rate + 5)
         self.client.deactivate()
         if not finished:
             raise AudioDeviceError("the JACK server stopped running our client")
@@ -222,12 +228,13 @@ def main(argv: list[str] | None = None) -> int:
         if rate != loop.rate:
             raise AudioDeviceError(f"{args.play} is at {rate} Hz, the JACK server at {loop.rate}")
         loop.connect(args.input_port, args.output_port)
+        loop.load(signal, args.tail)
         time.sleep(0.3)
         print("connected", flush=True)
         sys.stdin.readline()  # "go"
         gc.freeze()  # no collector pass over what exists now inside JACK's cycle
         loop.xruns = 0
-        recorded = loop.play_and_record(signal, args.tail)
+        recorded = loop.play_and_record()
         soundfile.write(args.record, recorded, loop.rate, subtype="FLOAT")
         print(json.dumps({"xruns": loop.xruns, "rate": loop.rate, "period": loop.period}))
     finally:
