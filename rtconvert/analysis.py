@@ -62,8 +62,8 @@ class StreamingAnalyzer:
         Samples a step waits for past its last frame's centre.
     """
 
-    def __init__(self, config: FeatureConfig, frames_per_step: int = 2,
-                 lookahead_samples: int = 360) -> None:
+    def __init__(self, config: FeatureConfig, frames_per_step: int,
+                 lookahead_samples: int) -> None:
         if CONTEXT_SAMPLES % config.hop_length:
             raise ValueError("the past context must be a whole number of frames")
         self.config = config

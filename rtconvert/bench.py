@@ -32,9 +32,12 @@ def bench_speech(seconds: float, rate: int, source: Path | None = None) -> Float
     if source is None:
         if shutil.which("espeak-ng") is None:
             raise RtconvertError("espeak-ng is not installed; give a recording with --input")
-        source = Path(tempfile.mkdtemp()) / "speech.wav"
-        subprocess.run(["espeak-ng", "-w", str(source), BENCH_TEXT], check=True)
-    speech = load_audio(source, rate).samples
+        with tempfile.TemporaryDirectory() as folder:
+            source = Path(folder) / "speech.wav"
+            subprocess.run(["espeak-ng", "-w", str(source), BENCH_TEXT], check=True)
+            speech = load_audio(source, rate).samples
+    else:
+        speech = load_audio(source, rate).samples
     speech = 0.3 * speech / max(1e-9, float(np.max(np.abs(speech))))
     repeats = int(np.ceil(seconds * rate / len(speech)))
     return np.tile(speech, repeats)[:int(seconds * rate)]

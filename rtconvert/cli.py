@@ -46,11 +46,14 @@ def _bench(args: argparse.Namespace) -> int:
     rows = [run_bench(bundle, speech, BenchCase(block=block, rate=args.rate))
             for block in args.block]
     print(format_table(rows))
-    if args.json is not None:
-        result = rows[0] if len(rows) == 1 else {"runs": rows}
-        args.json.write_text(json.dumps(result, indent=2) + "\n")
-        print(f"wrote {args.json}")
+    _write_json(args.json, rows[0] if len(rows) == 1 else {"runs": rows})
     return 0
+
+
+def _write_json(path: Path | None, result: dict) -> None:
+    if path is not None:
+        path.write_text(json.dumps(result, indent=2) + "\n")
+        print(f"wrote {path}")
 
 
 def _devices(args: argparse.Namespace) -> int:
@@ -94,9 +97,7 @@ def _loopback(args: argparse.Namespace) -> int:
                               args.seconds)
     for key, value in result.items():
         print(f"{key:>28}: {value}")
-    if args.json is not None:
-        args.json.write_text(json.dumps(result, indent=2) + "\n")
-        print(f"wrote {args.json}")
+    _write_json(args.json, result)
     return 0
 
 

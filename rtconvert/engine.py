@@ -1,6 +1,6 @@
 """The streaming converter: device-rate blocks in, converted blocks of the same size out, a fixed delay later.
 
-Per block: resample to the model rate; cut the stream into 10 ms steps of WORLD
+Per block: resample to the model rate; cut the stream into 20 ms steps of WORLD
 analysis (:mod:`.analysis`); per step run the generator on the new mel-cepstra
 (:mod:`.model`), move F0 and energy toward the emotion (:mod:`.prosody`), synthesise
 (:mod:`.synthesis`), cross-fade with the input where the gate or bypass says so, and
@@ -40,8 +40,8 @@ from .synthesis import StreamingSynthesizer
 FloatArray = npt.NDArray[np.float64]
 
 #: Frames analysed, converted and synthesised per step: 20 ms. Each step costs a fixed
-#: overhead (ONNX Runtime's ~120 nodes, pyworld calls), so 10 ms steps would nearly
-#: double the processing time for 10 ms less latency (measured by ``rtconvert bench``).
+#: overhead (ONNX Runtime's graph, pyworld calls), so 10 ms steps would cost ~1.5x the
+#: processing time for 10 ms less latency (measured by ``rtconvert bench``).
 FRAMES_PER_STEP = 4
 #: Future the F0 and envelope analysis of a frame waits for; beyond it, the mirror image.
 ANALYSIS_LOOKAHEAD_S = 0.010

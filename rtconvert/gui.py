@@ -304,8 +304,8 @@ class MainWindow(QMainWindow):
 
     def _show_settings(self) -> None:
         s = self.settings
-        for widget in (self.intensity, self.gate, self.input_gain, self.output_gain,
-                       self.bypass_button):
+        quiet = (self.intensity, self.gate, self.input_gain, self.output_gain, self.bypass_button)
+        for widget in quiet:  # showing a value must not apply it again
             widget.blockSignals(True)
         self.emotion_buttons.button(EMOTIONS.index(s.emotion)).setChecked(True)
         self.bypass_button.setChecked(s.bypass)
@@ -313,8 +313,7 @@ class MainWindow(QMainWindow):
         self.gate.setValue(-90 if math.isinf(s.gate_db) else round(s.gate_db))
         self.input_gain.setValue(round(s.input_gain_db))
         self.output_gain.setValue(round(s.output_gain_db))
-        for widget in (self.intensity, self.gate, self.input_gain, self.output_gain,
-                       self.bypass_button):
+        for widget in quiet:
             widget.blockSignals(False)
         self.intensity_label.setText(f"{s.intensity:.2f}")
         self.gate_label.setText("off" if math.isinf(s.gate_db) else f"{s.gate_db:.0f} dB")

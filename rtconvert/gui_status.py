@@ -49,7 +49,8 @@ class StatusPanel(QGroupBox):
         form.addRow("Underruns / overruns", self.underrun_label)
         self.process = QProcess(self)
         self.process.finished.connect(self._finished)
-        self._result_file = Path(tempfile.mkdtemp()) / "loopback.json"
+        self._folder = tempfile.TemporaryDirectory()  # removed with the panel
+        self._result_file = Path(self._folder.name) / "loopback.json"
 
     def show_status(self, live: LiveStream | None) -> None:
         if live is None:

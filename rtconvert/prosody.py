@@ -7,7 +7,7 @@ wraps them.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -102,13 +102,9 @@ def shift_at(normal: EmotionShift, strong: EmotionShift, intensity: float) -> Em
         w = (intensity - NORMAL_INTENSITY) / (STRONG_INTENSITY - NORMAL_INTENSITY)
         weights = (1.0 - w, w)
     mixed = EmotionShift(*(weights[0] * a + weights[1] * b for a, b in
-                           zip(_fields(normal), _fields(strong))))
+                           zip(astuple(normal), astuple(strong))))
     energy = float(np.clip(mixed.delta_c0_db, -MAX_ENERGY_SHIFT_DB, MAX_ENERGY_SHIFT_DB))
     return EmotionShift(mixed.delta_lf0, mixed.log_sigma_ratio, energy)
-
-
-def _fields(shift: EmotionShift) -> tuple[float, float, float]:
-    return shift.delta_lf0, shift.log_sigma_ratio, shift.delta_c0_db
 
 
 class RunningLogF0Stats:
