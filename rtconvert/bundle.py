@@ -50,9 +50,9 @@ class Bundle:
     mcep_mean: np.ndarray  # (n_mcep,)
     mcep_std: np.ndarray  # (n_mcep,)
     prosody: dict[str, dict[str, ProsodyShift]]  # emotion -> intensity -> shift
+    intensity_scale: dict[str, float]  # corpus intensity -> the generator's intensity
     lf0_prior: tuple[float, float]  # neutral log-F0 mean and std of an average speaker
     lookahead_frames: int
-    receptive_field_frames: int
     state_size: int
     first_coefficient: int  # the generator converts mcep[:, first_coefficient:]
 
@@ -156,14 +156,17 @@ def load_bundle(path: str | Path | None = None, check_graph: bool = True) -> Bun
                                    float(read.get(f"prosody.{e}.{i}.sigma_ratio", (int, float))),
                                    float(read.get(f"prosody.{e}.{i}.delta_c0_db", (int, float))))
                    for i in INTENSITIES} for e in emotions}
+    scale = {i: float(read.get(f"intensity_scale.{i}", (int, float))) for i in INTENSITIES}
+    if not 0.0 < scale[INTENSITIES[0]] < scale[INTENSITIES[1]] <= 1.0:
+        raise BundleError(f"bundle {name}: metadata.intensity_scale is {scale}, expected "
+                          f"0 < {INTENSITIES[0]} < {INTENSITIES[1]} <= 1")
     bundle = Bundle(
         path=path, metadata=metadata, features=features, emotions=emotions,
         mcep_mean=read.vector("normalization.mcep_mean", features.n_mcep),
         mcep_std=read.vector("normalization.mcep_std", features.n_mcep),
-        prosody=prosody,
+        prosody=prosody, intensity_scale=scale,
         lf0_prior=(float(read.get("lf0_prior.mean", float)), float(read.get("lf0_prior.std", float))),
         lookahead_frames=read.get("model.lookahead_frames", int),
-        receptive_field_frames=read.get("model.receptive_field_frames", int),
         state_size=read.get("model.state_size", int), first_coefficient=first)
     read.get("license", str)
     if np.any(bundle.mcep_std <= 0):

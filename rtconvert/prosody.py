@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import astuple, dataclass
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from .bundle import Bundle
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -84,25 +88,30 @@ class EmotionShift:
                             self.delta_c0_db + other.delta_c0_db)
 
 
-#: Intensities the corpus statistics were measured at (RAVDESS normal and strong).
-NORMAL_INTENSITY, STRONG_INTENSITY = 0.5, 1.0
 #: Largest energy change applied, in dB: the corpus's shouting (+27 dB) would clip a mic chain.
 MAX_ENERGY_SHIFT_DB = 6.0
 
 
-def shift_at(normal: EmotionShift, strong: EmotionShift, intensity: float) -> EmotionShift:
-    """The shift at ``intensity``, piecewise linear through 0 (none), 0.5 (normal) and 1 (strong).
+def shift_at(anchors: Sequence[tuple[float, EmotionShift]], intensity: float) -> EmotionShift:
+    """The shift at ``intensity``, piecewise linear through 0 (none) and the measured anchors.
+
+    Parameters
+    ----------
+    anchors : sequence of (intensity, EmotionShift)
+        The shifts measured at the corpus's intensities (e.g. RAVDESS normal at 0.5, strong
+        at 1.0), by increasing intensity; beyond the last, the last holds.
+    intensity : float
 
     Interpolating log sigma ratios makes ``sigma_t = sigma_s * rho ** intensity`` of
     DESIGN.md exact at the measured points.
     """
-    if intensity <= NORMAL_INTENSITY:
-        weights = (intensity / NORMAL_INTENSITY, 0.0)
-    else:
-        w = (intensity - NORMAL_INTENSITY) / (STRONG_INTENSITY - NORMAL_INTENSITY)
-        weights = (1.0 - w, w)
-    mixed = EmotionShift(*(weights[0] * a + weights[1] * b for a, b in
-                           zip(astuple(normal), astuple(strong))))
+    points = [(0.0, EmotionShift()), *anchors]
+    mixed = points[-1][1]
+    for (x0, a), (x1, b) in zip(points, points[1:]):
+        if intensity <= x1:
+            w = (intensity - x0) / (x1 - x0)
+            mixed = EmotionShift(*((1.0 - w) * u + w * v for u, v in zip(astuple(a), astuple(b))))
+            break
     energy = float(np.clip(mixed.delta_c0_db, -MAX_ENERGY_SHIFT_DB, MAX_ENERGY_SHIFT_DB))
     return EmotionShift(mixed.delta_lf0, mixed.log_sigma_ratio, energy)
 
@@ -149,3 +158,84 @@ class RunningLogF0Stats:
 
     def stats(self) -> LogF0Stats:
         return LogF0Stats(self.mean, self.std, self.count)
+
+
+#: Converted F0 is kept inside this range (Hz): past it WORLD's pulses stop sounding like voice.
+F0_LIMITS_HZ = (40.0, 1100.0)
+
+
+class ProsodyShifter:
+    """The prosody stage: moves F0 and energy of frames toward an emotion mixture.
+
+    F0 moves relative to the live speaker's running log-F0 statistics (:meth:`observe`
+    feeds them), by the sum of the shifts of the emotions in the mixture, each at its
+    intensity (:func:`shift_at`); energy (c0) moves by the same mixture's energy shift.
+
+    Parameters
+    ----------
+    emotions : tuple of str
+        The order of the condition vector's entries.
+    anchors : dict
+        Per emotion, its measured shifts by increasing intensity (see :func:`shift_at`).
+    lf0_prior : (float, float)
+        Log-F0 mean and std the running statistics start from.
+    """
+
+    def __init__(self, emotions: tuple[str, ...],
+                 anchors: dict[str, Sequence[tuple[float, EmotionShift]]],
+                 lf0_prior: tuple[float, float]) -> None:
+        self.emotions, self.anchors = emotions, anchors
+        self.stats = RunningLogF0Stats(*lf0_prior)
+
+    @classmethod
+    def from_bundle(cls, bundle: "Bundle") -> "ProsodyShifter":
+        """The shifter for a bundle's emotions, statistics and intensity scale."""
+        anchors = {e: sorted((bundle.intensity_scale[name],
+                              EmotionShift(s.delta_lf0, math.log(s.sigma_ratio), s.delta_c0_db))
+                             for name, s in bundle.prosody[e].items())
+                   for e in bundle.emotions}
+        return cls(bundle.emotions, anchors, bundle.lf0_prior)
+
+    def reset(self) -> None:
+        self.stats.reset()
+
+    def observe(self, f0_hz: FloatArray) -> None:
+        """Fold the voiced frames of newly analysed speech into the speaker's statistics."""
+        voiced = f0_hz > 0
+        if voiced.any():
+            self.stats.update(np.log(f0_hz[voiced]))
+
+    def process(self, f0_hz: FloatArray, mcep: FloatArray, condition: FloatArray
+                ) -> tuple[FloatArray, FloatArray]:
+        """F0 and mel-cepstra of each frame moved by the emotion mixture of its condition row.
+
+        Parameters
+        ----------
+        f0_hz : ndarray, shape (n_frames,)
+        mcep : ndarray, shape (n_frames, n_mcep)
+        condition : ndarray, shape (n_frames, n_emotions)
+            Intensity per emotion at each frame.
+
+        Returns
+        -------
+        f0_hz, mcep
+            New arrays; F0 kept inside ``F0_LIMITS_HZ`` where voiced.
+        """
+        stats = self.stats.stats()
+        voiced = f0_hz > 0
+        lf0 = np.log(np.where(voiced, f0_hz, 1.0))
+        mcep = mcep.copy()
+        # Rows differ only while the mixture glides; otherwise one shift serves all frames.
+        if (condition == condition[0]).all():
+            groups = [(condition[0], np.ones(len(f0_hz), dtype=bool))]
+        else:
+            groups = [(row, np.arange(len(f0_hz)) == i) for i, row in enumerate(condition)]
+        for row, frames in groups:
+            shift = sum((shift_at(self.anchors[e], float(x))
+                         for e, x in zip(self.emotions, row) if x > 0), EmotionShift())
+            if shift == EmotionShift():
+                continue
+            lf0[frames] = shift_log_f0(lf0[frames], voiced[frames], stats, shift.delta_lf0,
+                                       math.exp(shift.log_sigma_ratio), 1.0)
+            mcep[frames, 0] += shift.delta_c0_db / DB_PER_LOG_POWER
+        return np.where(voiced, np.clip(np.exp(lf0), *F0_LIMITS_HZ), 0.0), mcep

@@ -26,7 +26,6 @@ def test_bundle_describes_itself(tiny_bundle):
     assert bundle.features.sample_rate == 24000 and bundle.features.frame_period_ms == 5.0
     assert bundle.emotions == ("calm", "happy", "sad", "angry", "fearful", "disgust", "surprised")
     assert bundle.lookahead_frames == 2
-    assert bundle.receptive_field_frames == 1 + 4 + 2 + 4
     assert bundle.prosody["happy"]["strong"].delta_lf0 > 0  # espeak 'happy' is pitched up
     assert bundle.prosody["angry"]["strong"].sigma_ratio == 1.0  # no data: no shift
     assert "angry/strong" in bundle.metadata["training"]["domains_without_data"]

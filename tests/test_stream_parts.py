@@ -33,10 +33,11 @@ def test_yin_finds_the_period_of_a_buzz_and_nothing_in_noise(f0):
 
 def test_the_shift_is_zero_at_zero_and_the_measured_points_at_half_and_one():
     normal, strong = EmotionShift(0.2, 0.3, 4.0), EmotionShift(0.8, 0.5, 20.0)
-    assert shift_at(normal, strong, 0.0) == EmotionShift()
-    assert shift_at(normal, strong, 0.5) == normal
-    assert shift_at(normal, strong, 0.25).delta_lf0 == pytest.approx(0.1)
-    at_one = shift_at(normal, strong, 1.0)
+    anchors = ((0.5, normal), (1.0, strong))
+    assert shift_at(anchors, 0.0) == EmotionShift()
+    assert shift_at(anchors, 0.5) == normal
+    assert shift_at(anchors, 0.25).delta_lf0 == pytest.approx(0.1)
+    at_one = shift_at(anchors, 1.0)
     assert (at_one.delta_lf0, at_one.log_sigma_ratio) == (0.8, 0.5)
     assert at_one.delta_c0_db == MAX_ENERGY_SHIFT_DB  # +20 dB of shouting is capped
 

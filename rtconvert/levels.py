@@ -1,0 +1,23 @@
+"""Signal levels in decibels: RMS level of a block, and gains given in dB."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+
+#: What silence reads as, in dB re full scale.
+SILENCE_DB = -120.0
+
+
+def level_db(samples: FloatArray) -> float:
+    """RMS level in dB re full scale; ``SILENCE_DB`` for silence or no samples."""
+    if not len(samples):
+        return SILENCE_DB
+    return max(SILENCE_DB, 10.0 * float(np.log10(np.mean(samples ** 2) + 1e-12)))
+
+
+def db_to_gain(db: float) -> float:
+    """Amplitude factor of a gain in dB (``-inf`` gives 0)."""
+    return 10.0 ** (db / 20.0)
