@@ -148,3 +148,31 @@ class StreamingAnalyzer:
         segment = frame // every
         self._last_bap = measured[-1]
         return anchors[segment] * (1 - weight) + anchors[segment + 1] * weight
+
+
+def analyze_stream(samples: FloatArray, config: FeatureConfig, frames_per_step: int,
+                   lookahead_frames: int) -> WorldFeatures:
+    """The features a :class:`StreamingAnalyzer` gives a whole signal, as the live engine sees them.
+
+    Training uses this so that the model learns on exactly the analysis it gets live.
+
+    Parameters
+    ----------
+    samples : ndarray, shape (n_samples,)
+        Mono signal at ``config.sample_rate``.
+    config, frames_per_step, lookahead_frames
+        As for :class:`StreamingAnalyzer`.
+
+    Returns
+    -------
+    WorldFeatures
+        ``n_samples // hop_length + 1`` frames, frame ``k`` centred on sample ``k * hop_length``.
+    """
+    analyzer = StreamingAnalyzer(config, frames_per_step, lookahead_frames)
+    n_frames = len(samples) // config.hop_length + 1
+    n_steps = math.ceil(n_frames / frames_per_step)
+    padding = n_steps * analyzer.step_samples + analyzer.lookahead_samples + 1 - len(samples)
+    analyzer.push(np.concatenate([samples, np.zeros(max(0, padding))]))
+    steps = [analyzer.next_step() for _ in range(n_steps)]
+    return WorldFeatures(*(np.concatenate([getattr(s.features, name) for s in steps])[:n_frames]
+                           for name in ("f0_hz", "mcep", "bap")))
