@@ -1,30 +1,194 @@
-"""Evaluation helpers: the classifier, the distortion measures, and the shipped model."""
+"""The evaluation: distance measures on known inputs, DNSMOS input, splits and judged sets, and a real run."""
+
+import json
+import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
+from helpers import RAVDESS_ROOT, SHARED_DATA, TEST_CACHE, needs_ravdess
 from rtconvert.bundle import default_bundle_path, load_bundle
 from rtconvert.features import WorldFeatures
-from training.evaluate import SoftmaxClassifier, compare
+from training.corpus import EMOTIONS, Utterance
+from training.eval_jobs import Record
+from training.evaluate import (SYSTEMS, EvaluationOptions, make_plan, main, system_members)
+from training.measures import (DNSMOS_RATE, DNSMOS_WINDOW_S, MCD_SCALE, compare, dnsmos_input,
+                               lf0_correlation, lf0_rmse_cents, mel_cepstral_distortion)
 
 
-def test_softmax_classifier_separates_classes():
-    rng = np.random.default_rng(0)
-    x = np.concatenate([rng.normal(0, 1, (50, 3)), rng.normal(3, 1, (50, 3))])
-    labels = ["calm"] * 50 + ["angry"] * 50
-    classifier = SoftmaxClassifier().fit(x, labels, steps=300)
-    accuracy = np.mean([p == l for p, l in zip(classifier.predict(x), labels)])
-    assert accuracy > 0.95
+def contour(n: int = 200, seed: int = 0) -> np.ndarray:
+    """A voiced F0 contour in Hz with gaps, rising and falling."""
+    rng = np.random.default_rng(seed)
+    f0 = 150.0 * 2 ** (np.sin(np.linspace(0, 3 * np.pi, n)) / 3)
+    return np.where(rng.random(n) > 0.2, f0, 0.0)
 
 
-def test_identical_features_have_zero_distortion():
+def test_mcd_is_zero_for_identical_frames_and_scaled_for_a_unit_step():
+    a = np.random.default_rng(0).standard_normal((50, 35))
+    assert mel_cepstral_distortion(a, a) == 0.0
+    b = a.copy()
+    b[:, 3] += 1.0
+    assert mel_cepstral_distortion(a, b) == pytest.approx(MCD_SCALE)
+
+
+def test_log_f0_measures_on_a_shifted_contour():
+    f0 = contour()
+    raised = np.where(f0 > 0, f0 * 2 ** (100 / 1200), 0.0)
+    assert lf0_rmse_cents(f0, f0) == 0.0
+    assert lf0_rmse_cents(raised, f0) == pytest.approx(100.0)
+    assert lf0_correlation(raised, f0) == pytest.approx(1.0)
+    flipped = np.where(f0 > 0, 300.0 ** 2 / np.where(f0 > 0, f0, 1.0), 0.0)
+    assert lf0_correlation(flipped, f0) == pytest.approx(-1.0)
+    assert math.isnan(lf0_correlation(np.full(200, 120.0), f0))  # flat: r undefined
+    assert math.isnan(lf0_rmse_cents(np.zeros(200), f0))  # nothing voiced in both
+
+
+def test_compare_aligns_before_measuring():
     rng = np.random.default_rng(1)
-    features = WorldFeatures(np.where(rng.random(80) > 0.3, 120.0, 0.0),
-                             rng.standard_normal((80, 36)), np.zeros((80, 3)))
-    mcd, rmse = compare(features, features)
-    assert mcd == pytest.approx(0.0) and rmse == pytest.approx(0.0)
-    raised = WorldFeatures(features.f0_hz * 2 ** (100 / 1200), features.mcep, features.bap)
-    assert compare(raised, features)[1] == pytest.approx(100.0)
+    mcep = rng.standard_normal((120, 36))
+    features = WorldFeatures(contour(120), mcep, np.zeros((120, 3)))
+    same = compare(features, features)
+    assert same.mcd_db == pytest.approx(0.0) and same.lf0_rmse_cents == pytest.approx(0.0)
+    assert same.lf0_r == pytest.approx(1.0)
+    # Every frame said twice as long: DTW finds the same frames, so nothing differs.
+    slow = WorldFeatures(np.repeat(features.f0_hz, 2), np.repeat(mcep, 2, axis=0),
+                         np.zeros((240, 3)))
+    assert compare(slow, features).mcd_db == pytest.approx(0.0)
+    raised = WorldFeatures(features.f0_hz * 2 ** (100 / 1200), mcep, features.bap)
+    assert compare(raised, features).lf0_rmse_cents == pytest.approx(100.0)
+
+
+def test_dnsmos_input_is_one_16k_window_scaled_not_clipped():
+    t = np.arange(24000) / 24000
+    loud = 3.0 * np.sin(2 * np.pi * 200 * t)
+    out = dnsmos_input(loud, 24000)
+    assert out.dtype == np.float32 and len(out) == math.ceil(DNSMOS_WINDOW_S * DNSMOS_RATE)
+    assert np.abs(out).max() <= 1.0 and np.abs(out).max() > 0.99
+    # Scaled, so still a sine: no flat tops.
+    assert np.mean(np.abs(out) > 0.999) < 0.05  # 3 % for a sine, 78 % had it been clipped
+    quiet = dnsmos_input(0.1 * np.sin(2 * np.pi * 200 * t), 24000)
+    assert np.abs(quiet).max() == pytest.approx(0.1, abs=1e-3)
+
+
+def _utterance(speaker: str, emotion: str, intensity: int, sentence: str, rep: str) -> Utterance:
+    code = f"{EMOTIONS.index(emotion) + 1:02d}"
+    return Utterance(f"ravdess24k/Actor_{speaker}/03-01-{code}-0{intensity - 1}-{sentence}-{rep}-"
+                     f"{speaker}.flac", emotion, intensity, "RAVDESS", f"RAVDESS_{speaker}",
+                     "male", f"RAVDESS_{sentence}")
+
+
+def fake_corpus() -> list[Utterance]:
+    """Labels only, no audio: two speakers, both sentences, neutral and two strong emotions."""
+    return [_utterance(spk, emotion, 3 if emotion != "neutral" else 2, sentence, rep)
+            for spk in ("01", "03") for sentence in ("01", "02") for rep in ("01", "02")
+            for emotion in ("neutral", "angry", "sad")]
+
+
+@pytest.fixture(scope="module")
+def bundle():
+    return load_bundle(default_bundle_path())
+
+
+def test_plan_evaluates_only_the_sentence_a_model_never_saw(bundle):
+    training = dict(bundle.metadata["training"], valid_speakers=["RAVDESS_01"])
+    options = EvaluationOptions(emotions=("angry", "sad"))
+    both = make_plan(replace(bundle, metadata=dict(bundle.metadata, training=training)),
+                     fake_corpus(), options)
+    assert both.sentences == ["RAVDESS_01", "RAVDESS_02"] and not both.held_out_sentence
+    assert both.training_speakers == ["RAVDESS_03"]
+    one = dict(training, sentences=["RAVDESS_01"])
+    plan = make_plan(replace(bundle, metadata=dict(bundle.metadata, training=one)),
+                     fake_corpus(), options)
+    assert plan.sentences == ["RAVDESS_02"] and plan.held_out_sentence
+    assert {u.sentence for u in plan.sources + plan.strong} == {"RAVDESS_02"}
+    assert len(plan.sources) == 2 and len(plan.strong) == 4
+
+
+def test_judged_sets_are_balanced_like_the_real_data(bundle):
+    training = dict(bundle.metadata["training"], valid_speakers=["RAVDESS_01"])
+    plan = make_plan(replace(bundle, metadata=dict(bundle.metadata, training=training)),
+                     fake_corpus(), EvaluationOptions(emotions=("angry", "sad")))
+    records = {}
+    for take in plan.real:
+        for key in [("source", take.filepath, "neutral", 0.0),
+                    ("resynthesis", take.filepath, "neutral", 0.0),
+                    ("f0_only", take.filepath, "angry", 1.0), ("f0_only", take.filepath, "sad", 1.0),
+                    ("convert", take.filepath, "angry", 1.0), ("convert", take.filepath, "sad", 1.0)]:
+            records[key] = Record(key, {})
+    for system in SYSTEMS:
+        members = list(system_members(system, plan, records))
+        assert {m.group for m in members} == {(system, "RAVDESS_01")}
+        targets = [m.target for m in members]
+        assert targets.count("angry") == targets.count("sad") == 4  # 4 takes of each
+        neutral = [m.record.key[0] for m in members if m.target == "neutral"]
+        expected = {"unchanged": "source"}.get(system, "resynthesis")
+        assert neutral and set(neutral) == {expected}
+        if system in ("unchanged", "resynthesis"):  # the same audio eight times over
+            assert len({m.record.key for m in members}) == len(plan.sources)
+
+
+def test_missing_root_and_bundle_are_one_line_errors(tmp_path, capsys):
+    assert main(["--root", str(tmp_path / "nowhere"), "--no-progress"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("rtconvert-evaluate: error: dataset root") and "\n" not in err
+    assert main(["--bundle", str(tmp_path / "nobundle"), "--no-progress"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "nobundle" in err and "\n" not in err and "Traceback" not in err
+
+
+@pytest.fixture(scope="module")
+def small_judge(tmp_path_factory):
+    """A judge fitted on two training speakers' real takes of one sentence (eGeMAPS only)."""
+    from training.index import scan
+    from training.judge import JudgeConfig
+    from training.judge_data import collect_material, fit_on_material
+
+    if not RAVDESS_ROOT.is_dir():
+        pytest.skip(f"RAVDESS corpus not found at {RAVDESS_ROOT}")
+    utterances = [u for u in scan(SHARED_DATA)[0] if u.speaker in ("RAVDESS_03", "RAVDESS_04")
+                  and u.sentence == "RAVDESS_01"]
+    bundle = load_bundle()
+    material = collect_material(utterances, SHARED_DATA, bundle, TEST_CACHE.parent / "test-judge",
+                                ("egemaps",), ("real",), progress=False)
+    judge = fit_on_material(material, JudgeConfig(feature_sets=(("egemaps",),), c_values=(0.1,),
+                                                  n_folds=2))
+    from training.judge import save_judge
+
+    path = tmp_path_factory.mktemp("judge") / "judge.joblib"
+    save_judge(judge, path)
+    return path
+
+
+@needs_ravdess
+@pytest.mark.slow
+@pytest.mark.shared_data
+def test_evaluate_runs_every_system_on_real_speech(small_judge, tmp_path):
+    report, numbers = tmp_path / "eval.md", tmp_path / "eval.json"
+    assert main(["--root", str(SHARED_DATA), "--speakers", "RAVDESS_01", "--emotions", "angry",
+                 "--sentences", "RAVDESS_01", "--judge", str(small_judge), "--workers", "1",
+                 "--cache", str(TEST_CACHE.parent / "test-judge"), "-o", str(report),
+                 "--json", str(numbers), "--no-progress"]) == 0
+    text = report.read_text()
+    summary = json.loads(numbers.read_text())
+    for system in SYSTEMS + ("real",):
+        overall = summary["systems"][system]["overall"]
+        assert overall["n"] == 2, system
+        assert system in text
+        keys = ["recognised", "p_target", "dnsmos_ovrl", "dnsmos_sig", "dnsmos_bak", "dnsmos_p808"]
+        if system != "real":
+            keys += ["mcd_db", "lf0_rmse_cents", "lf0_r"]
+        for key in keys:
+            assert overall[key] is not None and math.isfinite(overall[key]), (system, key)
+        assert 1.0 <= overall["dnsmos_ovrl"] <= 5.0
+    assert list(summary["intensity_curve"]) == ["0", "0.25", "0.5", "0.75", "1"]
+    assert summary["intensity_curve"]["1"]["overall"]["p_target"] == pytest.approx(
+        summary["systems"]["converter"]["overall"]["p_target"])
+    # The copy-synthesis of a take is far closer to it than the neutral input is.
+    systems = summary["systems"]
+    assert systems["ceiling"]["overall"]["mcd_db"] < systems["unchanged"]["overall"]["mcd_db"]
+    assert 0.0 <= summary["judge"]["real"]["all"] <= 1.0
+    assert "speaker split" in text
 
 
 @pytest.mark.skipif(not (default_bundle_path() / "model.onnx").is_file(),

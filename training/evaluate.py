@@ -1,191 +1,324 @@
-"""Evaluate a model bundle on the validation speakers against real emotional takes.
+"""Score a model bundle as it ships: every conversion through the streaming engine, judged against real takes.
 
 Usage::
 
-    rtconvert-evaluate --bundle rtconvert/models/default --root ../shared/data -o eval.md
+    rtconvert-evaluate --bundle rtconvert/models/default --root ../shared/data \\
+        -o eval.md --json eval.json
 
-For each validation speaker, every neutral take is converted to every emotion at
-intensity 1 and compared with the same speaker's real strong takes of the same sentence:
-mel-cepstral distortion of the features the pipeline synthesises from (DTW-aligned,
-c0 excluded, ``10/ln10 * sqrt(2 * sum)``), log-F0 RMSE in cents on frames voiced in
-both, and the
-accuracy of a speech-emotion classifier (softmax regression on utterance statistics,
-trained on the training speakers' real takes) on the re-analysed synthesised audio. The same numbers are given for the
-unconverted source ("zero effort") and for an F0-only baseline (WORLD resynthesis with
-only the log-F0 mean/std moved, spectrum untouched).
+Each neutral take of the validation speakers (the bundle's ``training.valid_speakers``;
+for a bundle trained on some sentences only, the sentences it never saw) is turned into
+each emotion by five systems, all at the corpus rate through
+:class:`rtconvert.engine.Engine` with the silence gate off:
+
+``unchanged``    the neutral take itself, no vocoder;
+``resynthesis``  the neutral take through the engine at intensity 0;
+``f0_only``      the engine at intensity 1 with the identity in place of the generator
+                 (prosody statistics only, spectrum untouched);
+``converter``    the bundle at intensity 1;
+``ceiling``      the real strong emotional take through the engine at intensity 0.
+
+Each output is compared with the same speaker's real strong takes of the same sentence
+(the ceiling with the take it was made from): recognition by the emotion judge
+(:mod:`training.judge`) and its probability of the target, MCD and log-F0 RMSE and
+Pearson r on DTW-aligned frames (:mod:`training.measures`), and DNSMOS P.835/P.808.
+The judge z-scores each output within its set: one speaker's neutral member plus the
+outputs of every source take (the neutral member is the resynthesis for ``converter``
+and ``f0_only``, and the unchanged take or its resynthesis, eight times over, for
+``unchanged`` and ``resynthesis``), so each set is balanced like the real data. The
+intensity curve is the judge's mean probability of the target at five intensities.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
-from collections import defaultdict
+import time
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any, Iterator
 
 import numpy as np
 
-from rtconvert.audiofile import load_audio
 from rtconvert.bundle import Bundle, load_bundle
-from rtconvert.features import WorldFeatures, analyze, synthesize
-from rtconvert.model import OnnxConverter, convert_utterance
-from rtconvert.prosody import CENTS_PER_LOG, log_f0_stats, shift_log_f0, voiced_log_f0
+from rtconvert.errors import RtconvertError
 
 from .corpus import Utterance
-from .dataset import dtw_path
-from .index import corpus_folders, resolve, scan
-from .stats import speech_mask
-from .validate import MCD_SCALE
+from .eval_jobs import Record, RenderJob, run_job
+from .eval_report import Scored, json_safe, markdown, summarise
+from .index import scan
+from .jobs import map_jobs
+from .judge import CLASSES, Judge, load_judge
+from .judge_data import load_or_fit_judge
 
-N_CLASSIFIER_CEPSTRA = 16
-
-
-def utterance_features(features: WorldFeatures) -> np.ndarray:
-    """Classifier input: log-F0 mean/std, voicing rate, mean/std of c1..c16 over voiced frames."""
-    voiced = features.f0_hz > 0
-    lf0 = np.log(features.f0_hz[voiced]) if voiced.sum() > 1 else np.zeros(2)
-    mcep = features.mcep[voiced if voiced.sum() > 1 else slice(None), 1:1 + N_CLASSIFIER_CEPSTRA]
-    return np.concatenate([[lf0.mean(), lf0.std(), voiced.mean()], mcep.mean(0), mcep.std(0)])
+#: Intensities of the judge's curve; 1 is the ``converter`` system.
+INTENSITY_CURVE = (0.0, 0.25, 0.5, 0.75, 1.0)
+SYSTEMS = ("unchanged", "resynthesis", "f0_only", "converter", "ceiling")
+STRONG = 3
 
 
-class SoftmaxClassifier:
-    """Multinomial logistic regression on standardised features, trained by gradient descent."""
-
-    def fit(self, x: np.ndarray, labels: list[str], steps: int = 3000, lr: float = 0.5,
-            l2: float = 1e-3) -> "SoftmaxClassifier":
-        self.classes = sorted(set(labels))
-        y = np.array([self.classes.index(label) for label in labels])
-        self.mean, self.std = x.mean(0), x.std(0) + 1e-9
-        z = (x - self.mean) / self.std
-        self.w = np.zeros((z.shape[1], len(self.classes)))
-        self.b = np.zeros(len(self.classes))
-        onehot = np.eye(len(self.classes))[y]
-        for _ in range(steps):
-            p = self._probabilities(z)
-            self.w -= lr * (z.T @ (p - onehot) / len(z) + l2 * self.w)
-            self.b -= lr * (p - onehot).mean(0)
-        return self
-
-    def _probabilities(self, z: np.ndarray) -> np.ndarray:
-        logits = z @ self.w + self.b
-        e = np.exp(logits - logits.max(1, keepdims=True))
-        return e / e.sum(1, keepdims=True)
-
-    def predict(self, x: np.ndarray) -> list[str]:
-        p = self._probabilities((x - self.mean) / self.std)
-        return [self.classes[i] for i in p.argmax(1)]
+class EvaluationError(RtconvertError):
+    """The data or options do not allow an evaluation."""
 
 
-def shifted_f0(f0_hz: np.ndarray, bundle: Bundle, emotion: str) -> np.ndarray:
-    """The source F0 moved by the emotion's strong shift, relative to the utterance's own stats."""
-    voiced = f0_hz > 0
-    stats = log_f0_stats(voiced_log_f0(f0_hz))
-    shift = bundle.prosody[emotion]["strong"]
-    lf0 = shift_log_f0(np.log(np.maximum(f0_hz, 1e-3)), voiced, stats, shift.delta_lf0,
-                       shift.sigma_ratio, 1.0)
-    return np.where(voiced, np.exp(lf0), 0.0)
+@dataclass(frozen=True)
+class EvaluationOptions:
+    """What to evaluate and how; ``None`` means the bundle's own choice."""
+
+    speakers: tuple[str, ...] | None = None  # default: the bundle's validation speakers
+    emotions: tuple[str, ...] | None = None  # default: every emotion of the bundle
+    sentences: tuple[str, ...] | None = None  # default: all, or those the bundle never saw
+    workers: int = 2  # processes
+    cache_dir: Path | None = Path("cache/evaluate")  # functionals and fitted judges
+    progress: bool = True
 
 
-def compare(converted: WorldFeatures, target: WorldFeatures) -> tuple[float, float]:
-    """MCD (dB) and log-F0 RMSE (cents) after DTW alignment on c1.."""
-    path = dtw_path(converted.mcep[:, 1:], target.mcep[:, 1:])
-    a, b = converted.mcep[path[:, 0], 1:], target.mcep[path[:, 1], 1:]
-    mcd = float(np.mean(MCD_SCALE * np.sqrt(np.sum((a - b) ** 2, axis=1))))
-    fa, fb = converted.f0_hz[path[:, 0]], target.f0_hz[path[:, 1]]
-    both = (fa > 0) & (fb > 0)
-    rmse = float(np.sqrt(np.mean((np.log(fa[both] / fb[both]) * CENTS_PER_LOG) ** 2)))
-    return mcd, rmse
+@dataclass
+class Plan:
+    """The takes one evaluation uses."""
+
+    speakers: list[str]
+    emotions: list[str]
+    sentences: list[str]
+    held_out_sentence: bool
+    sources: list[Utterance]  # the neutral takes that are converted
+    strong: list[Utterance]  # real strong takes of the emotions, same speakers and sentences
+    real: list[Utterance]  # every take of the speakers and sentences (judge accuracy)
+    training_speakers: list[str] = field(default_factory=list)
 
 
-def _trim(features: WorldFeatures) -> WorldFeatures:
-    """Leading and trailing silence off, so that DTW aligns speech with speech."""
-    speech = np.flatnonzero(speech_mask(features.mcep[:, 0]))
-    return features.slice(max(0, speech[0] - 5), speech[-1] + 6)
+def _matches(sentence: str, names: list[str]) -> bool:
+    """``RAVDESS_01`` matches ``RAVDESS_01`` and ``01``."""
+    return any(sentence == n or sentence.endswith("_" + n) for n in names)
 
 
-def evaluate(bundle: Bundle, root: Path) -> str:
-    config = bundle.features
+def _select_sentences(bundle: Bundle, available: list[str],
+                      requested: tuple[str, ...] | None) -> tuple[list[str], bool]:
+    """The sentences to evaluate and whether the bundle never saw them."""
+    trained = bundle.metadata.get("training", {}).get("sentences")
+    held_out = trained is not None and not all(_matches(s, list(trained)) for s in available)
+    sentences = [s for s in available if not (held_out and _matches(s, list(trained)))]
+    if requested is not None:
+        sentences = [s for s in sentences if _matches(s, list(requested))]
+    if not sentences:
+        raise EvaluationError(f"no sentence left to evaluate (available {available}, bundle "
+                              f"trained on {trained or 'all'}, requested {requested or 'all'})")
+    return sentences, held_out
+
+
+def make_plan(bundle: Bundle, utterances: list[Utterance], options: EvaluationOptions) -> Plan:
+    """Choose speakers, emotions, sentences and takes; raise EvaluationError if none fit."""
+    valid = bundle.metadata.get("training", {}).get("valid_speakers")
+    speakers = list(options.speakers or valid or [])
+    if not speakers:
+        raise EvaluationError(f"bundle {bundle.path}: metadata names no training.valid_speakers; "
+                              "pass --speakers")
+    emotions = list(options.emotions or bundle.emotions)
+    unknown = sorted(set(emotions) - set(bundle.emotions))
+    if unknown:
+        raise EvaluationError(f"emotions {unknown} are not in the bundle ({', '.join(bundle.emotions)})")
+    mine = [u for u in utterances if u.speaker in speakers]
+    missing = sorted(set(speakers) - {u.speaker for u in mine if u.emotion == "neutral"})
+    if missing:
+        raise EvaluationError(f"no neutral takes of {', '.join(missing)} under the dataset root")
+    sentences, held_out = _select_sentences(bundle, sorted({u.sentence for u in mine}),
+                                            options.sentences)
+    real = [u for u in mine if u.sentence in sentences]
+    return Plan(speakers, emotions, sentences, held_out,
+                sources=[u for u in real if u.emotion == "neutral"],
+                strong=[u for u in real if u.emotion in emotions and u.intensity == STRONG],
+                real=real,
+                training_speakers=sorted({u.speaker for u in utterances} - set(speakers)
+                                         - set(valid or [])))
+
+
+def _references(plan: Plan, source: Utterance, emotions: list[str]) -> tuple:
+    """(emotion, real strong takes of the source's speaker and sentence) per emotion."""
+    return tuple((e, tuple(t.filepath for t in plan.strong if t.speaker == source.speaker
+                           and t.sentence == source.sentence and t.emotion == e))
+                 for e in emotions)
+
+
+def make_jobs(plan: Plan, base: RenderJob) -> list[RenderJob]:
+    """Every audio the evaluation renders and measures (``base`` holds the shared fields)."""
+    strong = {t.filepath for t in plan.strong}
+    jobs = [replace(base, take=u.filepath, recipe="source",
+                    quality=u.emotion == "neutral" or u.filepath in strong,
+                    references=_references(plan, u, plan.emotions) if u.emotion == "neutral" else ())
+            for u in plan.real]
+    for source in plan.sources:
+        references = _references(plan, source, plan.emotions)
+        jobs.append(replace(base, take=source.filepath, recipe="resynthesis", quality=True,
+                            references=references))
+        for emotion in plan.emotions:
+            target = tuple(r for r in references if r[0] == emotion)
+            jobs.append(replace(base, take=source.filepath, recipe="f0_only", emotion=emotion,
+                                intensity=1.0, quality=True, references=target))
+            jobs.extend(replace(base, take=source.filepath, recipe="convert", emotion=emotion,
+                                intensity=a, quality=a == 1.0, references=target if a == 1.0 else ())
+                        for a in INTENSITY_CURVE)
+    jobs.extend(replace(base, take=t.filepath, recipe="resynthesis", quality=True,
+                        references=((t.emotion, (t.filepath,)),)) for t in plan.strong)
+    return jobs
+
+
+@dataclass
+class Member:
+    """One audio in a judged set: its set, the class it should be, what was measured."""
+
+    group: tuple[str, str]  # (system, speaker)
+    target: str  # "neutral" for the set's neutral member
+    record: Record
+
+
+def system_members(system: str, plan: Plan, records: dict, intensity: float = 1.0) -> Iterator[Member]:
+    """The judged set(s) of one system: a neutral member and the outputs, per speaker."""
+    if system in ("ceiling", "real"):
+        recipe = "resynthesis" if system == "ceiling" else "source"
+        for take in plan.sources + plan.strong:
+            yield Member((system, take.speaker), take.emotion,
+                         records[(recipe, take.filepath, "neutral", 0.0)])
+        return
+    neutral_recipe = "source" if system == "unchanged" else "resynthesis"
+    name = system if system != "converter" or intensity == 1.0 else f"converter@{intensity}"
+    for source in plan.sources:
+        neutral = records[(neutral_recipe, source.filepath, "neutral", 0.0)]
+        yield Member((name, source.speaker), "neutral", neutral)
+        for emotion in plan.emotions:
+            if system in ("unchanged", "resynthesis"):
+                record = neutral
+            elif system == "f0_only":
+                record = records[("f0_only", source.filepath, emotion, 1.0)]
+            else:
+                record = records[("convert", source.filepath, emotion, intensity)]
+            yield Member((name, source.speaker), emotion, record)
+
+
+def judge_members(judge: Judge, members: list[Member]) -> list[Scored]:
+    """The judge's verdict on every non-neutral member, z-scored within its group."""
+    features = {s: np.stack([m.record.functionals[s] for m in members])
+                for s in judge.feature_sets}
+    probabilities = judge.probabilities(features, [m.group for m in members])
+    classes = list(CLASSES)
+    return [Scored(m.target, float(p[classes.index(m.target)]),
+                   classes[int(np.argmax(p))] == m.target,
+                   m.record.distances.get(m.target, []), m.record.dnsmos, m.record.peak)
+            for m, p in zip(members, probabilities) if m.target != "neutral"]
+
+
+def real_accuracies(judge: Judge, plan: Plan, records: dict) -> dict[str, float]:
+    """The judge on real takes: all of them (8 classes), and the strong ones in sets of
+    neutral + strong takes (as the ceiling is judged)."""
+    takes = plan.real
+    members = [Member(("real", u.speaker), u.emotion,
+                      records[("source", u.filepath, "neutral", 0.0)]) for u in takes]
+    features = {s: np.stack([m.record.functionals[s] for m in members]) for s in judge.feature_sets}
+    predicted = np.array(CLASSES)[judge.probabilities(
+        features, [m.group for m in members]).argmax(1)]
+    all_accuracy = float(np.mean(predicted == np.array([u.emotion for u in takes])))
+    strong = [m for m, u in zip(members, takes) if u.emotion == "neutral" or u.intensity == STRONG]
+    scored = judge_members(judge, strong)
+    return {"all": all_accuracy, "strong": float(np.mean([s.hit for s in scored])),
+            "n_all": len(takes), "n_strong": len(scored)}
+
+
+def evaluate(bundle: Bundle, root: Path, options: EvaluationOptions = EvaluationOptions(),
+             judge: Judge | None = None) -> dict[str, Any]:
+    """Run the whole evaluation; returns the summary that :func:`markdown` formats."""
+    started = time.perf_counter()
+    if not root.is_dir():
+        raise EvaluationError(f"dataset root {root} not found")
     utterances = [u for u in scan(root)[0] if u.corpus == "RAVDESS"]
-    valid = set(bundle.metadata["training"]["valid_speakers"])
-    folders = corpus_folders(root)
-    cache: dict[str, WorldFeatures] = {}
-
-    def features_of(u: Utterance) -> WorldFeatures:
-        if u.filepath not in cache:
-            audio = load_audio(resolve(root, u.filepath, folders), config.sample_rate)
-            cache[u.filepath] = analyze(audio.samples, config)
-        return cache[u.filepath]
-
-    train_rows = [u for u in utterances if u.speaker not in valid]
-    classifier = SoftmaxClassifier().fit(
-        np.stack([utterance_features(features_of(u)) for u in train_rows]),
-        [u.emotion for u in train_rows])
-    valid_rows = [u for u in utterances if u.speaker in valid]
-    real_accuracy = np.mean([p == u.emotion for u, p in zip(valid_rows, classifier.predict(
-        np.stack([utterance_features(features_of(u)) for u in valid_rows])))])
-
-    results: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
-    converter = OnnxConverter(bundle)
-    for source in [u for u in valid_rows if u.emotion == "neutral"]:
-        src = features_of(source)
-        for emotion in bundle.emotions:
-            converter.reset()
-            converter.set_condition(np.eye(len(bundle.emotions))[bundle.emotions.index(emotion)])
-            f0 = shifted_f0(src.f0_hz, bundle, emotion)
-            systems = {
-                "zero_effort": src,
-                "f0_only": WorldFeatures(f0, src.mcep, src.bap),
-                "converted": WorldFeatures(f0, convert_utterance(converter, src.mcep), src.bap),
-            }
-            for name, feats in systems.items():
-                # The classifier hears the audio: it gets the re-analysed resynthesis.
-                heard = feats if name == "zero_effort" else analyze(synthesize(feats, config),
-                                                                     config)
-                predicted = classifier.predict(utterance_features(heard)[None])[0]
-                results[emotion][f"{name}_hit"].append(predicted == emotion)
-                targets = [u for u in valid_rows if u.speaker == source.speaker
-                           and u.sentence == source.sentence and u.emotion == emotion
-                           and u.intensity == 3]
-                for target in targets:
-                    mcd, rmse = compare(_trim(feats), _trim(features_of(target)))
-                    results[emotion][f"{name}_mcd"].append(mcd)
-                    results[emotion][f"{name}_f0"].append(rmse)
-    return format_report(results, real_accuracy, sorted(valid))
+    if not utterances:
+        raise EvaluationError(f"no RAVDESS takes under {root}")
+    plan = make_plan(bundle, utterances, options)
+    if judge is None:
+        if not plan.training_speakers:
+            raise EvaluationError("no training speakers left to fit the judge on")
+        if options.cache_dir is None:
+            raise EvaluationError("fitting the judge needs a cache folder (or pass --judge)")
+        training = [u for u in utterances if u.speaker in plan.training_speakers]
+        judge = load_or_fit_judge(training, root, bundle, options.cache_dir,
+                                  workers=options.workers, progress=options.progress)
+    judge_done = time.perf_counter()
+    cache = str(options.cache_dir / "functionals") if options.cache_dir else None
+    base = RenderJob(str(root), str(bundle.path), cache, judge.feature_sets, "", "source")
+    jobs = make_jobs(plan, base)
+    records = {r.key: r for r in map_jobs(run_job, jobs, options.workers, "evaluate",
+                                          options.progress)}
+    systems = {s: judge_members(judge, list(system_members(s, plan, records)))
+               for s in SYSTEMS + ("real",)}
+    curve = {a: judge_members(judge, list(system_members("converter", plan, records, a)))
+             for a in INTENSITY_CURVE}
+    summary = summarise(systems, curve, plan.emotions)
+    summary["judge"] = {"feature_sets": list(judge.feature_sets), "c": judge.c,
+                        "cv_accuracy": judge.cv_accuracy, "cv_table": judge.cv_table,
+                        "trained_on": judge.info, "real": real_accuracies(judge, plan, records)}
+    summary["setup"] = {"bundle": str(bundle.path), "root": str(root), "speakers": plan.speakers,
+                        "sentences": plan.sentences, "held_out_sentence": plan.held_out_sentence,
+                        "emotions": plan.emotions, "n_sources": len(plan.sources),
+                        "n_jobs": len(jobs), "workers": options.workers,
+                        "wall_time_s": time.perf_counter() - started,
+                        "judge_time_s": judge_done - started}
+    return json_safe(summary)
 
 
-def format_report(results, real_accuracy: float, speakers: list[str]) -> str:
-    names = ("zero_effort", "f0_only", "converted")
-    lines = [f"Validation speakers: {', '.join(speakers)}. Classifier accuracy on their real "
-             f"speech (8 classes incl. neutral): {100 * real_accuracy:.1f} %.", "",
-             "| emotion | MCD dB zero / F0-only / converted | log-F0 RMSE cents zero / F0-only / "
-             "converted | classifier hit % zero / F0-only / converted |",
-             "|---|---|---|---|"]
-    means = defaultdict(list)
-    for emotion, r in results.items():
-        cells = []
-        for metric, fmt, scale in (("mcd", "{:.2f}", 1), ("f0", "{:.0f}", 1), ("hit", "{:.0f}", 100)):
-            values = [scale * float(np.mean(r[f"{n}_{metric}"])) for n in names]
-            for n, v in zip(names, values):
-                means[(n, metric)].append(v)
-            cells.append(" / ".join(fmt.format(v) for v in values))
-        lines.append(f"| {emotion} | " + " | ".join(cells) + " |")
-    cells = []
-    for metric, fmt in (("mcd", "{:.2f}"), ("f0", "{:.0f}"), ("hit", "{:.0f}")):
-        cells.append(" / ".join(fmt.format(np.mean(means[(n, metric)])) for n in names))
-    lines.append("| **mean** | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+def _names(text: str | None) -> tuple[str, ...] | None:
+    return tuple(n.strip() for n in text.split(",") if n.strip()) if text else None
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="rtconvert-evaluate", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bundle", type=Path, default=None, help="default: the shipped model")
-    parser.add_argument("--root", type=Path, default=Path("../shared/data"))
-    parser.add_argument("-o", "--output", type=Path, default=None)
-    args = parser.parse_args(argv)
-    report = evaluate(load_bundle(args.bundle), args.root)
+    parser.add_argument("--root", type=Path, default=Path("../shared/data"),
+                        help="dataset root holding RAVDESS (default: %(default)s)")
+    parser.add_argument("-o", "--output", type=Path, default=None, help="markdown report")
+    parser.add_argument("--json", type=Path, default=None, help="every number, as JSON")
+    parser.add_argument("--cache", type=Path, default=Path("cache/evaluate"),
+                        help="functionals and fitted judges (default: %(default)s)")
+    parser.add_argument("--workers", type=int, default=2, help="processes (default: %(default)s)")
+    parser.add_argument("--speakers", help="comma-separated, e.g. RAVDESS_01 (default: the "
+                        "bundle's validation speakers)")
+    parser.add_argument("--emotions", help="comma-separated (default: all of the bundle's)")
+    parser.add_argument("--sentences", help="comma-separated, e.g. RAVDESS_02 (default: all, "
+                        "or those the bundle was not trained on)")
+    parser.add_argument("--judge", type=Path, default=None,
+                        help="a saved judge (joblib) instead of the cached or newly fitted one")
+    parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--debug", action="store_true", help="tracebacks on errors")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        if args.workers < 1:
+            raise EvaluationError(f"--workers is {args.workers}, need at least 1")
+        bundle = load_bundle(args.bundle)
+        judge = None
+        if args.judge is not None:
+            if not args.judge.is_file():
+                raise EvaluationError(f"judge {args.judge}: no such file")
+            try:
+                judge = load_judge(args.judge)
+            except (ValueError, EOFError, ImportError, AttributeError) as exc:
+                raise EvaluationError(f"judge {args.judge}: cannot load ({exc})") from exc
+        options = EvaluationOptions(_names(args.speakers), _names(args.emotions),
+                                    _names(args.sentences), args.workers, args.cache,
+                                    not args.no_progress)
+        summary = evaluate(bundle, args.root, options, judge)
+    except (RtconvertError, OSError) as exc:
+        if args.debug:
+            raise
+        print(f"rtconvert-evaluate: error: {exc}", file=sys.stderr)
+        return 1
+    report = markdown(summary)
     print(report)
     if args.output:
         args.output.write_text(report + "\n")
+    if args.json:
+        args.json.write_text(json.dumps(summary, indent=1) + "\n")
     return 0
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +15,7 @@ from rtconvert.prosody import log_f0_stats, shift_log_f0, voiced_log_f0
 
 from .dataset import TARGET_EMOTIONS, condition_vector
 from .extract import feature_path, load_features
-
-MCD_SCALE = 10.0 / math.log(10.0) * math.sqrt(2.0)
-
-
-def mel_cepstral_distortion(a: np.ndarray, b: np.ndarray) -> float:
-    """Mean MCD in dB between aligned frames of c1.. (shape (n_frames, n_features))."""
-    return float(np.mean(MCD_SCALE * np.sqrt(np.sum((a - b) ** 2, axis=1))))
+from .measures import mel_cepstral_distortion
 
 
 @torch.no_grad()
