@@ -111,10 +111,11 @@ def test_judged_sets_are_balanced_like_the_real_data(bundle):
                      fake_corpus(), EvaluationOptions(emotions=("angry", "sad")))
     records = {}
     for take in plan.real:
-        for key in [("source", take.filepath, "neutral", 0.0),
-                    ("resynthesis", take.filepath, "neutral", 0.0),
-                    ("f0_only", take.filepath, "angry", 1.0), ("f0_only", take.filepath, "sad", 1.0),
-                    ("convert", take.filepath, "angry", 1.0), ("convert", take.filepath, "sad", 1.0)]:
+        keys = [("source", take.filepath, "neutral", 0.0),
+                ("resynthesis", take.filepath, "neutral", 0.0)]
+        keys += [(recipe, take.filepath, emotion, 1.0) for recipe in ("f0_only", "convert")
+                 for emotion in ("angry", "sad")]
+        for key in keys:
             records[key] = Record(key, {})
     for system in SYSTEMS:
         members = list(system_members(system, plan, records))

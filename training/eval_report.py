@@ -96,7 +96,7 @@ def _cell(value: float | None, fmt: str, scale: float = 1.0) -> str:
 
 def main_table(summary: dict[str, Any]) -> list[str]:
     lines = ["| system | recognised % | p(target) | MCD dB | log-F0 RMSE cents | log-F0 r "
-             "| DNSMOS OVRL | SIG | BAK | P.808 |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "| DNSMOS OVRL | SIG | BAK | P.808 |", "|---|" + "---:|" * 9]
     for name, label in SYSTEM_NAMES.items():
         m = summary["systems"][name]["overall"]
         cells = [_cell(m["recognised"], "{:.0f}", 100), _cell(m["p_target"], "{:.2f}"),

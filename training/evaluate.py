@@ -107,7 +107,23 @@ def _select_sentences(bundle: Bundle, available: list[str],
 
 
 def make_plan(bundle: Bundle, utterances: list[Utterance], options: EvaluationOptions) -> Plan:
-    """Choose speakers, emotions, sentences and takes; raise EvaluationError if none fit."""
+    """Choose speakers, emotions, sentences and takes.
+
+    Parameters
+    ----------
+    bundle : Bundle
+        Its metadata names the validation speakers (``training.valid_speakers``) and, for
+        a model trained on some sentences only, those sentences (``training.sentences``,
+        ``RAVDESS_01`` or ``01``; missing means all).
+    utterances : list of Utterance
+        Every RAVDESS take under the dataset root.
+    options : EvaluationOptions
+
+    Raises
+    ------
+    EvaluationError
+        If no speaker, emotion or sentence is left, or a speaker has no neutral take.
+    """
     valid = bundle.metadata.get("training", {}).get("valid_speakers")
     speakers = list(options.speakers or valid or [])
     if not speakers:
@@ -116,7 +132,8 @@ def make_plan(bundle: Bundle, utterances: list[Utterance], options: EvaluationOp
     emotions = list(options.emotions or bundle.emotions)
     unknown = sorted(set(emotions) - set(bundle.emotions))
     if unknown:
-        raise EvaluationError(f"emotions {unknown} are not in the bundle ({', '.join(bundle.emotions)})")
+        raise EvaluationError(f"emotions {unknown} are not in the bundle "
+                              f"({', '.join(bundle.emotions)})")
     mine = [u for u in utterances if u.speaker in speakers]
     missing = sorted(set(speakers) - {u.speaker for u in mine if u.emotion == "neutral"})
     if missing:
@@ -141,10 +158,10 @@ def _references(plan: Plan, source: Utterance, emotions: list[str]) -> tuple:
 
 def make_jobs(plan: Plan, base: RenderJob) -> list[RenderJob]:
     """Every audio the evaluation renders and measures (``base`` holds the shared fields)."""
-    strong = {t.filepath for t in plan.strong}
-    jobs = [replace(base, take=u.filepath, recipe="source",
-                    quality=u.emotion == "neutral" or u.filepath in strong,
-                    references=_references(plan, u, plan.emotions) if u.emotion == "neutral" else ())
+    neutral = {u.filepath for u in plan.sources}
+    measured = neutral | {t.filepath for t in plan.strong}  # DNSMOS for the tables' takes
+    jobs = [replace(base, take=u.filepath, recipe="source", quality=u.filepath in measured,
+                    references=_references(plan, u, plan.emotions) if u.filepath in neutral else ())
             for u in plan.real]
     for source in plan.sources:
         references = _references(plan, source, plan.emotions)
@@ -155,7 +172,8 @@ def make_jobs(plan: Plan, base: RenderJob) -> list[RenderJob]:
             jobs.append(replace(base, take=source.filepath, recipe="f0_only", emotion=emotion,
                                 intensity=1.0, quality=True, references=target))
             jobs.extend(replace(base, take=source.filepath, recipe="convert", emotion=emotion,
-                                intensity=a, quality=a == 1.0, references=target if a == 1.0 else ())
+                                intensity=a, quality=a == 1.0,
+                                references=target if a == 1.0 else ())
                         for a in INTENSITY_CURVE)
     jobs.extend(replace(base, take=t.filepath, recipe="resynthesis", quality=True,
                         references=((t.emotion, (t.filepath,)),)) for t in plan.strong)
@@ -171,8 +189,27 @@ class Member:
     record: Record
 
 
-def system_members(system: str, plan: Plan, records: dict, intensity: float = 1.0) -> Iterator[Member]:
-    """The judged set(s) of one system: a neutral member and the outputs, per speaker."""
+def system_members(system: str, plan: Plan, records: dict[tuple, Record],
+                   intensity: float = 1.0) -> Iterator[Member]:
+    """The judged sets of one system, one per speaker: neutral members and outputs.
+
+    Parameters
+    ----------
+    system : str
+        One of ``SYSTEMS`` or ``"real"`` (the real neutral and strong takes).
+    plan : Plan
+    records : dict
+        ``Record`` by ``RenderJob.key``, for every job of :func:`make_jobs`.
+    intensity : float
+        For ``converter``: which point of ``INTENSITY_CURVE``.
+
+    Yields
+    ------
+    Member
+        Per source take its neutral member (the take for ``unchanged``, its resynthesis
+        otherwise) and one output per emotion; for ``ceiling`` and ``real`` the neutral
+        and strong takes, resynthesised or as they are.
+    """
     if system in ("ceiling", "real"):
         recipe = "resynthesis" if system == "ceiling" else "source"
         for take in plan.sources + plan.strong:
@@ -224,7 +261,30 @@ def real_accuracies(judge: Judge, plan: Plan, records: dict) -> dict[str, float]
 
 def evaluate(bundle: Bundle, root: Path, options: EvaluationOptions = EvaluationOptions(),
              judge: Judge | None = None) -> dict[str, Any]:
-    """Run the whole evaluation; returns the summary that :func:`markdown` formats."""
+    """Render, measure and judge everything; see the module docstring.
+
+    Parameters
+    ----------
+    bundle : Bundle
+        The model under test.
+    root : Path
+        Dataset root holding RAVDESS.
+    options : EvaluationOptions
+    judge : Judge, optional
+        Default: the judge fitted on every other speaker's takes, from
+        ``options.cache_dir`` or fitted now (minutes) and saved there.
+
+    Returns
+    -------
+    dict
+        JSON-ready: ``systems`` and ``intensity_curve`` (see :func:`summarise`), ``judge``
+        and ``setup``; :func:`markdown` formats it.
+
+    Raises
+    ------
+    EvaluationError
+        If the root holds no RAVDESS takes or the options leave nothing to evaluate.
+    """
     started = time.perf_counter()
     if not root.is_dir():
         raise EvaluationError(f"dataset root {root} not found")

@@ -43,7 +43,8 @@ class JudgeConfig:
     def __post_init__(self) -> None:
         unknown = {s for combo in self.feature_sets for s in combo} - set(FEATURE_SETS)
         if unknown:
-            raise ValueError(f"unknown feature sets {sorted(unknown)}; known: {sorted(FEATURE_SETS)}")
+            raise ValueError(f"unknown feature sets {sorted(unknown)}; "
+                             f"known: {sorted(FEATURE_SETS)}")
         if not self.c_values or min(self.c_values) <= 0:
             raise ValueError(f"c_values must be positive, got {self.c_values}")
         if self.n_folds < 2:
