@@ -54,7 +54,9 @@ def convert(samples: FloatArray, bundle: Bundle, emotion: str, intensity: float,
     ndarray, shape (n_samples,)
     """
     settings = Settings(emotion=emotion, intensity=intensity, gate_db=-math.inf)
-    converter = (IdentityConverter(bundle.features.n_mcep, bundle.lookahead_frames)
+    # Keywords, so that a change of IdentityConverter's signature fails loudly here.
+    converter = (IdentityConverter(n_mcep=bundle.features.n_mcep,
+                                   lookahead_frames=bundle.lookahead_frames)
                  if f0_only else None)
     engine = Engine(bundle, bundle.features.sample_rate, settings, converter=converter)
     return convert_signal(engine, np.asarray(samples, dtype=np.float64))
