@@ -5,10 +5,12 @@ Usage::
     rtconvert-export --run-dir runs/default --output rtconvert/models/default
 
 The graph is the generator's streaming step (``training.models.Generator.step``): new
-normalised frames, the condition and the convolution state in; the residual and the next
-state out. Whole-utterance inference is the same graph with all frames at once and a
-zero state. After writing, the bundle is loaded back through ``rtconvert.bundle`` and
-ONNX Runtime is checked against PyTorch (max abs error <= 1e-4).
+frames laid out as ``rtconvert.modelio`` says, the condition and the convolution state
+in; the frame changes and the next state out. Whole-utterance inference is the same
+graph with all frames at once and a zero state. The generator exported is the one with
+the best validation score (the last one if the run never validated). After writing, the
+bundle is loaded back through ``rtconvert.bundle`` and ONNX Runtime is checked against
+PyTorch (max abs error <= 1e-4).
 """
 
 from __future__ import annotations
@@ -25,11 +27,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from rtconvert.bundle import GRAPH_INPUTS, GRAPH_OUTPUTS, INTENSITIES, load_bundle, write_bundle
-from rtconvert.model import OnnxConverter, convert_utterance
+from rtconvert.bundle import GRAPH_INPUTS, GRAPH_OUTPUTS, load_bundle, write_bundle
+from rtconvert.config import FeatureConfig
+from rtconvert.modelio import Layout
+from rtconvert.model import open_session
 from training.checkpoint import CHECKPOINT_NAME, load_checkpoint
-from training.dataset import INTENSITY_ALPHA, TARGET_EMOTIONS
 from training.models import Generator
+from training.train import build_generator
 
 OPSET = 17
 PARITY_TOLERANCE = 1e-4
@@ -52,12 +56,12 @@ class _Step(nn.Module):
 def onnx_bytes(generator: Generator) -> bytes:
     """The generator's step as an ONNX graph (opset 17, any number of frames)."""
     generator.eval()
-    example = (torch.zeros(1, generator.n_features, 4), torch.zeros(1, generator.n_emotions),
+    example = (torch.zeros(1, generator.n_inputs, 4), torch.zeros(1, generator.n_emotions),
                generator.initial_state())
     buffer = io.BytesIO()
     torch.onnx.export(_Step(generator), example, buffer, input_names=list(GRAPH_INPUTS),
                       output_names=list(GRAPH_OUTPUTS), opset_version=OPSET,
-                      dynamic_axes={"mcep": {2: "n_frames"}, "delta": {2: "n_frames"}},
+                      dynamic_axes={"features": {2: "n_frames"}, "delta": {2: "n_frames"}},
                       dynamo=False)
     return buffer.getvalue()
 
@@ -65,30 +69,35 @@ def onnx_bytes(generator: Generator) -> bytes:
 def bundle_metadata(generator: Generator, stats: dict[str, Any], config: dict[str, Any],
                     step: int, licence: str) -> dict[str, Any]:
     """Everything the runtime needs besides the graph (see rtconvert.bundle)."""
-    # An emotion the training data lacks gets no prosody shift, and is listed as such.
+    emotions, scale = config["data"]["emotions"], config["data"]["intensity_scale"]
+    # An emotion or intensity the training data lacks gets no prosody shift, and is listed.
     unshifted = {"delta_lf0": 0.0, "sigma_ratio": 1.0, "delta_c0_db": 0.0}
     prosody = {e: {i: {k: stats["prosody"].get(e, {}).get(i, unshifted)[k] for k in unshifted}
-                   for i in INTENSITIES} for e in TARGET_EMOTIONS}
-    missing = [f"{e}/{i}" for e in TARGET_EMOTIONS for i in INTENSITIES
+                   for i in scale} for e in emotions}
+    missing = [f"{e}/{i}" for e in emotions for i in scale
                if i not in stats["prosody"].get(e, {})]
     prior = stats["lf0_prior"]["all"]
     return {
         "name": Path(config.get("name", "model")).name,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "feature_config": stats["feature_config"],
-        "emotions": list(TARGET_EMOTIONS),
-        "intensity_scale": {k: INTENSITY_ALPHA[k] for k in INTENSITIES},
-        "model": {"n_features": generator.n_features, "first_coefficient": 1,
+        "emotions": list(emotions),
+        "intensity_scale": dict(scale),
+        "model": {"n_inputs": generator.n_inputs, "n_outputs": generator.n_outputs,
                   "n_emotions": generator.n_emotions, "lookahead_frames": generator.lookahead,
                   "receptive_field_frames": generator.receptive_field,
                   "state_size": generator.state_size, "opset": OPSET,
                   "n_parameters": sum(p.numel() for p in generator.parameters()),
                   "generator_params": config["generator_params"]},
-        "normalization": {"mcep_mean": stats["mcep_mean"], "mcep_std": stats["mcep_std"]},
+        "normalization": {k: stats[k] for k in ("mcep_mean", "mcep_std", "bap_mean", "bap_std",
+                                                 "c0_scale")},
         "prosody": prosody,
         "lf0_prior": {"mean": prior["mean"], "std": prior["std"]},
+        "c0_prior": stats["c0_prior"],
         "training": {"speakers": stats["speakers"], "n_utterances": stats["n_utterances"],
-                     "valid_speakers": stats.get("valid_speakers", []), "steps": step,
+                     "valid_speakers": stats.get("valid_speakers", []),
+                     "dev_speakers": stats.get("dev_speakers", []),
+                     "sentences": config["data"].get("sentences"), "steps": step,
                      "domains_without_data": missing,
                      "data": config["data"], "loss": config["loss"], "train": config["train"]},
         "license": licence,
@@ -97,33 +106,42 @@ def bundle_metadata(generator: Generator, stats: dict[str, Any], config: dict[st
 
 def parity_error(generator: Generator, bundle_path: Path, n_frames: int = 300,
                  seed: int = 0) -> float:
-    """Max abs difference between PyTorch's whole-sequence output and ONNX Runtime streamed
-    in uneven chunks, on random mel-cepstra around the corpus mean."""
+    """Max abs difference between PyTorch's whole-sequence output and ONNX Runtime stepped
+    through uneven chunks with its state, on random inputs."""
     bundle = load_bundle(bundle_path)
     rng = np.random.default_rng(seed)
-    mcep = bundle.mcep_mean + bundle.mcep_std * rng.standard_normal((n_frames, len(bundle.mcep_mean)))
-    condition = np.zeros(generator.n_emotions)
-    condition[1] = 0.8
+    x = rng.standard_normal((1, generator.n_inputs, n_frames)).astype(np.float32)
+    condition = np.zeros((1, generator.n_emotions), dtype=np.float32)
+    condition[0, min(1, generator.n_emotions - 1)] = 0.8
     with torch.no_grad():
-        x = torch.from_numpy(((mcep[:, 1:] - bundle.mcep_mean[1:]) / bundle.mcep_std[1:]).T)[None]
-        expected = generator(x.float(), torch.from_numpy(condition).float()[None])[0].T.numpy()
-    converter = OnnxConverter(bundle)
-    converter.set_condition(condition)
-    streamed = convert_utterance(converter, mcep)
-    got = (streamed[:, 1:] - bundle.mcep_mean[1:]) / bundle.mcep_std[1:]
-    return float(np.max(np.abs(got - expected)))
+        expected = generator(torch.from_numpy(x), torch.from_numpy(condition))[0].numpy()
+    session = open_session(bundle.model_path)
+    state = np.zeros((1, bundle.state_size), dtype=np.float32)
+    future = np.repeat(x[:, :, -1:], generator.lookahead, axis=2)
+    stream, pieces, start = np.concatenate([x, future], axis=2), [], 0
+    while start < stream.shape[2]:
+        n = int(rng.integers(1, 12))
+        delta, state = session.run(None, {"features": stream[:, :, start:start + n],
+                                          "condition": condition, "state": state})
+        pieces.append(delta[0])
+        start += n
+    streamed = np.concatenate(pieces, axis=1)[:, generator.lookahead:]
+    return float(np.max(np.abs(streamed - expected)))
 
 
 def export_run(run_dir: Path, output: Path, licence: str = RAVDESS_LICENCE) -> tuple[Path, float]:
-    """Export the last checkpoint of ``run_dir`` to a bundle at ``output``; returns the parity error."""
+    """Export the best generator of ``run_dir`` to a bundle at ``output``; returns the parity error."""
     state = load_checkpoint(run_dir / CHECKPOINT_NAME)
     config = state["config"]
-    generator = Generator(**config["generator_params"])
-    generator.load_state_dict(state["generator"])
+    features = FeatureConfig.from_dict(json.loads((run_dir / "stats.json").read_text())
+                                       ["feature_config"])
+    generator = build_generator(config, Layout(features.n_mcep, features.n_bap))
+    best = state.get("best")
+    generator.load_state_dict(best["generator"] if best else state["generator"])
     generator.eval()
     stats = json.loads((run_dir / "stats.json").read_text())
-    metadata = bundle_metadata(generator, stats, {**config, "name": output.name}, state["step"],
-                               licence)
+    step = best["step"] if best else state["step"]
+    metadata = bundle_metadata(generator, stats, {**config, "name": output.name}, step, licence)
     write_bundle(output, onnx_bytes(generator), metadata)
     error = parity_error(generator, output)
     if error > PARITY_TOLERANCE:

@@ -3,13 +3,16 @@
 A bundle is a folder holding ``model.onnx`` and ``metadata.json``. ``export/`` writes
 it through :func:`write_bundle`; everything else reads it through :func:`load_bundle`,
 which names the file, the field, what it expected and what it found when a bundle is
-wrong.
+wrong, and checks every value the runtime uses (finite, in range, consistent).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
+import os
+import tempfile
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -19,15 +22,19 @@ import numpy as np
 
 from .config import FeatureConfig
 from .errors import BundleError, ConfigError
+from .modelio import Layout, Normalization
 
 FORMAT = "rtconvert-bundle"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MODEL_FILE = "model.onnx"
 METADATA_FILE = "metadata.json"
-INTENSITIES = ("normal", "strong")
 #: Names of the ONNX graph's inputs and outputs (see training.models.Generator.step).
-GRAPH_INPUTS = ("mcep", "condition", "state")
+GRAPH_INPUTS = ("features", "condition", "state")
 GRAPH_OUTPUTS = ("delta", "next_state")
+#: Most future frames a generator may read: each costs a frame period of latency.
+MAX_LOOKAHEAD_FRAMES = 8
+#: The emotion name that means "no change"; a model cannot list it among its emotions.
+NEUTRAL = "neutral"
 
 
 @dataclass(frozen=True)
@@ -47,14 +54,13 @@ class Bundle:
     metadata: dict[str, Any]
     features: FeatureConfig
     emotions: tuple[str, ...]  # order of the generator's condition vector
-    mcep_mean: np.ndarray  # (n_mcep,)
-    mcep_std: np.ndarray  # (n_mcep,)
-    prosody: dict[str, dict[str, ProsodyShift]]  # emotion -> intensity -> shift
+    normalization: Normalization
+    prosody: dict[str, dict[str, ProsodyShift]]  # emotion -> corpus intensity -> shift
     intensity_scale: dict[str, float]  # corpus intensity -> the generator's intensity
     lf0_prior: tuple[float, float]  # neutral log-F0 mean and std of an average speaker
+    c0_prior: float  # mean voiced energy (c0) of an average speaker
     lookahead_frames: int
     state_size: int
-    first_coefficient: int  # the generator converts mcep[:, first_coefficient:]
 
     @property
     def model_path(self) -> Path:
@@ -63,6 +69,10 @@ class Bundle:
     @property
     def licence(self) -> str:
         return self.metadata["license"]
+
+    @property
+    def layout(self) -> Layout:
+        return Layout(self.features.n_mcep, self.features.n_bap)
 
 
 def default_bundle_path() -> Path:
@@ -74,14 +84,29 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def _write_atomically(path: Path, data: bytes) -> None:
+    """A temporary file in the destination folder renamed into place: never half a file."""
+    handle, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(partial, 0o666 & ~umask)  # mkstemp's 0600 would hide a shipped model
+        os.replace(partial, path)
+    except BaseException:
+        Path(partial).unlink(missing_ok=True)
+        raise
+
+
 def write_bundle(directory: str | Path, onnx_bytes: bytes, metadata: dict[str, Any]) -> Path:
     """Write a bundle folder; adds format, version and the graph's checksum to the metadata."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    (directory / MODEL_FILE).write_bytes(onnx_bytes)
     full = {"format": FORMAT, "format_version": FORMAT_VERSION, **metadata,
             "model_sha256": hashlib.sha256(onnx_bytes).hexdigest()}
-    (directory / METADATA_FILE).write_text(json.dumps(full, indent=1))
+    _write_atomically(directory / MODEL_FILE, onnx_bytes)
+    _write_atomically(directory / METADATA_FILE, json.dumps(full, indent=1).encode())
     return directory
 
 
@@ -91,36 +116,44 @@ class _Reader:
     def __init__(self, name: str, data: dict[str, Any]) -> None:
         self.name, self.data = name, data
 
+    def fail(self, dotted: str, problem: str) -> BundleError:
+        return BundleError(f"bundle {self.name}: metadata.{dotted} {problem}")
+
     def get(self, dotted: str, kind: type | tuple[type, ...]) -> Any:
         node: Any = self.data
         for part in dotted.split("."):
             if not isinstance(node, dict) or part not in node:
-                raise BundleError(f"bundle {self.name}: metadata.{dotted} is missing")
+                raise self.fail(dotted, "is missing")
             node = node[part]
         if not isinstance(node, kind) or isinstance(node, bool) and kind is not bool:
-            raise BundleError(f"bundle {self.name}: metadata.{dotted} is {node!r}, "
-                              f"expected {getattr(kind, '__name__', kind)}")
+            raise self.fail(dotted, f"is {node!r}, expected {getattr(kind, '__name__', kind)}")
         return node
 
-    def vector(self, dotted: str, length: int) -> np.ndarray:
+    def number(self, dotted: str, low: float = -math.inf, high: float = math.inf,
+               low_open: bool = False) -> float:
+        """A finite number in [low, high] (or (low, high] with ``low_open``)."""
+        value = float(self.get(dotted, (int, float)))
+        if not math.isfinite(value) or value < low or value > high or (low_open and value == low):
+            bound = f"{'(' if low_open else '['}{low}, {high}]"
+            raise self.fail(dotted, f"is {value}, expected a finite number in {bound}")
+        return value
+
+    def integer(self, dotted: str, low: int, high: int) -> int:
+        value = self.get(dotted, int)
+        if not low <= value <= high:
+            raise self.fail(dotted, f"is {value}, expected {low}..{high}")
+        return value
+
+    def vector(self, dotted: str, length: int, positive: bool = False) -> np.ndarray:
         values = np.asarray(self.get(dotted, list), dtype=np.float64)
         if values.shape != (length,) or not np.isfinite(values).all():
-            raise BundleError(f"bundle {self.name}: metadata.{dotted} has shape {values.shape}, "
-                              f"expected ({length},) finite numbers")
+            raise self.fail(dotted, f"has shape {values.shape}, expected ({length},) finite numbers")
+        if positive and np.any(values <= 0):
+            raise self.fail(dotted, "has values <= 0, expected positive numbers")
         return values
 
 
-def load_bundle(path: str | Path | None = None, check_graph: bool = True) -> Bundle:
-    """Load and validate a bundle folder (the shipped default if ``path`` is None).
-
-    Raises
-    ------
-    BundleError
-        If a file is missing, the metadata is malformed or of another format version,
-        a field is missing or inconsistent, the checksum differs, or the ONNX graph does
-        not load or does not have the inputs and outputs the metadata describes.
-    """
-    path = Path(path) if path is not None else default_bundle_path()
+def _read_metadata(path: Path) -> dict[str, Any]:
     name = str(path)
     if not path.is_dir():
         raise BundleError(f"bundle {name}: no such folder")
@@ -131,69 +164,113 @@ def load_bundle(path: str | Path | None = None, check_graph: bool = True) -> Bun
         metadata = json.loads((path / METADATA_FILE).read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise BundleError(f"bundle {name}: {METADATA_FILE} is not valid JSON ({exc})") from exc
-    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
+    found = metadata.get("format") if isinstance(metadata, dict) else None
+    if found != FORMAT:
         raise BundleError(f"bundle {name}: {METADATA_FILE} is not an rtconvert bundle "
-                          f"(metadata.format is {metadata.get('format') if isinstance(metadata, dict) else None!r})")
-    read = _Reader(name, metadata)
-    version = read.get("format_version", int)
+                          f"(metadata.format is {found!r})")
+    version = metadata.get("format_version")
     if version != FORMAT_VERSION:
-        raise BundleError(f"bundle {name}: metadata.format_version is {version}, this rtconvert "
-                          f"reads version {FORMAT_VERSION}; re-export the model")
+        raise BundleError(f"bundle {name}: metadata.format_version is {version!r}, this "
+                          f"rtconvert reads version {FORMAT_VERSION}; re-export the model")
+    return metadata
+
+
+def _emotions(read: _Reader) -> tuple[str, ...]:
+    emotions = tuple(read.get("emotions", list))
+    if not emotions or not all(isinstance(e, str) and e.strip() for e in emotions):
+        raise read.fail("emotions", f"is {list(emotions)}, expected a list of names")
+    if len(set(emotions)) != len(emotions):
+        raise read.fail("emotions", f"names an emotion twice: {list(emotions)}")
+    if NEUTRAL in emotions:
+        raise read.fail("emotions", f"lists {NEUTRAL!r}, which means no change")
+    return emotions
+
+
+def _prosody(read: _Reader, emotions: tuple[str, ...], intensities: list[str]
+             ) -> dict[str, dict[str, ProsodyShift]]:
+    prosody = {}
+    for emotion in emotions:
+        if emotion not in read.get("prosody", dict):
+            raise read.fail(f"prosody.{emotion}", "is missing: the emotion has no prosody "
+                            "statistics (re-export with statistics that cover it)")
+        prosody[emotion] = {i: ProsodyShift(
+            read.number(f"prosody.{emotion}.{i}.delta_lf0", -2.0, 2.0),
+            read.number(f"prosody.{emotion}.{i}.sigma_ratio", 0.0, 10.0, low_open=True),
+            read.number(f"prosody.{emotion}.{i}.delta_c0_db", -60.0, 60.0))
+            for i in intensities}
+    return prosody
+
+
+def load_bundle(path: str | Path | None = None, check_graph: bool = True) -> Bundle:
+    """Load and validate a bundle folder (the shipped default if ``path`` is None).
+
+    Raises
+    ------
+    BundleError
+        If a file is missing, the metadata is malformed or of another format version,
+        a field is missing, out of range or inconsistent, the checksum differs, or the
+        ONNX graph does not load or does not have the inputs and outputs the metadata
+        describes.
+    """
+    path = Path(path) if path is not None else default_bundle_path()
+    name = str(path)
+    read = _Reader(name, _read_metadata(path))
     try:
         features = FeatureConfig.from_dict(read.get("feature_config", dict))
     except (ConfigError, TypeError) as exc:
         raise BundleError(f"bundle {name}: metadata.feature_config: {exc}") from exc
-    emotions = tuple(read.get("emotions", list))
-    n_features = read.get("model.n_features", int)
-    first = read.get("model.first_coefficient", int)
-    if first + n_features != features.n_mcep:
-        raise BundleError(f"bundle {name}: metadata.model converts {n_features} coefficients "
-                          f"from c{first}, but feature_config.n_mcep is {features.n_mcep}")
-    if read.get("model.n_emotions", int) != len(emotions):
-        raise BundleError(f"bundle {name}: metadata.model.n_emotions is "
-                          f"{metadata['model']['n_emotions']}, but {len(emotions)} emotions are listed")
-    prosody = {e: {i: ProsodyShift(float(read.get(f"prosody.{e}.{i}.delta_lf0", (int, float))),
-                                   float(read.get(f"prosody.{e}.{i}.sigma_ratio", (int, float))),
-                                   float(read.get(f"prosody.{e}.{i}.delta_c0_db", (int, float))))
-                   for i in INTENSITIES} for e in emotions}
-    scale = {i: float(read.get(f"intensity_scale.{i}", (int, float))) for i in INTENSITIES}
-    if not 0.0 < scale[INTENSITIES[0]] < scale[INTENSITIES[1]] <= 1.0:
-        raise BundleError(f"bundle {name}: metadata.intensity_scale is {scale}, expected "
-                          f"0 < {INTENSITIES[0]} < {INTENSITIES[1]} <= 1")
+    layout = Layout(features.n_mcep, features.n_bap)
+    emotions = _emotions(read)
+    for key, expected in (("n_inputs", layout.n_inputs), ("n_outputs", layout.n_outputs),
+                          ("n_emotions", len(emotions))):
+        if read.get(f"model.{key}", int) != expected:
+            raise read.fail(f"model.{key}", f"is {read.get(f'model.{key}', int)}, but the "
+                            f"feature configuration and emotion list need {expected}")
+    scale = read.get("intensity_scale", dict)
+    intensities = sorted(scale, key=lambda i: read.number(f"intensity_scale.{i}", 0, 1, True))
+    if not intensities:
+        raise read.fail("intensity_scale", "is empty")
+    n_mcep, n_bap = features.n_mcep, features.n_bap
     bundle = Bundle(
-        path=path, metadata=metadata, features=features, emotions=emotions,
-        mcep_mean=read.vector("normalization.mcep_mean", features.n_mcep),
-        mcep_std=read.vector("normalization.mcep_std", features.n_mcep),
-        prosody=prosody, intensity_scale=scale,
-        lf0_prior=(float(read.get("lf0_prior.mean", float)), float(read.get("lf0_prior.std", float))),
-        lookahead_frames=read.get("model.lookahead_frames", int),
-        state_size=read.get("model.state_size", int), first_coefficient=first)
+        path=path, metadata=read.data, features=features, emotions=emotions,
+        normalization=Normalization(
+            read.vector("normalization.mcep_mean", n_mcep),
+            read.vector("normalization.mcep_std", n_mcep, positive=True),
+            read.vector("normalization.bap_mean", n_bap),
+            read.vector("normalization.bap_std", n_bap, positive=True),
+            read.number("normalization.c0_scale", 0.0, 100.0, low_open=True)),
+        prosody=_prosody(read, emotions, intensities),
+        intensity_scale={i: float(scale[i]) for i in intensities},
+        lf0_prior=(read.number("lf0_prior.mean", math.log(20), math.log(2000)),
+                   read.number("lf0_prior.std", 0.0, 2.0, low_open=True)),
+        c0_prior=read.number("c0_prior", -100.0, 100.0),
+        lookahead_frames=read.integer("model.lookahead_frames", 0, MAX_LOOKAHEAD_FRAMES),
+        state_size=read.integer("model.state_size", 0, 10 ** 8))
     read.get("license", str)
-    if np.any(bundle.mcep_std <= 0):
-        raise BundleError(f"bundle {name}: metadata.normalization.mcep_std has non-positive values")
-    checksum = read.get("model_sha256", str)
-    if _sha256(bundle.model_path) != checksum:
+    if _sha256(bundle.model_path) != read.get("model_sha256", str):
         raise BundleError(f"bundle {name}: {MODEL_FILE} does not match metadata.model_sha256 "
                           "(the graph was changed or truncated)")
     if check_graph:
-        _check_graph(bundle, n_features)
+        _check_graph(bundle)
     return bundle
 
 
-def _check_graph(bundle: Bundle, n_features: int) -> None:
+def _check_graph(bundle: Bundle) -> None:
     """The ONNX graph loads in ONNX Runtime and has the inputs/outputs the metadata says."""
     from .model import open_session
 
     session = open_session(bundle.model_path)
     inputs = {i.name: i.shape for i in session.get_inputs()}
-    outputs = {o.name for o in session.get_outputs()}
+    outputs = {o.name: o.shape for o in session.get_outputs()}
     name = str(bundle.path)
-    if tuple(inputs) != GRAPH_INPUTS or not set(GRAPH_OUTPUTS) <= outputs:
+    if tuple(inputs) != GRAPH_INPUTS or not set(GRAPH_OUTPUTS) <= set(outputs):
         raise BundleError(f"bundle {name}: {MODEL_FILE} has inputs {list(inputs)} and outputs "
                           f"{sorted(outputs)}, expected {list(GRAPH_INPUTS)} and {list(GRAPH_OUTPUTS)}")
-    expected = {"mcep": n_features, "condition": len(bundle.emotions), "state": bundle.state_size}
-    for input_name, size in expected.items():
-        found = inputs[input_name][1]
+    layout, shapes = bundle.layout, {**inputs, **outputs}
+    expected = {"features": layout.n_inputs, "condition": len(bundle.emotions),
+                "state": bundle.state_size, "delta": layout.n_outputs}
+    for tensor, size in expected.items():
+        found = shapes[tensor][1]
         if found != size:
-            raise BundleError(f"bundle {name}: {MODEL_FILE} input {input_name} has size {found} "
-                              f"on axis 1, metadata says {size}")
+            raise BundleError(f"bundle {name}: {MODEL_FILE} tensor {tensor} has size {found} "
+                              f"on axis 1, the metadata and features need {size}")

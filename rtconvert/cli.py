@@ -56,6 +56,19 @@ def _write_json(path: Path | None, result: dict) -> None:
         print(f"wrote {path}")
 
 
+def _info(args: argparse.Namespace) -> int:
+    """What a model bundle converts to, and on what terms."""
+    bundle = load_bundle(args.model)
+    features = bundle.features
+    print(f"model      {bundle.metadata.get('name', '?')} ({bundle.path})")
+    print(f"emotions   {', '.join((NEUTRAL,) + bundle.emotions)}")
+    print(f"intensity  0 none; {', '.join(f'{v:g} {k}' for k, v in bundle.intensity_scale.items())}")
+    print(f"features   {features.sample_rate} Hz, {features.frame_period_ms:g} ms frames, "
+          f"lookahead {bundle.lookahead_frames} frames")
+    print(f"licence    {bundle.licence}")
+    return 0
+
+
 def _devices(args: argparse.Namespace) -> int:
     """List host APIs and devices."""
     print(list_devices())
@@ -119,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("input", type=Path)
     convert.add_argument("output", type=Path)
     convert.add_argument("--emotion", required=True,
-                         help=f"happy, sad, angry, fearful, surprised, disgust, calm or {NEUTRAL}")
+                         help=f"one of the model's emotions (`rtconvert info` lists them) or {NEUTRAL}")
     convert.add_argument("--intensity", type=float, default=0.5,
                          help="0 none, 0.5 normal, 1 strong (default 0.5)")
     convert.add_argument("--model", type=Path, help="model bundle folder (default: shipped)")
@@ -138,6 +151,10 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--loopback", action="store_true",
                        help="measure end to end through a running JACK server instead")
     bench.set_defaults(run=lambda a: _loopback(a) if a.loopback else _bench(a))
+
+    info = commands.add_parser("info", help="a model's emotions, rate and licence")
+    info.add_argument("--model", type=Path, help="model bundle folder (default: shipped)")
+    info.set_defaults(run=_info)
 
     devices = commands.add_parser("devices", help="list host APIs and audio devices")
     devices.set_defaults(run=_devices)

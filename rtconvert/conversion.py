@@ -1,48 +1,64 @@
-"""The conversion stage: runs the converter on each step's frames and aligns F0 and aperiodicity to its output.
+"""The conversion stage: runs the generator on each step's frames and applies its changes to the frames they belong to.
 
-A converter returns its frames ``lookahead_frames`` late (it needs that much future), so
-the stage delays the frames' F0 and band aperiodicity by as much, and drops the first
-``lookahead_frames`` outputs, which precede the stream. What leaves the stage is whole
-WORLD frames, in stream order from frame 0, ready for prosody and synthesis.
+A converter returns the changes of its frames ``lookahead_frames`` late (it needs that
+much future), so the stage delays the frames themselves by as much before it changes
+them, and drops the first ``lookahead_frames`` outputs, which precede the stream. What
+leaves the stage is whole WORLD frames in stream order from frame 0, with the log-F0
+residual that the prosody stage adds after its mean/spread shift.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
 from .features import WorldFeatures
 from .model import Converter, FrameDelay
+from .modelio import SpeakerLevels
 
 FloatArray = npt.NDArray[np.float64]
 
 
+@dataclass
+class ConvertedFrames:
+    """Frames that left the conversion stage, with what goes with them."""
+
+    features: WorldFeatures  # mel-cepstra (energy included) and aperiodicity changed
+    lf0_residual: FloatArray  # (n_frames,): z-units of the target log-F0 statistics
+    condition: FloatArray  # (n_frames, n_emotions): the emotion mixture at each frame
+
+    @property
+    def n_frames(self) -> int:
+        return self.features.n_frames
+
+
 class ConversionStage:
-    """Converts frames with ``converter`` and keeps F0 and aperiodicity in step with it.
+    """Converts frames with ``converter`` and keeps each change on its own frame.
 
     Parameters
     ----------
     converter : Converter
-        The mel-cepstrum converter (the bundle's generator, or the identity).
-    n_bap : int
-        Band aperiodicities per frame.
+        The bundle's generator, or the identity.
+    n_mcep, n_bap : int
+        Mel-cepstral coefficients and band aperiodicities per frame.
     """
 
-    def __init__(self, converter: Converter, n_bap: int) -> None:
+    def __init__(self, converter: Converter, n_mcep: int, n_bap: int) -> None:
         self.converter = converter
         self.lookahead_frames = converter.lookahead_frames
-        self._f0_delay = FrameDelay(self.lookahead_frames, 1)
-        self._bap_delay = FrameDelay(self.lookahead_frames, n_bap)
+        self._delay = FrameDelay(self.lookahead_frames, 1 + n_mcep + n_bap)
+        self._n_mcep = n_mcep
         self.reset()
 
     def reset(self) -> None:
         self.converter.reset()
-        self._f0_delay.reset()
-        self._bap_delay.reset()
+        self._delay.reset()
         self._frames_to_skip = self.lookahead_frames
 
-    def process(self, features: WorldFeatures, condition: FloatArray
-                ) -> tuple[WorldFeatures, FloatArray]:
+    def process(self, features: WorldFeatures, condition: FloatArray,
+                speaker: SpeakerLevels) -> ConvertedFrames:
         """Convert one step's frames toward ``condition``.
 
         Parameters
@@ -51,18 +67,19 @@ class ConversionStage:
             The step's newly analysed frames.
         condition : ndarray, shape (n_frames, n_emotions)
             The emotion mixture at each of those frames; the converter runs with the last.
+        speaker : SpeakerLevels
+            The live speaker's statistics the generator's inputs are relative to.
 
         Returns
         -------
-        frames : WorldFeatures
-            Converted frames now due, oldest first (none at the very start of a stream).
-        condition : ndarray, shape (n_due, n_emotions)
-            The rows of ``condition`` that go with them.
+        ConvertedFrames
+            The frames now due, oldest first (none at the very start of a stream).
         """
         self.converter.set_condition(condition[-1])
-        mcep = self.converter.process(features.mcep)
-        f0 = self._f0_delay.push(features.f0_hz[:, None])[:, 0]
-        bap = self._bap_delay.push(features.bap)
+        changes = self.converter.process(features, speaker)
+        frames = self._delay.push(np.column_stack([features.f0_hz, features.mcep, features.bap]))
         skip = min(self._frames_to_skip, features.n_frames)
         self._frames_to_skip -= skip
-        return WorldFeatures(f0[skip:], mcep[skip:], bap[skip:]), condition[skip:]
+        f0, mcep, bap = np.split(frames[skip:], [1, 1 + self._n_mcep], axis=1)
+        converted = WorldFeatures(f0[:, 0], mcep + changes.mcep[skip:], bap + changes.bap[skip:])
+        return ConvertedFrames(converted, changes.lf0_residual[skip:], condition[skip:])

@@ -1,7 +1,7 @@
 """The streaming converter: device-rate blocks in, converted blocks of the same size out, a fixed delay later.
 
 The engine wires the stages, each a small module with its own state, and runs them in
-fixed 20 ms steps on the model-rate stream: resampling (:mod:`.resample`), analysis
+fixed steps (20 ms, :mod:`.profiles`) on the model-rate stream: resampling (:mod:`.resample`), analysis
 (:mod:`.analysis`), conversion (:mod:`.conversion`), prosody (:mod:`.prosody`),
 synthesis (:mod:`.synthesis`) and mixing (:mod:`.mixer`). It applies the controls and
 times each stage. Output waits in a FIFO prefilled with just enough silence that a block
@@ -24,26 +24,22 @@ import numpy as np
 import numpy.typing as npt
 import soxr
 
-from .analysis import AnalysisStep, StreamingAnalyzer
+from .analysis import AnalysisStep, StreamingAnalyzer, analyze_stream
 from .bundle import Bundle
 from .controls import Ramp, Settings
 from .conversion import ConversionStage
-from .features import MIN_DURATION_S, analyze
+from .features import MIN_DURATION_S
 from .levels import SILENCE_DB, level_db
-from .mixer import Gain, Gate, WetDryMixer
+from .mixer import Gain, Gate, Mixer
 from .model import Converter, OnnxConverter
-from .prosody import ProsodyShifter, RunningLogF0Stats, voiced_log_f0
+from .profiles import BALANCED
+from .prosody import ProsodyShifter, RunningStats
 from .resample import StreamResampler
 from .samplequeue import SampleQueue
 from .synthesis import StreamingSynthesizer
 
 FloatArray = npt.NDArray[np.float64]
 
-#: Each step costs a fixed overhead (ONNX Runtime's graph, pyworld calls), so 10 ms steps
-#: would cost ~1.5x the processing time for 10 ms less latency (``rtconvert bench``).
-STEP_S = 0.020
-#: Future the F0 and envelope analysis of a frame waits for, rounded to whole frames.
-ANALYSIS_LOOKAHEAD_S = 0.010
 #: Time for the emotion mixture to swing fully (e.g. neutral to strong).
 CONDITION_RAMP_S = 0.05
 #: Stages the engine times; ``Engine.timings`` holds seconds spent in each.
@@ -71,10 +67,9 @@ class Engine:
         self.emotions = bundle.emotions
         self._settings = settings.validate(self.emotions)
         self._lock = threading.Lock()
-        frame_s = self.config.hop_length / self.config.sample_rate
-        self.frames_per_step = max(1, round(STEP_S / frame_s))
-        self.lookahead_frames = round(ANALYSIS_LOOKAHEAD_S / frame_s)
-        self.conversion = ConversionStage(converter or OnnxConverter(bundle), self.config.n_bap)
+        self.frames_per_step, self.lookahead_frames = BALANCED.geometry(self.config)
+        self.conversion = ConversionStage(converter or OnnxConverter(bundle), self.config.n_mcep,
+                                          self.config.n_bap)
         # A step runs when its last frame's lookahead arrives, and its output ends where the
         # converter's lookahead lets it: a sample arriving just after a step waits this long.
         self.model_delay = self.config.hop_length * (
@@ -108,9 +103,8 @@ class Engine:
         self.conversion.reset()
         self.prosody.reset()
         self.synthesizer = StreamingSynthesizer(config)
-        self.gate, self.mixer = Gate(), WetDryMixer(rate)
+        self.gate, self.mixer = Gate(), Mixer(rate, self._settings.output_gain_db)
         self._input_gain = Gain(self._settings.input_gain_db)
-        self._output_gain = Gain(self._settings.output_gain_db)
         self._condition = Ramp(self._settings.condition(self.emotions),
                                CONDITION_RAMP_S * rate / config.hop_length)
         self._output = SampleQueue(self.prefill)
@@ -120,7 +114,7 @@ class Engine:
         self.input_db = self.output_db = SILENCE_DB
 
     @property
-    def f0_stats(self) -> RunningLogF0Stats:
+    def f0_stats(self) -> RunningStats:
         """The live speaker's running log-F0 statistics."""
         return self.prosody.stats
 
@@ -179,7 +173,6 @@ class Engine:
                 self._output.push(self._up.process(converted))
         out, missing = self._output.pop(len(block))
         self.missing_samples += missing
-        out = self._output_gain.process(out, settings.output_gain_db)
         self.output_db = level_db(out)
         return out
 
@@ -196,17 +189,19 @@ class Engine:
         condition = self._condition.step(settings.condition(self.emotions), features.n_frames)
         step_s = features.n_frames * self.config.hop_length / self.config.sample_rate
         gate_open = self.gate.process(step.level_db, settings.gate_db, step_s)
+        if gate_open:
+            self.prosody.observe(features.f0_hz, features.mcep[:, 0])
         with self._timed("model"):
-            frames, condition = self.conversion.process(features, condition)
+            frames = self.conversion.process(features, condition, self.prosody.speaker_levels())
+        if not frames.n_frames:
+            return np.zeros(0)
         with self._timed("prosody"):
-            if gate_open:
-                self.prosody.observe(features.f0_hz)
-            if not frames.n_frames:
-                return np.zeros(0)
-            f0, mcep = self.prosody.process(frames.f0_hz, frames.mcep, condition)
+            f0, mcep = self.prosody.process(frames.features.f0_hz, frames.features.mcep,
+                                            frames.condition, frames.lf0_residual)
         with self._timed("synthesis"):
-            wet = self.synthesizer.process(f0, mcep, frames.bap)
-        return self.mixer.process(wet, 0.0 if settings.bypass or not gate_open else 1.0)
+            wet = self.synthesizer.process(f0, mcep, frames.features.bap)
+        return self.mixer.process(wet, 0.0 if settings.bypass or not gate_open else 1.0,
+                                  settings.output_gain_db)
 
     def stage_shares(self) -> dict[str, float]:
         """Each stage's share of the time spent in all of them."""
@@ -226,7 +221,9 @@ def convert_signal(engine: Engine, samples: FloatArray, block_size: int | None =
         config = engine.config
         at_model_rate = soxr.resample(samples, engine.device_rate, config.sample_rate, "HQ")
         if len(at_model_rate) >= MIN_DURATION_S * config.sample_rate:
-            engine.f0_stats.prime(voiced_log_f0(analyze(at_model_rate, config).f0_hz))
+            features = analyze_stream(at_model_rate, config, engine.frames_per_step,
+                                      engine.lookahead_frames)
+            engine.prosody.prime(features.f0_hz, features.mcep[:, 0])
     delay = round(engine.delay_s * engine.device_rate)
     padded = np.concatenate([samples, np.zeros(delay)])
     size = len(padded) if block_size is None else block_size

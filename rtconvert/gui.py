@@ -30,9 +30,9 @@ from .gui_status import StatusPanel
 from .live import LiveConfig, LiveStream
 from .presets import LAST_SESSION, PresetStore
 
-#: Emotions in the order of their buttons and number-key shortcuts.
-EMOTIONS = (NEUTRAL, "happy", "sad", "angry", "fearful", "surprised", "disgust", "calm")
 BYPASS_KEY = "B"
+#: Emotion buttons per row; the number keys 1-9 choose the first nine.
+BUTTONS_PER_ROW = 4
 
 
 def _slider(low: int, high: int, value: int) -> QSlider:
@@ -128,24 +128,46 @@ class MainWindow(QMainWindow):
         self._show_model()
         return box
 
+    @property
+    def emotions(self) -> tuple[str, ...]:
+        """The emotions of the loaded model, in the order of their buttons and keys."""
+        return (NEUTRAL, *self.bundle.emotions)
+
     def _emotion_box(self) -> QGroupBox:
-        box = QGroupBox("Emotion (keys 1–8, bypass B)")
-        grid = QGridLayout(box)
+        self.emotion_group = QGroupBox()
+        self.emotion_grid = QGridLayout(self.emotion_group)
         self.emotion_buttons = QButtonGroup(self)
-        for i, emotion in enumerate(EMOTIONS):
-            button = QPushButton(f"{emotion.capitalize()}  [{i + 1}]")
-            button.setCheckable(True)
-            self.emotion_buttons.addButton(button, i)
-            grid.addWidget(button, i // 4, i % 4)
-            QShortcut(QKeySequence(str(i + 1)), self,
-                      activated=lambda e=emotion: self.set_emotion(e))
-        self.emotion_buttons.idClicked.connect(lambda i: self.set_emotion(EMOTIONS[i]))
+        self.emotion_buttons.idClicked.connect(lambda i: self.set_emotion(self.emotions[i]))
+        self._emotion_shortcuts: list[QShortcut] = []
         self.bypass_button = QPushButton(f"Bypass (A/B)  [{BYPASS_KEY}]")
         self.bypass_button.setCheckable(True)
         self.bypass_button.toggled.connect(lambda on: self.apply(bypass=on))
         QShortcut(QKeySequence(BYPASS_KEY), self, activated=self.bypass_button.toggle)
-        grid.addWidget(self.bypass_button, 2, 0, 1, 4)
-        return box
+        self._fill_emotions()
+        return self.emotion_group
+
+    def _fill_emotions(self) -> None:
+        """One button per emotion of the loaded model, the first nine on the number keys."""
+        for button in self.emotion_buttons.buttons():
+            self.emotion_buttons.removeButton(button)
+            button.deleteLater()
+        for shortcut in self._emotion_shortcuts:
+            shortcut.setEnabled(False)
+            shortcut.deleteLater()
+        self._emotion_shortcuts = []
+        for i, emotion in enumerate(self.emotions):
+            key = f"  [{i + 1}]" if i < 9 else ""
+            button = QPushButton(f"{emotion.capitalize()}{key}")
+            button.setCheckable(True)
+            self.emotion_buttons.addButton(button, i)
+            self.emotion_grid.addWidget(button, i // BUTTONS_PER_ROW, i % BUTTONS_PER_ROW)
+            if i < 9:
+                self._emotion_shortcuts.append(QShortcut(
+                    QKeySequence(str(i + 1)), self, activated=lambda e=emotion: self.set_emotion(e)))
+        rows = (len(self.emotions) + BUTTONS_PER_ROW - 1) // BUTTONS_PER_ROW
+        self.emotion_grid.addWidget(self.bypass_button, rows, 0, 1, BUTTONS_PER_ROW)
+        keys = f"1–{min(9, len(self.emotions))}"
+        self.emotion_group.setTitle(f"Emotion (keys {keys}, bypass {BYPASS_KEY})")
 
     def _controls_box(self) -> QGroupBox:
         box = QGroupBox("Controls")
@@ -219,14 +241,17 @@ class MainWindow(QMainWindow):
     def load_model(self, path: Path) -> None:
         try:
             bundle = load_bundle(path)
-            self.settings.validate(bundle.emotions)
         except RtconvertError as exc:
             self.show_error(str(exc))
             return
         running = self.live is not None
         self.stop_stream()
         self.bundle = bundle
+        if self.settings.emotion not in self.emotions:  # the new model does not have it
+            self.settings = dataclasses.replace(self.settings, emotion=NEUTRAL)
+        self._fill_emotions()
         self._show_model()
+        self._show_settings()
         if running:
             self.start_stream()
 
@@ -307,7 +332,7 @@ class MainWindow(QMainWindow):
         quiet = (self.intensity, self.gate, self.input_gain, self.output_gain, self.bypass_button)
         for widget in quiet:  # showing a value must not apply it again
             widget.blockSignals(True)
-        self.emotion_buttons.button(EMOTIONS.index(s.emotion)).setChecked(True)
+        self.emotion_buttons.button(self.emotions.index(s.emotion)).setChecked(True)
         self.bypass_button.setChecked(s.bypass)
         self.intensity.setValue(round(100 * s.intensity))
         self.gate.setValue(-90 if math.isinf(s.gate_db) else round(s.gate_db))

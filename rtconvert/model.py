@@ -1,8 +1,9 @@
-"""Mel-cepstrum converters: the ONNX Runtime generator and the identity, behind one small interface.
+"""Frame converters: the ONNX Runtime generator and the identity, behind one small interface.
 
-A converter consumes frames as they arrive and returns as many, ``lookahead_frames``
-late: the generator needs that much future. The identity converter has the same delay,
-so bypass, intensity 0 and the model stay time-aligned.
+A converter consumes WORLD frames as they arrive and returns the changes of as many
+frames, ``lookahead_frames`` late: the generator needs that much future. The identity
+converter declares the same lookahead, so bypass, intensity 0 and the model stay
+time-aligned.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import onnxruntime
 
 from .bundle import Bundle
 from .errors import BundleError
+from .features import WorldFeatures
+from .modelio import FrameChanges, SpeakerLevels, frame_changes, model_inputs
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -40,15 +43,15 @@ def open_session(path: str | Path, threads: int = 1) -> onnxruntime.InferenceSes
 
 
 class Converter(Protocol):
-    """Streams mel-cepstra through a conversion, ``lookahead_frames`` late."""
+    """Streams WORLD frames through the generator: changes for each, ``lookahead_frames`` late."""
 
     lookahead_frames: int
 
     def set_condition(self, condition: FloatArray) -> None:
-        """Signed intensity per emotion, shape (n_emotions,); used from the next ``process``."""
+        """Intensity per emotion, shape (n_emotions,); used from the next ``process``."""
 
-    def process(self, mcep: FloatArray) -> FloatArray:
-        """Take (n_frames, n_mcep) new frames, return the (n_frames, n_mcep) frames now due."""
+    def process(self, features: WorldFeatures, speaker: SpeakerLevels) -> FrameChanges:
+        """Take new frames, return the changes of as many frames, ``lookahead_frames`` older."""
 
     def reset(self) -> None:
         """Forget the stream: start again from silence."""
@@ -77,20 +80,19 @@ class FrameDelay:
 
 
 class IdentityConverter:
-    """Returns its input, delayed like the model it stands in for."""
+    """Changes nothing; has the lookahead of the model it stands in for."""
 
-    def __init__(self, n_mcep: int, lookahead_frames: int = 0) -> None:
-        self.lookahead_frames = lookahead_frames
-        self._delay = FrameDelay(lookahead_frames, n_mcep)
+    def __init__(self, n_mcep: int, n_bap: int, lookahead_frames: int = 0) -> None:
+        self.n_mcep, self.n_bap, self.lookahead_frames = n_mcep, n_bap, lookahead_frames
 
     def set_condition(self, condition: FloatArray) -> None:
         pass
 
-    def process(self, mcep: FloatArray) -> FloatArray:
-        return self._delay.push(mcep)
+    def process(self, features: WorldFeatures, speaker: SpeakerLevels) -> FrameChanges:
+        return FrameChanges.none(features.n_frames, self.n_mcep, self.n_bap)
 
     def reset(self) -> None:
-        self._delay.reset()
+        pass
 
 
 class OnnxConverter:
@@ -100,34 +102,18 @@ class OnnxConverter:
         self.bundle = bundle
         self.lookahead_frames = bundle.lookahead_frames
         self._session = open_session(bundle.model_path, threads)
-        self._first = bundle.first_coefficient
-        self._mean = bundle.mcep_mean[self._first:]
-        self._std = bundle.mcep_std[self._first:]
-        self._delay = FrameDelay(self.lookahead_frames, bundle.features.n_mcep)
         self._condition = np.zeros((1, len(bundle.emotions)), dtype=np.float32)
         self.reset()
 
     def set_condition(self, condition: FloatArray) -> None:
         self._condition = np.asarray(condition, dtype=np.float32).reshape(1, -1)
 
-    def process(self, mcep: FloatArray) -> FloatArray:
-        normalised = ((mcep[:, self._first:] - self._mean) / self._std).T[None]
+    def process(self, features: WorldFeatures, speaker: SpeakerLevels) -> FrameChanges:
+        inputs = model_inputs(features.f0_hz, features.mcep, features.bap,
+                              self.bundle.normalization, speaker)
         delta, self._state = self._session.run(None, {
-            "mcep": normalised.astype(np.float32), "condition": self._condition,
-            "state": self._state})
-        output = self._delay.push(mcep).copy()
-        output[:, self._first:] += delta[0].T.astype(np.float64) * self._std
-        return output
+            "features": inputs[None], "condition": self._condition, "state": self._state})
+        return frame_changes(delta[0], self.bundle.normalization)
 
     def reset(self) -> None:
         self._state = np.zeros((1, self.bundle.state_size), dtype=np.float32)
-        self._delay.reset()
-
-
-def convert_utterance(converter: Converter, mcep: FloatArray) -> FloatArray:
-    """Whole-utterance conversion: the lookahead is fed repeats of the last frame.
-
-    Returns frames aligned with ``mcep``, shape (n_frames, n_mcep).
-    """
-    tail = np.repeat(mcep[-1:], converter.lookahead_frames, axis=0)
-    return converter.process(np.concatenate([mcep, tail]))[converter.lookahead_frames:]

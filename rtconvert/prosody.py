@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Sequence
 import numpy as np
 import numpy.typing as npt
 
+from .modelio import SpeakerLevels
+
 if TYPE_CHECKING:
     from .bundle import Bundle
 
@@ -116,10 +118,10 @@ def shift_at(anchors: Sequence[tuple[float, EmotionShift]], intensity: float) ->
     return EmotionShift(mixed.delta_lf0, mixed.log_sigma_ratio, energy)
 
 
-class RunningLogF0Stats:
-    """The live speaker's log-F0 mean and std, updated frame by frame from voiced speech.
+class RunningStats:
+    """The live speaker's mean and std of a feature (log-F0, energy), updated frame by frame.
 
-    Starts at a prior worth ``prior_frames`` voiced frames, averages plainly until
+    Starts at a prior worth ``prior_frames`` frames, averages plainly until
     ``time_constant_frames`` frames have been seen (so a first sentence moves it within a
     second or two), then forgets exponentially with that time constant. Frames that are
     not given (unvoiced, gated silence) leave it frozen.
@@ -141,19 +143,19 @@ class RunningLogF0Stats:
     def std(self) -> float:
         return math.sqrt(self.variance)
 
-    def update(self, voiced_lf0: FloatArray) -> None:
-        """Fold in the log-F0 of voiced frames, oldest first."""
-        for value in voiced_lf0:
+    def update(self, values: FloatArray) -> None:
+        """Fold in the values of new frames, oldest first."""
+        for value in values:
             self.count += 1
             rate = 1.0 / min(self.count, self.time_constant_frames)
             difference = value - self.mean
             self.mean += rate * difference
             self.variance = (1.0 - rate) * (self.variance + rate * difference ** 2)
 
-    def prime(self, voiced_lf0: FloatArray) -> None:
+    def prime(self, values: FloatArray) -> None:
         """Start from statistics measured beforehand (a whole file), as if long adapted."""
-        if len(voiced_lf0) >= 2:
-            self.mean, self.variance = float(np.mean(voiced_lf0)), float(np.var(voiced_lf0))
+        if len(values) >= 2:
+            self.mean, self.variance = float(np.mean(values)), float(np.var(values))
             self.count = self.time_constant_frames
 
     def stats(self) -> LogF0Stats:
@@ -169,7 +171,8 @@ class ProsodyShifter:
 
     F0 moves relative to the live speaker's running log-F0 statistics (:meth:`observe`
     feeds them), by the sum of the shifts of the emotions in the mixture, each at its
-    intensity (:func:`shift_at`); energy (c0) moves by the same mixture's energy shift.
+    intensity (:func:`shift_at`), and then by the generator's per-frame residual in
+    z-units of the shifted statistics; energy (c0) moves by the mixture's energy shift.
 
     Parameters
     ----------
@@ -179,13 +182,16 @@ class ProsodyShifter:
         Per emotion, its measured shifts by increasing intensity (see :func:`shift_at`).
     lf0_prior : (float, float)
         Log-F0 mean and std the running statistics start from.
+    c0_prior : float
+        Mean voiced energy (c0) the running energy statistics start from.
     """
 
     def __init__(self, emotions: tuple[str, ...],
                  anchors: dict[str, Sequence[tuple[float, EmotionShift]]],
-                 lf0_prior: tuple[float, float]) -> None:
+                 lf0_prior: tuple[float, float], c0_prior: float) -> None:
         self.emotions, self.anchors = emotions, anchors
-        self.stats = RunningLogF0Stats(*lf0_prior)
+        self.stats = RunningStats(*lf0_prior)
+        self.energy = RunningStats(c0_prior, 1.0)
 
     @classmethod
     def from_bundle(cls, bundle: "Bundle") -> "ProsodyShifter":
@@ -194,19 +200,31 @@ class ProsodyShifter:
                               EmotionShift(s.delta_lf0, math.log(s.sigma_ratio), s.delta_c0_db))
                              for name, s in bundle.prosody[e].items())
                    for e in bundle.emotions}
-        return cls(bundle.emotions, anchors, bundle.lf0_prior)
+        return cls(bundle.emotions, anchors, bundle.lf0_prior, bundle.c0_prior)
 
     def reset(self) -> None:
         self.stats.reset()
+        self.energy.reset()
 
-    def observe(self, f0_hz: FloatArray) -> None:
+    def observe(self, f0_hz: FloatArray, c0: FloatArray) -> None:
         """Fold the voiced frames of newly analysed speech into the speaker's statistics."""
         voiced = f0_hz > 0
         if voiced.any():
             self.stats.update(np.log(f0_hz[voiced]))
+            self.energy.update(c0[voiced])
 
-    def process(self, f0_hz: FloatArray, mcep: FloatArray, condition: FloatArray
-                ) -> tuple[FloatArray, FloatArray]:
+    def prime(self, f0_hz: FloatArray, c0: FloatArray) -> None:
+        """Start from the statistics of a whole recording's voiced frames."""
+        voiced = f0_hz > 0
+        self.stats.prime(np.log(f0_hz[voiced]))
+        self.energy.prime(c0[voiced])
+
+    def speaker_levels(self) -> SpeakerLevels:
+        """The speaker's statistics as the generator's inputs are relative to them."""
+        return SpeakerLevels(self.stats.mean, self.stats.std, self.energy.mean)
+
+    def process(self, f0_hz: FloatArray, mcep: FloatArray, condition: FloatArray,
+                lf0_residual: FloatArray | None = None) -> tuple[FloatArray, FloatArray]:
         """F0 and mel-cepstra of each frame moved by the emotion mixture of its condition row.
 
         Parameters
@@ -215,6 +233,8 @@ class ProsodyShifter:
         mcep : ndarray, shape (n_frames, n_mcep)
         condition : ndarray, shape (n_frames, n_emotions)
             Intensity per emotion at each frame.
+        lf0_residual : ndarray, shape (n_frames,), optional
+            The generator's log-F0 change in z-units of the shifted statistics.
 
         Returns
         -------
@@ -225,6 +245,7 @@ class ProsodyShifter:
         voiced = f0_hz > 0
         lf0 = np.log(np.where(voiced, f0_hz, 1.0))
         mcep = mcep.copy()
+        residual = np.zeros(len(f0_hz)) if lf0_residual is None else lf0_residual
         # Rows differ only while the mixture glides; otherwise one shift serves all frames.
         if (condition == condition[0]).all():
             groups = [(condition[0], np.ones(len(f0_hz), dtype=bool))]
@@ -235,7 +256,8 @@ class ProsodyShifter:
                          for e, x in zip(self.emotions, row) if x > 0), EmotionShift())
             if shift == EmotionShift():
                 continue
+            sigma_ratio = math.exp(shift.log_sigma_ratio)
             lf0[frames] = shift_log_f0(lf0[frames], voiced[frames], stats, shift.delta_lf0,
-                                       math.exp(shift.log_sigma_ratio), 1.0)
+                                       sigma_ratio, 1.0) + stats.std * sigma_ratio * residual[frames]
             mcep[frames, 0] += shift.delta_c0_db / DB_PER_LOG_POWER
         return np.where(voiced, np.clip(np.exp(lf0), *F0_LIMITS_HZ), 0.0), mcep

@@ -24,7 +24,6 @@ from rtconvert.config import FeatureConfig  # noqa: E402
 from rtconvert.features import analyze  # noqa: E402
 from rtconvert.prosody import CENTS_PER_LOG  # noqa: E402
 
-EMOTIONS = ("happy", "sad", "angry", "fearful", "surprised", "disgust", "calm")
 SHOWN = ("happy", "sad", "angry")
 
 
@@ -32,7 +31,7 @@ def main(source: Path, figure: Path) -> None:
     config, bundle = FeatureConfig(), load_bundle()
     work = Path(tempfile.mkdtemp())
     signals = {"neutral (input)": load_audio(source, config.sample_rate).samples}
-    for emotion in EMOTIONS:
+    for emotion in bundle.emotions:
         out = work / f"{emotion}.wav"
         subprocess.run(["rtconvert", "convert", str(source), str(out), "--emotion", emotion,
                         "--intensity", "1"], check=True, capture_output=True)
@@ -41,7 +40,7 @@ def main(source: Path, figure: Path) -> None:
     source_mean = np.mean(np.log(f0["neutral (input)"][f0["neutral (input)"] > 0]))
     print("| emotion | F0 mean shift measured (cents) | bundle's strong shift (cents) |")
     print("|---|---:|---:|")
-    for emotion in EMOTIONS:
+    for emotion in bundle.emotions:
         voiced = f0[emotion][f0[emotion] > 0]
         measured = (np.mean(np.log(voiced)) - source_mean) * CENTS_PER_LOG
         expected = bundle.prosody[emotion]["strong"].delta_lf0 * CENTS_PER_LOG

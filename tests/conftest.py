@@ -35,11 +35,11 @@ def ravdess_features(feature_config):
     """Feature cache of the whole RAVDESS corpus in ../shared/data, extracted once and reused."""
     if not RAVDESS_ROOT.is_dir():
         pytest.skip(f"RAVDESS corpus not found at {RAVDESS_ROOT}")
-    from training.extract import extract
+    from training.extract import FeatureSpec, extract
     from training.index import scan
 
     utterances, _ = scan(SHARED_DATA)
-    report = extract(utterances, SHARED_DATA, TEST_CACHE, feature_config, progress=False)
+    report = extract(utterances, SHARED_DATA, TEST_CACHE, FeatureSpec(feature_config), progress=False)
     assert not report.failures
     return report.directory, utterances
 
@@ -55,12 +55,15 @@ def espeak_corpus(tmp_path_factory) -> Path:
 
 def tiny_overrides(root: Path, cache: Path, steps: int = 20) -> list[str]:
     """Config overrides for a model small enough to train in seconds."""
-    return [f"data.root={root}", f"data.cache={cache}", "data.valid_speakers=[RAVDESS_03, RAVDESS_04]",
+    return [f"data.root={root}", f"data.cache={cache}", "data.valid_speakers=[RAVDESS_04]",
+            "data.dev_speakers=[RAVDESS_03]", "data.speeds=[1.0]",
             "generator_params.channels=16", "generator_params.dilations=[1, 2]",
+            "classifier_params.channels=8", "classifier_params.n_layers=2",
             "discriminator_params.channels=8", "discriminator_params.n_layers=2",
+            "loss.lambda_adversarial=0.1",
             f"train.steps={steps}", "train.batch_size=4", "train.segment_frames=32",
-            "train.log_every=5", "train.checkpoint_every=10", "train.validate_every=10",
-            "train.threads=1"]
+            "train.classifier_steps=5", "train.log_every=5", "train.checkpoint_every=10",
+            "train.validate_every=10", "train.threads=1"]
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ from rtconvert.errors import ConfigError
 from rtconvert.live import HEADROOM_S, headroom_samples, realtime_priority, run_just_below
 from rtconvert.pitch import half_span, yin_f0
 from rtconvert.presets import PresetStore
-from rtconvert.prosody import (MAX_ENERGY_SHIFT_DB, EmotionShift, RunningLogF0Stats, shift_at)
+from rtconvert.prosody import (MAX_ENERGY_SHIFT_DB, EmotionShift, RunningStats, shift_at)
 from rtconvert.samplequeue import SampleQueue
 
 
@@ -43,7 +43,7 @@ def test_the_shift_is_zero_at_zero_and_the_measured_points_at_half_and_one():
 
 
 def test_running_statistics_start_at_the_prior_and_converge():
-    stats = RunningLogF0Stats(np.log(200.0), 0.2)
+    stats = RunningStats(np.log(200.0), 0.2)
     assert stats.mean == pytest.approx(np.log(200.0)) and stats.std == pytest.approx(0.2)
     voice = np.log(110.0) + 0.1 * np.random.default_rng(0).standard_normal(3000)
     stats.update(voice[:200])  # one second of voiced speech

@@ -27,18 +27,20 @@ def _train_command(run_dir: Path, overrides: list[str]) -> list[str]:
 @pytest.mark.shared_data
 def test_tiny_model_learns_on_real_features(ravdess_features, tmp_path):
     overrides = tiny_overrides(SHARED_DATA, TEST_CACHE, steps=60) + [
-        "data.valid_speakers=[RAVDESS_01, RAVDESS_02]", "train.validate_every=1000"]
+        "data.valid_speakers=[RAVDESS_01, RAVDESS_02]", "data.dev_speakers=[RAVDESS_05]",
+        "data.sentences=[RAVDESS_01]", "train.validate_every=1000"]
     config = load_config(REPO / "training/conf/default.yaml", overrides)
     torch.set_num_threads(1)
     data = prepare_data(config, tmp_path, progress=False)
-    assert len({t.utterance.speaker for t in data.train_takes}) == 18
-    assert not {t.utterance.speaker for t in data.train_takes} & {"RAVDESS_01", "RAVDESS_02"}
+    speakers = {t.utterance.speaker for t in data.train_takes}
+    assert len(speakers) == 17 and not speakers & {"RAVDESS_01", "RAVDESS_02", "RAVDESS_05"}
+    assert {t.utterance.sentence for t in data.train_takes} == {"RAVDESS_01"}
     trainer = Trainer(config, tmp_path, data, 0, 1, torch.device("cpu"))
     trainer.run(progress=False)
-    history = [row for row in trainer.history if "g_cycle" in row]
+    history = [row for row in trainer.history if "g_parallel" in row]
     assert len(history) == 12
-    first, last = history[:2], history[-2:]
-    for name in ("g_cycle", "g_adversarial"):
+    first, last = history[:3], history[-3:]
+    for name in ("g_parallel", "g_statistics"):
         assert sum(r[name] for r in last) < sum(r[name] for r in first), name
 
 
@@ -71,9 +73,12 @@ def test_run_folder_has_logs_plot_and_samples(tiny_run):
     for name in ("config.yaml", "stats.json", "checkpoint.pt", "log.csv", "losses.png"):
         assert (tiny_run / name).is_file(), name
     samples = sorted(p.name for p in (tiny_run / "samples" / "000020").iterdir())
-    assert samples == ["happy.wav", "neutral.wav", "sad.wav"]  # the espeak corpus's emotions
+    assert samples == sorted(f"{e}.wav" for e in ("neutral", "calm", "happy", "sad", "angry",
+                                                  "fearful", "disgust", "surprised"))
     header = (tiny_run / "log.csv").read_text().splitlines()[0]
-    assert "valid_mcd_db" in header and "g_cycle" in header
+    assert "valid_mcd_db" in header and "g_parallel" in header
+    state = load_checkpoint(tiny_run / CHECKPOINT_NAME)
+    assert state["best"]["step"] in (10, 20)  # the checkpoint that ships is chosen by score
 
 
 @pytest.mark.skipif(shutil.which("torchrun") is None and not
@@ -95,3 +100,4 @@ def test_missing_validation_speakers_are_a_clear_error(espeak_corpus, tmp_path):
         "data.valid_speakers=[RAVDESS_99]"]
     with pytest.raises(ValueError, match="0 validation utterances"):
         main(["--run-dir", str(tmp_path / "run"), "--no-progress", "--set", *overrides])
+    assert not (tmp_path / "run" / "config.yaml").exists()  # a failed start saves no config

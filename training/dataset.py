@@ -1,8 +1,12 @@
-"""Training data from the feature cache: speaker split, normalisation, DTW-aligned parallel pairs, batches.
+"""Training data from the feature cache: takes as generator inputs, DTW-aligned parallel pairs with their targets, batches.
 
 RAVDESS is parallel: every actor says both sentences neutrally and in every emotion.
-Each (neutral take, emotional take) pair of one speaker and sentence is aligned once by
-DTW; a batch crops aligned segments from random pairs.
+Each take becomes the generator's inputs (:func:`rtconvert.modelio.model_inputs`) under
+its speaker's *neutral* statistics, as the live engine would see that speaker. Each
+(neutral, emotional) pair of one speaker and sentence is aligned by DTW once; the target
+of a neutral frame is what turns it into its aligned emotional frame, in the generator's
+output units, with the speaker's own mean shifts of log-F0 and energy taken out: the
+runtime applies the emotion's average shifts itself (:mod:`rtconvert.prosody`).
 """
 
 from __future__ import annotations
@@ -12,67 +16,92 @@ from pathlib import Path
 
 import numpy as np
 
-from .corpus import EMOTIONS, INTENSITY_NAMES, Utterance
+from rtconvert.modelio import Layout, Normalization, SpeakerLevels, model_inputs
+
+from .corpus import INTENSITY_NAMES, Utterance
 from .extract import feature_path, load_features
 from .stats import speech_mask
 
-#: The emotions the generator converts to, in the order of its condition vector.
-TARGET_EMOTIONS = EMOTIONS[1:]
-#: Generator intensity for each corpus intensity: normal is 0.5, strong 1.0.
-INTENSITY_ALPHA = {"low": 0.25, "normal": 0.5, "strong": 1.0}
 #: Frames kept around the speech part when trimming silence.
 TRIM_MARGIN = 10
+NEUTRAL = "neutral"
 
 
-def domain_index(emotion: str, intensity: str) -> int:
-    """Discriminator head: 0 neutral, then (emotion, normal), (emotion, strong) per emotion."""
-    if emotion == "neutral":
-        return 0
-    return 1 + 2 * TARGET_EMOTIONS.index(emotion) + (intensity == "strong")
+@dataclass(frozen=True)
+class Levels:
+    """Voiced log-F0 mean/std and mean voiced energy of one speaker in one domain."""
 
-
-N_DOMAINS = 1 + 2 * len(TARGET_EMOTIONS)
-
-
-def condition_vector(emotion: str, alpha: float) -> np.ndarray:
-    """Signed intensity per target emotion: (n_emotions,), zero for neutral."""
-    vector = np.zeros(len(TARGET_EMOTIONS), dtype=np.float32)
-    if emotion != "neutral":
-        vector[TARGET_EMOTIONS.index(emotion)] = alpha
-    return vector
+    lf0_mean: float
+    lf0_std: float
+    c0_mean: float
 
 
 @dataclass
 class Take:
-    """One utterance, silence-trimmed, with normalised c1.. mel-cepstra."""
+    """One utterance, silence-trimmed, as generator inputs."""
 
     utterance: Utterance
-    mcep: np.ndarray  # (n_frames, n_features) normalised c1..
-    f0_hz: np.ndarray  # (n_frames,)
-    c0: np.ndarray  # (n_frames,)
+    group: str  # speaker and augmentation variant: whose statistics apply
+    inputs: np.ndarray  # (n_inputs, n_frames), float32, under the group's neutral statistics
 
     @property
     def domain(self) -> tuple[str, str]:
         return self.utterance.emotion, INTENSITY_NAMES[self.utterance.intensity]
 
 
-def load_takes(directory: Path, utterances: list[Utterance], mcep_mean: np.ndarray,
-               mcep_std: np.ndarray) -> list[Take]:
-    """Cached features of ``utterances``, trimmed to their speech and normalised."""
+def _levels(f0_hz: list[np.ndarray], c0: list[np.ndarray]) -> Levels | None:
+    f0, energy = np.concatenate(f0_hz), np.concatenate(c0)
+    voiced = f0 > 0
+    if voiced.sum() < 2:
+        return None
+    lf0 = np.log(f0[voiced])
+    return Levels(float(lf0.mean()), float(max(lf0.std(), 1e-3)), float(energy[voiced].mean()))
+
+
+def load_takes(directories: dict[str, Path], utterances: list[Utterance], norm: Normalization
+               ) -> tuple[list[Take], dict[tuple[str, str, str], Levels]]:
+    """Cached features of ``utterances`` from each variant's cache, trimmed to their speech.
+
+    Parameters
+    ----------
+    directories : dict
+        Variant name -> feature cache folder; every utterance is loaded from each.
+    utterances : list of Utterance
+    norm : Normalization
+
+    Returns
+    -------
+    takes : list of Take
+        Takes of speakers with neutral speech (the others can be neither source nor target).
+    levels : dict
+        (group, emotion, intensity) -> Levels of the group's takes in that domain.
+    """
+    loaded, pooled = [], {}
+    for variant, directory in directories.items():
+        for utterance in utterances:
+            features = load_features(feature_path(directory, utterance))
+            speech = np.flatnonzero(speech_mask(features.mcep[:, 0]))
+            features = features.slice(max(0, speech[0] - TRIM_MARGIN),
+                                      min(features.n_frames, speech[-1] + 1 + TRIM_MARGIN))
+            group = f"{utterance.speaker}/{variant}"
+            loaded.append((utterance, group, features))
+            key = (group, utterance.emotion, INTENSITY_NAMES[utterance.intensity])
+            f0s, c0s = pooled.setdefault(key, ([], []))
+            f0s.append(features.f0_hz)
+            c0s.append(features.mcep[:, 0])
+    levels = {key: lv for key, value in pooled.items() if (lv := _levels(*value)) is not None}
     takes = []
-    for utterance in utterances:
-        features = load_features(feature_path(directory, utterance))
-        speech = np.flatnonzero(speech_mask(features.mcep[:, 0]))
-        start = max(0, speech[0] - TRIM_MARGIN)
-        stop = min(features.n_frames, speech[-1] + 1 + TRIM_MARGIN)
-        mcep = (features.mcep[start:stop, 1:] - mcep_mean[1:]) / mcep_std[1:]
-        takes.append(Take(utterance, mcep.astype(np.float32), features.f0_hz[start:stop],
-                          features.mcep[start:stop, 0]))
-    return takes
+    for utterance, group, features in loaded:
+        neutral = levels.get((group, NEUTRAL, "normal"))
+        if neutral is not None:
+            speaker = SpeakerLevels(neutral.lf0_mean, neutral.lf0_std, neutral.c0_mean)
+            takes.append(Take(utterance, group, model_inputs(
+                features.f0_hz, features.mcep, features.bap, norm, speaker)))
+    return takes, levels
 
 
 def dtw_path(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Frame alignment of two feature sequences, (n_steps, 2) index pairs from start to end."""
+    """Frame alignment of two feature sequences (frames in rows), (n_steps, 2) index pairs."""
     import librosa
 
     _, path = librosa.sequence.dtw(X=a.T, Y=b.T, metric="euclidean")
@@ -86,44 +115,88 @@ def aligned_indices(path: np.ndarray, n_frames: int, side: int = 0) -> np.ndarra
     return other
 
 
+def pair_target(source: np.ndarray, aligned: np.ndarray, neutral: Levels, emotional: Levels,
+                c0_scale: float, layout: Layout) -> tuple[np.ndarray, np.ndarray]:
+    """The generator's ideal output for a source take, and where it is defined.
+
+    Parameters
+    ----------
+    source, aligned : ndarray, shape (n_inputs, n_frames)
+        Inputs of the neutral take and of the emotional frames aligned to it, both under
+        the speaker's neutral statistics.
+    neutral, emotional : Levels
+        The speaker's levels in the two domains.
+
+    Returns
+    -------
+    target, mask : ndarray, shape (n_outputs, n_frames), float32
+        Mel-cepstra and aperiodicity: the change of the normalised features. Log-F0: the
+        aligned frame's z-score under its own domain's statistics minus the source's,
+        where both are voiced. Energy: the change beyond the speaker's own mean change.
+        Aperiodicity counts where the source is voiced.
+    """
+    n_frames = source.shape[1]
+    target = np.zeros((layout.n_outputs, n_frames), dtype=np.float32)
+    mask = np.ones_like(target)
+    target[layout.mcep] = aligned[layout.mcep] - source[layout.mcep]
+    voiced = (source[layout.voiced] > 0) & (aligned[layout.voiced] > 0)
+    absolute = aligned[layout.lf0] * neutral.lf0_std + neutral.lf0_mean
+    own_z = (absolute - emotional.lf0_mean) / emotional.lf0_std
+    target[layout.lf0] = np.where(voiced, own_z - source[layout.lf0], 0.0)
+    mask[layout.lf0] = voiced
+    target[layout.c0_out] = (aligned[layout.c0_in] - source[layout.c0_in]
+                             - (emotional.c0_mean - neutral.c0_mean) / c0_scale)
+    target[layout.bap_out] = aligned[layout.bap_in] - source[layout.bap_in]
+    mask[layout.bap_out] = source[layout.voiced] > 0
+    return target, mask
+
+
 @dataclass
 class Pair:
-    """A neutral and an emotional take of one speaker and sentence, aligned both ways."""
+    """A neutral and an emotional take of one speaker and sentence, with the training target."""
 
     neutral: int  # index into the takes
     emotional: int
     to_emotional: np.ndarray  # (n_neutral_frames,) matching emotional frame
-    to_neutral: np.ndarray  # (n_emotional_frames,) matching neutral frame
+    target: np.ndarray  # (n_outputs, n_neutral_frames)
+    mask: np.ndarray  # (n_outputs, n_neutral_frames)
 
 
-def parallel_pairs(takes: list[Take]) -> list[Pair]:
-    """Every neutral/emotional pair of the same speaker and sentence, DTW-aligned."""
+def parallel_pairs(takes: list[Take], levels: dict[tuple[str, str, str], Levels],
+                   c0_scale: float, layout: Layout) -> list[Pair]:
+    """Every neutral/emotional pair of the same group and sentence, DTW-aligned on mel-cepstra."""
     by_key: dict[tuple[str, str], list[int]] = {}
     for i, take in enumerate(takes):
-        by_key.setdefault((take.utterance.speaker, take.utterance.sentence), []).append(i)
+        by_key.setdefault((take.group, take.utterance.sentence), []).append(i)
     pairs = []
-    for indices in by_key.values():
-        neutrals = [i for i in indices if takes[i].utterance.emotion == "neutral"]
-        for n in neutrals:
-            for e in indices:
-                if takes[e].utterance.emotion == "neutral":
+    for (group, _), indices in by_key.items():
+        neutral_levels = levels[(group, NEUTRAL, "normal")]
+        for n in (i for i in indices if takes[i].utterance.emotion == NEUTRAL):
+            for e in (i for i in indices if takes[i].utterance.emotion != NEUTRAL):
+                emotional_levels = levels.get((group, *takes[e].domain))
+                if emotional_levels is None:
                     continue
-                path = dtw_path(takes[n].mcep, takes[e].mcep)
-                pairs.append(Pair(n, e, aligned_indices(path, len(takes[n].mcep), 0),
-                                  aligned_indices(path, len(takes[e].mcep), 1)))
+                source, other = takes[n].inputs, takes[e].inputs
+                path = dtw_path(source[layout.mcep].T, other[layout.mcep].T)
+                to_emotional = aligned_indices(path, source.shape[1])
+                target, mask = pair_target(source, other[:, to_emotional], neutral_levels,
+                                           emotional_levels, c0_scale, layout)
+                pairs.append(Pair(n, e, to_emotional, target, mask))
     return pairs
 
 
 @dataclass
 class Batch:
-    """Aligned segments, each array (batch, n_features, segment_frames) unless noted."""
+    """Segments of random pairs; arrays are (batch, channels, segment_frames) unless noted."""
 
-    neutral: np.ndarray  # neutral segments
-    neutral_target: np.ndarray  # emotional frames aligned to them
-    emotional: np.ndarray  # emotional segments
-    emotional_target: np.ndarray  # neutral frames aligned to them
-    condition: np.ndarray  # (batch, n_emotions): +alpha on the emotion of the pair
-    domain: np.ndarray  # (batch,) discriminator head of the emotional take
+    source: np.ndarray  # generator inputs of neutral segments
+    target: np.ndarray  # the generator's ideal outputs for them
+    mask: np.ndarray  # where the target counts
+    aligned: np.ndarray  # inputs of the emotional frames aligned to the source frames
+    real: np.ndarray  # an emotional segment of the same take, as inputs (for classifiers)
+    condition: np.ndarray  # (batch, n_emotions): the intensity on the pair's emotion
+    label: np.ndarray  # (batch,): index of the pair's emotion in ``classes``
+    shift: np.ndarray  # (batch, 3): the runtime's log-F0 shift (z), spread ratio, energy shift
 
 
 def _crop(length: int, segment: int, rng: np.random.Generator) -> np.ndarray:
@@ -133,19 +206,57 @@ def _crop(length: int, segment: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def sample_batch(takes: list[Take], pairs: list[Pair], batch_size: int, segment: int,
-                 rng: np.random.Generator) -> Batch:
-    """Random aligned segments of ``batch_size`` random pairs."""
+                 condition: "ConditionMap", rng: np.random.Generator) -> Batch:
+    """Random segments of ``batch_size`` random pairs."""
     fields: dict[str, list] = {k: [] for k in Batch.__dataclass_fields__}
     for index in rng.integers(0, len(pairs), batch_size):
         pair = pairs[index]
         neutral, emotional = takes[pair.neutral], takes[pair.emotional]
-        n_frames = _crop(len(neutral.mcep), segment, rng)
-        e_frames = _crop(len(emotional.mcep), segment, rng)
-        fields["neutral"].append(neutral.mcep[n_frames].T)
-        fields["neutral_target"].append(emotional.mcep[pair.to_emotional[n_frames]].T)
-        fields["emotional"].append(emotional.mcep[e_frames].T)
-        fields["emotional_target"].append(neutral.mcep[pair.to_neutral[e_frames]].T)
-        emotion, intensity = emotional.domain
-        fields["condition"].append(condition_vector(emotion, INTENSITY_ALPHA[intensity]))
-        fields["domain"].append(domain_index(emotion, intensity))
+        frames = _crop(neutral.inputs.shape[1], segment, rng)
+        fields["source"].append(neutral.inputs[:, frames])
+        fields["target"].append(pair.target[:, frames])
+        fields["mask"].append(pair.mask[:, frames])
+        fields["aligned"].append(emotional.inputs[:, pair.to_emotional[frames]])
+        fields["real"].append(emotional.inputs[:, _crop(emotional.inputs.shape[1], segment, rng)])
+        fields["condition"].append(condition.vector(*emotional.domain))
+        fields["label"].append(condition.classes.index(emotional.utterance.emotion))
+        fields["shift"].append(condition.shift(neutral.group, *emotional.domain))
     return Batch(**{k: np.stack(v) for k, v in fields.items()})
+
+
+class ConditionMap:
+    """Emotions, intensities and the runtime's average shifts, as the generator is conditioned.
+
+    Parameters
+    ----------
+    emotions : tuple of str
+        The generator's emotions, in the order of its condition vector.
+    intensity_scale : dict
+        Corpus intensity name -> the generator's intensity (e.g. normal 0.5, strong 1.0).
+    shifts : dict
+        (emotion, intensity name) -> (delta log-F0, sigma ratio, delta c0 in log power):
+        the corpus averages the runtime applies.
+    neutral_levels : dict
+        Group -> its neutral Levels (to express the log-F0 shift in the group's z-units).
+    c0_scale : float
+    """
+
+    def __init__(self, emotions: tuple[str, ...], intensity_scale: dict[str, float],
+                 shifts: dict[tuple[str, str], tuple[float, float, float]],
+                 neutral_levels: dict[str, Levels], c0_scale: float) -> None:
+        self.emotions, self.intensity_scale = emotions, intensity_scale
+        self.classes = (NEUTRAL, *emotions)
+        self.shifts, self.neutral_levels, self.c0_scale = shifts, neutral_levels, c0_scale
+
+    def vector(self, emotion: str, intensity: str) -> np.ndarray:
+        """Signed intensity per emotion: (n_emotions,), zero for neutral."""
+        vector = np.zeros(len(self.emotions), dtype=np.float32)
+        if emotion != NEUTRAL:
+            vector[self.emotions.index(emotion)] = self.intensity_scale[intensity]
+        return vector
+
+    def shift(self, group: str, emotion: str, intensity: str) -> np.ndarray:
+        """(log-F0 shift in the group's neutral z-units, spread ratio, energy shift / c0_scale)."""
+        delta_lf0, ratio, delta_c0 = self.shifts.get((emotion, intensity), (0.0, 1.0, 0.0))
+        std = self.neutral_levels[group].lf0_std
+        return np.array([delta_lf0 / std, ratio, delta_c0 / self.c0_scale], dtype=np.float32)

@@ -4,9 +4,13 @@ Usage::
 
     rtconvert-extract --root ../shared/data --cache cache/features [--index data.csv] [--workers 2]
 
-Each file becomes ``CACHE/<config fingerprint>/<row path>.npz`` (f0_hz, mcep, bap), written
+Each file becomes ``CACHE/<spec fingerprint>/<row path>.npz`` (f0_hz, mcep, bap), written
 atomically, so a re-run skips what exists and an interrupted run resumes where it
 stopped. Bad files are reported in ``failures.txt`` and skipped; they never stop the run.
+
+A :class:`FeatureSpec` says how: offline WORLD analysis (DIO, whole file) or the live
+engine's streaming analysis with its step geometry (what training uses, so the model
+learns on what it gets live), optionally on speed-perturbed audio (augmentation).
 """
 
 from __future__ import annotations
@@ -22,25 +26,57 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import soxr
 from tqdm import tqdm
 
+from rtconvert.analysis import analyze_stream
 from rtconvert.audiofile import load_audio
 from rtconvert.config import FeatureConfig
 from rtconvert.errors import AudioFileError
-from rtconvert.features import FeatureError, WorldFeatures, analyze
+from rtconvert.features import MIN_DURATION_S, FeatureError, WorldFeatures, analyze
 
 from .corpus import Utterance
 from .index import corpus_folders, read_index, resolve, scan, write_index
 
 
-def fingerprint(config: FeatureConfig) -> str:
-    """Short stable hash of the feature settings: a cache folder per configuration."""
-    text = json.dumps(config.to_dict(), sort_keys=True)
+@dataclass(frozen=True)
+class FeatureSpec:
+    """How a cache's features were made."""
+
+    config: FeatureConfig = FeatureConfig()
+    # (frames_per_step, lookahead_frames) of the streaming analyser; None: offline WORLD.
+    stream: tuple[int, int] | None = None
+    # Speed perturbation: the audio played this much faster (pitch and formants up alike).
+    speed: float = 1.0
+
+    def describe(self) -> dict:
+        return {"feature_config": self.config.to_dict(), "stream": self.stream,
+                "speed": self.speed}
+
+    def analyze(self, samples: np.ndarray) -> WorldFeatures:
+        """Features of a signal at ``config.sample_rate``."""
+        rate = self.config.sample_rate
+        if self.speed != 1.0:
+            samples = soxr.resample(samples, rate, round(rate / self.speed), quality="HQ")
+        if len(samples) < MIN_DURATION_S * rate:
+            raise FeatureError(f"too short: {len(samples) / rate:.3f} s, "
+                               f"need at least {MIN_DURATION_S} s")
+        if self.stream is None:
+            return analyze(samples, self.config)
+        return analyze_stream(samples, self.config, *self.stream)
+
+
+def fingerprint(spec: FeatureSpec) -> str:
+    """Short stable hash of the feature settings: a cache folder per specification."""
+    described = spec.describe()
+    if spec.stream is None and spec.speed == 1.0:  # the original offline caches keep their name
+        described = spec.config.to_dict()
+    text = json.dumps(described, sort_keys=True)
     return "world-" + hashlib.sha1(text.encode()).hexdigest()[:10]
 
 
-def cache_dir(cache_root: str | Path, config: FeatureConfig) -> Path:
-    return Path(cache_root) / fingerprint(config)
+def cache_dir(cache_root: str | Path, spec: FeatureSpec) -> Path:
+    return Path(cache_root) / fingerprint(spec)
 
 
 def feature_path(directory: Path, utterance: Utterance) -> Path:
@@ -70,13 +106,13 @@ class _Job:
     target: Path
 
 
-def _extract_one(job: _Job, config: FeatureConfig) -> tuple[Utterance, str | None]:
+def _extract_one(job: _Job, spec: FeatureSpec) -> tuple[Utterance, str | None]:
     """Worker: analyse one file; returns an error message instead of raising."""
     if job.source is None:
         return job.utterance, "file not found under the root"
     try:
-        audio = load_audio(job.source, config.sample_rate)
-        features = analyze(audio.samples, config)
+        audio = load_audio(job.source, spec.config.sample_rate)
+        features = spec.analyze(audio.samples)
     except AudioFileError as exc:
         return job.utterance, str(exc)
     except FeatureError as exc:
@@ -95,13 +131,14 @@ class ExtractionReport:
 
 
 def extract(utterances: list[Utterance], root: str | Path, cache_root: str | Path,
-            config: FeatureConfig, workers: int | None = None,
+            spec: FeatureSpec, workers: int | None = None,
             progress: bool = True) -> ExtractionReport:
     """Analyse every utterance not yet in the cache; see the module docstring."""
     root, started = Path(root), time.perf_counter()
-    directory = cache_dir(cache_root, config)
+    directory = cache_dir(cache_root, spec)
     directory.mkdir(parents=True, exist_ok=True)
-    (directory / "feature_config.json").write_text(json.dumps(config.to_dict(), indent=2))
+    (directory / "feature_config.json").write_text(json.dumps(spec.config.to_dict(), indent=2))
+    (directory / "spec.json").write_text(json.dumps(spec.describe(), indent=2))
     folders = corpus_folders(root)
     jobs = [_Job(u, resolve(root, u.filepath, folders), feature_path(directory, u))
             for u in utterances]
@@ -109,7 +146,7 @@ def extract(utterances: list[Utterance], root: str | Path, cache_root: str | Pat
     failures, done = [], []
     workers = workers or os.cpu_count() or 1
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(_extract_one, job, config) for job in todo]
+        futures = [pool.submit(_extract_one, job, spec) for job in todo]
         for future in tqdm(as_completed(futures), total=len(futures), disable=not progress,
                            desc="WORLD features", unit="file"):
             utterance, error = future.result()
@@ -138,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
         utterances = read_index(args.index)
     else:
         utterances, _ = scan(args.root)
-    report = extract(utterances, args.root, args.cache, FeatureConfig(), args.workers)
+    report = extract(utterances, args.root, args.cache, FeatureSpec(), args.workers)
     print(f"{report.directory}: {report.n_done} extracted, {report.n_cached} already cached, "
           f"{len(report.failures)} failed, {report.seconds:.1f} s")
     for line in report.failures[:20]:

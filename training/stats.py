@@ -52,31 +52,36 @@ def compute_statistics(directory: str | Path, utterances: list[Utterance]) -> di
     c0: dict[tuple[str, str, str], list[np.ndarray]] = defaultdict(list)
     n_utts: dict[tuple[str, str, str], int] = defaultdict(int)
     genders: dict[str, str] = {}
-    mcep_sum = mcep_sq = None
-    n_speech = 0
+    speech_frames, voiced_bap = [], []
     for utterance in utterances:
         features = load_features(feature_path(directory, utterance))
-        speech = features.mcep[speech_mask(features.mcep[:, 0])]
-        mcep_sum = speech.sum(0) if mcep_sum is None else mcep_sum + speech.sum(0)
-        mcep_sq = (speech ** 2).sum(0) if mcep_sq is None else mcep_sq + (speech ** 2).sum(0)
-        n_speech += len(speech)
+        speech_frames.append(features.mcep[speech_mask(features.mcep[:, 0])])
+        voiced_bap.append(features.bap[features.f0_hz > 0])
         key = (utterance.speaker, *_domain(utterance))
         lf0[key].append(voiced_log_f0(features.f0_hz))
         c0[key].append(features.mcep[features.f0_hz > 0, 0])
         n_utts[key] += 1
         genders[utterance.speaker] = utterance.gender
-    if not n_speech:
-        raise ValueError(f"{directory}: no speech frames in {len(utterances)} utterances")
-    mean = mcep_sum / n_speech
-    std = np.sqrt(np.maximum(mcep_sq / n_speech - mean ** 2, 1e-8))
+    speech, bap = np.concatenate(speech_frames), np.concatenate(voiced_bap)
+    if not len(speech) or len(bap) < 2:
+        raise ValueError(f"{directory}: no voiced speech in {len(utterances)} utterances")
+    # Voiced energy around each speaker-domain's own mean: the scale of the generator's c0.
+    c0_spread = np.concatenate([np.concatenate(v) - np.mean(np.concatenate(v))
+                                for v in c0.values() if sum(map(len, v))])
+    neutral_c0 = [np.mean(np.concatenate(v)) for k, v in c0.items()
+                  if k[1] == "neutral" and sum(map(len, v))]
     return {
         "format": STATS_FORMAT,
         "feature_config": config.to_dict(),
         "n_utterances": len(utterances),
-        "n_speech_frames": int(n_speech),
+        "n_speech_frames": len(speech),
         "speakers": sorted(genders),
-        "mcep_mean": mean.tolist(),
-        "mcep_std": std.tolist(),
+        "mcep_mean": speech.mean(0).tolist(),
+        "mcep_std": np.maximum(speech.std(0), 1e-4).tolist(),
+        "bap_mean": bap.mean(0).tolist(),
+        "bap_std": np.maximum(bap.std(0), 1e-4).tolist(),
+        "c0_scale": float(np.std(c0_spread)),
+        "c0_prior": float(np.mean(neutral_c0)) if neutral_c0 else float(np.mean(speech[:, 0])),
         "lf0_prior": _neutral_prior(lf0, genders),
         "prosody": _prosody_shifts(lf0, c0, n_utts),
     }

@@ -1,4 +1,4 @@
-"""Train the conditional CycleGAN from a config file, resuming from the last checkpoint.
+"""Train the emotion generator from a config file, resuming from the last checkpoint.
 
 Usage::
 
@@ -7,8 +7,9 @@ Usage::
 
 Runs on the CPU by default and on a GPU when one is present. Writes to the run folder:
 ``config.yaml`` (resolved), ``stats.json``, ``checkpoint.pt`` (atomic, every
-``checkpoint_every`` steps), ``log.csv``, ``losses.png`` and ``samples/`` (validation
-audio every ``validate_every`` steps). Re-running the same command resumes.
+``checkpoint_every`` steps; it also keeps the generator with the best validation score),
+``log.csv``, ``losses.png`` and ``samples/`` (validation audio). Re-running the same
+command resumes.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import math
 import os
 import sys
 import time
@@ -31,57 +33,119 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from rtconvert.config import FeatureConfig
+from rtconvert.modelio import Layout, Normalization
+from rtconvert.profiles import BALANCED
+from rtconvert.prosody import DB_PER_LOG_POWER, EmotionShift, shift_at
 
 from .checkpoint import CHECKPOINT_NAME, load_checkpoint, restore_rng_state, rng_state, save_checkpoint
 from .config import load_config
-from .dataset import load_takes, parallel_pairs, sample_batch
-from .extract import cache_dir, extract
+from .dataset import NEUTRAL, ConditionMap, Take, load_takes, parallel_pairs, sample_batch
+from .extract import FeatureSpec, cache_dir, extract
 from .index import scan
-from .losses import discriminator_loss, generator_adversarial_loss, l1
-from .models import Discriminator, Generator
+from .losses import (classification_loss, converted_inputs, discriminator_loss,
+                     generator_adversarial_loss, masked_l1, smoothness_loss, statistics_loss)
+from .models import Discriminator, EmotionClassifier, Generator
 from .stats import compute_statistics
 from .validate import plot_losses, validate
 
-LOSS_NAMES = ("d_loss", "g_adversarial", "g_cycle", "g_parallel", "g_total")
+LOSS_NAMES = ("g_parallel", "g_smoothness", "g_statistics", "g_classification",
+              "g_adversarial", "g_total", "d_loss")
 
 
 @dataclass
 class Data:
-    train_takes: list
+    """Everything the trainer reads: takes and pairs of the training and dev speakers."""
+
+    train_takes: list[Take]
     train_pairs: list
-    valid_takes: list
-    valid_pairs: list
+    dev_takes: list[Take]
+    dev_pairs: list
     stats: dict[str, Any]
-    feature_dir: Path
+    norm: Normalization
+    layout: Layout
+    conditions: ConditionMap
+    spec: FeatureSpec
+
+
+def feature_spec(config: FeatureConfig, speed: float = 1.0) -> FeatureSpec:
+    """The streaming analysis of the balanced latency profile: what the engine sees live."""
+    return FeatureSpec(config, BALANCED.geometry(config), speed)
+
+
+def split_utterances(config: dict[str, Any]) -> tuple[list, list, list]:
+    """Training, dev (checkpoint selection) and validation (never seen) utterances."""
+    data = config["data"]
+    utterances = [u for u in scan(data["root"])[0] if u.corpus in data["corpora"]
+                  and u.emotion in (NEUTRAL, *data["emotions"])]
+    valid, dev = set(data["valid_speakers"]), set(data["dev_speakers"])
+    sentences = data.get("sentences")
+    train = [u for u in utterances if u.speaker not in valid | dev
+             and (sentences is None or u.sentence in sentences)]
+    dev_rows = [u for u in utterances if u.speaker in dev]
+    valid_rows = [u for u in utterances if u.speaker in valid]
+    for name, rows, speakers in (("training", train, None), ("dev", dev_rows, dev),
+                                 ("validation", valid_rows, valid)):
+        if not rows:
+            raise ValueError(f"the speaker split left 0 {name} utterances "
+                             f"(valid_speakers={sorted(valid)}, dev_speakers={sorted(dev)}, "
+                             f"sentences={sentences})")
+    return train, dev_rows, valid_rows
+
+
+def _runtime_shifts(stats: dict[str, Any], emotions: list[str], scale: dict[str, float]
+                    ) -> dict[tuple[str, str], tuple[float, float, float]]:
+    """(emotion, intensity) -> the shifts the runtime applies there (rtconvert.prosody)."""
+    shifts = {}
+    for emotion in emotions:
+        measured = stats["prosody"].get(emotion, {})
+        anchors = sorted((scale[name], EmotionShift(s["delta_lf0"], math.log(s["sigma_ratio"]),
+                                                    s["delta_c0_db"]))
+                         for name, s in measured.items() if name in scale)
+        for name in measured:
+            if name in scale:
+                shift = shift_at(anchors, scale[name])
+                shifts[(emotion, name)] = (shift.delta_lf0, math.exp(shift.log_sigma_ratio),
+                                           shift.delta_c0_db / DB_PER_LOG_POWER)
+    return shifts
 
 
 def prepare_data(config: dict[str, Any], run_dir: Path, progress: bool) -> Data:
     """Extract (or reuse) features, split speakers, compute statistics on the training ones."""
     data = config["data"]
     features = FeatureConfig()
-    utterances = [u for u in scan(data["root"])[0] if u.corpus in data["corpora"]]
-    report = extract(utterances, data["root"], data["cache"], features, progress=progress)
-    failed = {line.split(": ", 1)[0] for line in report.failures}
-    utterances = [u for u in utterances if u.filepath not in failed]
-    valid_speakers = set(data["valid_speakers"])
-    train = [u for u in utterances if u.speaker not in valid_speakers]
-    valid = [u for u in utterances if u.speaker in valid_speakers]
-    if not train or not valid:
-        raise ValueError(f"speaker split left {len(train)} training and {len(valid)} validation "
-                         f"utterances; valid_speakers={sorted(valid_speakers)}")
-    directory = cache_dir(data["cache"], features)
+    train, dev, _ = split_utterances(config)
+    clean = feature_spec(features)
+    failed: set[str] = set()
+    for speed in data["speeds"]:
+        rows = train if speed != 1.0 else train + dev
+        report = extract(rows, data["root"], data["cache"], feature_spec(features, speed),
+                         progress=progress)
+        failed |= {line.split(": ", 1)[0] for line in report.failures}
+    train = [u for u in train if u.filepath not in failed]
+    dev = [u for u in dev if u.filepath not in failed]
     stats_path = run_dir / "stats.json"
     if stats_path.is_file():
         stats = json.loads(stats_path.read_text())
     else:
-        stats = compute_statistics(directory, train)
-        stats["valid_speakers"] = sorted(valid_speakers)
+        stats = compute_statistics(cache_dir(data["cache"], clean), train)
+        stats.update(valid_speakers=sorted(data["valid_speakers"]),
+                     dev_speakers=sorted(data["dev_speakers"]))
         stats_path.write_text(json.dumps(stats, indent=1))
-    mean, std = np.array(stats["mcep_mean"]), np.array(stats["mcep_std"])
-    train_takes = load_takes(directory, train, mean, std)
-    valid_takes = load_takes(directory, valid, mean, std)
-    return Data(train_takes, parallel_pairs(train_takes), valid_takes,
-                parallel_pairs(valid_takes), stats, directory)
+    norm = Normalization(*(np.array(stats[k]) for k in ("mcep_mean", "mcep_std", "bap_mean",
+                                                         "bap_std")), stats["c0_scale"])
+    layout = Layout(features.n_mcep, features.n_bap)
+    variants = {f"speed{speed}": cache_dir(data["cache"], feature_spec(features, speed))
+                for speed in data["speeds"]}
+    train_takes, levels = load_takes(variants, train, norm)
+    dev_takes, dev_levels = load_takes({"speed1.0": cache_dir(data["cache"], clean)}, dev, norm)
+    levels.update(dev_levels)
+    conditions = ConditionMap(tuple(data["emotions"]), data["intensity_scale"],
+                              _runtime_shifts(stats, data["emotions"], data["intensity_scale"]),
+                              {g: lv for (g, e, _), lv in levels.items() if e == NEUTRAL},
+                              norm.c0_scale)
+    return Data(train_takes, parallel_pairs(train_takes, levels, norm.c0_scale, layout),
+                dev_takes, parallel_pairs(dev_takes, levels, norm.c0_scale, layout),
+                stats, norm, layout, conditions, clean)
 
 
 def _distributed() -> tuple[int, int, torch.device]:
@@ -99,24 +163,38 @@ def _distributed() -> tuple[int, int, torch.device]:
     return rank, world_size, device
 
 
+def build_generator(config: dict[str, Any], layout: Layout) -> Generator:
+    """The generator a config describes; its input and output sizes follow the features."""
+    return Generator(layout.n_inputs, layout.n_outputs, len(config["data"]["emotions"]),
+                     **config["generator_params"])
+
+
 class Trainer:
-    """One generator, one discriminator, their optimisers and the step loop."""
+    """The generator, its critics (classifier, discriminator), their optimisers and the step loop."""
 
     def __init__(self, config: dict[str, Any], run_dir: Path, data: Data, rank: int,
                  world_size: int, device: torch.device) -> None:
         self.config, self.run_dir, self.data = config, run_dir, data
         self.rank, self.world_size, self.device = rank, world_size, device
-        train = config["train"]
+        train, layout = config["train"], data.layout
+        n_classes = len(data.conditions.classes)
         torch.manual_seed(train["seed"])
-        self.generator = Generator(**config["generator_params"]).to(device)
-        self.discriminator = Discriminator(**config["discriminator_params"]).to(device)
+        self.generator = build_generator(config, layout).to(device)
+        self.classifier = EmotionClassifier(layout.n_inputs, n_classes,
+                                            **config["classifier_params"]).to(device)
+        self.discriminator = Discriminator(layout.n_inputs, n_classes,
+                                           **config["discriminator_params"]).to(device)
         opt = config["optimizer"]
+        betas = tuple(opt["betas"])
         self.g_optimizer = torch.optim.Adam(self.generator.parameters(), opt["lr_generator"],
-                                            betas=tuple(opt["betas"]))
+                                            betas=betas)
         self.d_optimizer = torch.optim.Adam(self.discriminator.parameters(),
-                                            opt["lr_discriminator"], betas=tuple(opt["betas"]))
+                                            opt["lr_discriminator"], betas=betas)
+        self.c_optimizer = torch.optim.Adam(self.classifier.parameters(), opt["lr_classifier"])
         self.rng = np.random.default_rng(train["seed"] + rank)
         self.step = 0
+        self.classifier_step = 0
+        self.best: dict[str, Any] | None = None
         self.history: list[dict[str, float]] = []
         path = run_dir / CHECKPOINT_NAME
         if path.is_file():
@@ -127,12 +205,14 @@ class Trainer:
             self.g = DistributedDataParallel(self.generator, device_ids=ids)
             self.d = DistributedDataParallel(self.discriminator, device_ids=ids)
 
+    _MODULES = ("generator", "discriminator", "classifier", "g_optimizer", "d_optimizer",
+                "c_optimizer")
+
     def _restore(self, state: dict[str, Any]) -> None:
-        self.generator.load_state_dict(state["generator"])
-        self.discriminator.load_state_dict(state["discriminator"])
-        self.g_optimizer.load_state_dict(state["g_optimizer"])
-        self.d_optimizer.load_state_dict(state["d_optimizer"])
-        self.step, self.history = state["step"], state["history"]
+        for name in self._MODULES:
+            getattr(self, name).load_state_dict(state[name])
+        self.step, self.classifier_step = state["step"], state["classifier_step"]
+        self.history, self.best = state["history"], state["best"]
         restore_rng_state(state["rng"][self.rank], self.rng)
 
     def save(self) -> None:
@@ -143,50 +223,68 @@ class Trainer:
             rngs = [rng_state(self.rng)]
         if self.rank == 0:
             save_checkpoint(self.run_dir / CHECKPOINT_NAME, {
-                "step": self.step, "config": self.config, "history": self.history,
-                "generator": self.generator.state_dict(),
-                "discriminator": self.discriminator.state_dict(),
-                "g_optimizer": self.g_optimizer.state_dict(),
-                "d_optimizer": self.d_optimizer.state_dict(), "rng": rngs})
+                "step": self.step, "classifier_step": self.classifier_step,
+                "config": self.config, "history": self.history, "best": self.best, "rng": rngs,
+                **{name: getattr(self, name).state_dict() for name in self._MODULES}})
+
+    def _batch(self) -> dict[str, torch.Tensor]:
+        train = self.config["train"]
+        batch = sample_batch(self.data.train_takes, self.data.train_pairs, train["batch_size"],
+                             train["segment_frames"], self.data.conditions, self.rng)
+        return {k: torch.from_numpy(v).to(self.device) for k, v in batch.__dict__.items()}
+
+    def classifier_step_(self) -> float:
+        """One update of the emotion classifier on real segments (neutral sources included)."""
+        t = self._batch()
+        x = torch.cat([t["real"], t["source"]])
+        labels = torch.cat([t["label"], torch.zeros_like(t["label"])])
+        loss = classification_loss(self.classifier(x), labels)
+        self.c_optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.c_optimizer.step()
+        return float(loss.detach())
 
     def train_step(self) -> dict[str, float]:
         """One discriminator and one generator update."""
-        train, loss = self.config["train"], self.config["loss"]
-        batch = sample_batch(self.data.train_takes,
-                             self.data.train_pairs, train["batch_size"],
-                             train["segment_frames"], self.rng)
-        t = {k: torch.from_numpy(v).to(self.device) for k, v in batch.__dict__.items()}
-        neutral_domain = torch.zeros_like(t["domain"])
-        sources = torch.cat([t["neutral"], t["emotional"]])
-        conditions = torch.cat([t["condition"], -t["condition"]])
-        n = len(t["neutral"])
+        loss, layout = self.config["loss"], self.data.layout
+        t = self._batch()
+        weights = torch.ones(layout.n_outputs, device=self.device)
+        weights[layout.lf0] = loss["weight_lf0"]
+        weights[layout.c0_out] = loss["weight_c0"]
+        weights[layout.bap_out] = loss["weight_bap"]
+        mask = t["mask"] * weights[None, :, None]
 
-        with torch.no_grad():
-            fakes = self.g(sources, conditions)
-        d_loss = (discriminator_loss(self.d(t["emotional"], t["domain"]),
-                                     self.d(fakes[:n], t["domain"]))
-                  + discriminator_loss(self.d(t["neutral"], neutral_domain),
-                                       self.d(fakes[n:], neutral_domain)))
-        self.d_optimizer.zero_grad(set_to_none=True)
-        d_loss.backward()
-        self.d_optimizer.step()
-
-        fakes = self.g(sources, conditions)
-        cycled = self.g(fakes, -conditions)
-        adversarial = (generator_adversarial_loss(self.d(fakes[:n], t["domain"]))
-                       + generator_adversarial_loss(self.d(fakes[n:], neutral_domain)))
-        cycle = l1(cycled, sources)
-        parallel = l1(fakes, torch.cat([t["neutral_target"], t["emotional_target"]]))
-        total = (loss["lambda_adversarial"] * adversarial + loss["lambda_cycle"] * cycle
-                 + loss["lambda_parallel"] * parallel)
+        delta = self.g(t["source"], t["condition"])
+        converted = converted_inputs(t["source"], delta, t["shift"], layout)
+        d_loss = torch.zeros((), device=self.device)
+        adversarial = torch.zeros((), device=self.device)
+        if loss["lambda_adversarial"] > 0:
+            d_loss = discriminator_loss(self.d(t["real"], t["label"]),
+                                        self.d(converted.detach(), t["label"]))
+            self.d_optimizer.zero_grad(set_to_none=True)
+            d_loss.backward()
+            self.d_optimizer.step()
+            adversarial = generator_adversarial_loss(self.d(converted, t["label"]))
+        parallel = masked_l1(delta, t["target"], mask)
+        smoothness = smoothness_loss(delta, weights)
+        statistics = statistics_loss(converted, t["aligned"], layout)
+        classification = classification_loss(self.classifier(converted), t["label"])
+        total = (loss["lambda_parallel"] * parallel + loss["lambda_smoothness"] * smoothness
+                 + loss["lambda_statistics"] * statistics
+                 + loss["lambda_classification"] * classification
+                 + loss["lambda_adversarial"] * adversarial)
         self.g_optimizer.zero_grad(set_to_none=True)
         total.backward()
         self.g_optimizer.step()
-        values = (d_loss, adversarial, cycle, parallel, total)
+        values = (parallel, smoothness, statistics, classification, adversarial, total, d_loss)
         return {name: float(v.detach()) for name, v in zip(LOSS_NAMES, values)}
 
     def run(self, progress: bool = True) -> None:
         train = self.config["train"]
+        self._train_classifier(progress)
+        self.classifier.eval()
+        for parameter in self.classifier.parameters():
+            parameter.requires_grad_(False)
         bar = tqdm(total=train["steps"], initial=self.step, disable=not progress or self.rank,
                    desc="training", unit="step")
         sums: dict[str, float] = {}
@@ -198,7 +296,7 @@ class Trainer:
             if self.step % train["log_every"] == 0:
                 row = {"step": self.step, **{k: v / train["log_every"] for k, v in sums.items()}}
                 self.history.append(row)
-                bar.set_postfix(g=f"{row['g_total']:.3f}", d=f"{row['d_loss']:.3f}")
+                bar.set_postfix(g=f"{row['g_total']:.3f}")
                 sums = {}
             if self.step % train["validate_every"] == 0 or self.step == train["steps"]:
                 self.validate()
@@ -206,14 +304,29 @@ class Trainer:
                 self.save()
         bar.close()
 
+    def _train_classifier(self, progress: bool) -> None:
+        steps = self.config["train"]["classifier_steps"]
+        if self.classifier_step >= steps:
+            return
+        self.classifier.train()
+        for _ in tqdm(range(self.classifier_step, steps), disable=not progress or self.rank,
+                      desc="classifier", unit="step"):
+            self.classifier_step_()
+            self.classifier_step += 1
+        self.save()
+
     def validate(self) -> None:
         if self.rank != 0:
             return
         self.generator.eval()
-        scores = validate(self.generator, self.data, self.run_dir / "samples" / f"{self.step:06d}",
-                          self.device)
+        scores = validate(self.generator, self.classifier, self.data,
+                          self.run_dir / "samples" / f"{self.step:06d}", self.device)
         self.generator.train()
         self.history.append({"step": self.step, **scores})
+        if self.best is None or scores["valid_score"] > self.best["score"]:
+            self.best = {"step": self.step, "score": scores["valid_score"],
+                         "generator": {k: v.detach().clone()
+                                       for k, v in self.generator.state_dict().items()}}
         self._write_log()
 
     def _write_log(self) -> None:
@@ -246,14 +359,15 @@ def main(argv: list[str] | None = None) -> int:
     if device.type == "cpu":
         torch.set_num_threads(config["train"]["threads"])
     run_dir.mkdir(parents=True, exist_ok=True)
-    if rank == 0:
-        saved.write_text(yaml.safe_dump(config, sort_keys=False))
     started = time.perf_counter()
     data = prepare_data(config, run_dir, progress=not args.no_progress and rank == 0)
+    if rank == 0:  # only once the data checks passed: a failed start leaves no config behind
+        saved.write_text(yaml.safe_dump(config, sort_keys=False))
     trainer = Trainer(config, run_dir, data, rank, world_size, device)
     trainer.run(progress=not args.no_progress)
     if rank == 0:
-        print(f"{run_dir}: step {trainer.step} after {time.perf_counter() - started:.0f} s")
+        print(f"{run_dir}: step {trainer.step} after {time.perf_counter() - started:.0f} s; "
+              f"best validation score {trainer.best['score']:.4f} at step {trainer.best['step']}")
     if world_size > 1:
         distributed.destroy_process_group()
     return 0

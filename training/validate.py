@@ -1,4 +1,4 @@
-"""Validation during training: mel-cepstral distortion on held-out speakers, audio samples, loss plots."""
+"""Validation during training: how close conversions of the dev speakers come to their real emotional takes, audio samples, loss plots."""
 
 from __future__ import annotations
 
@@ -11,63 +11,97 @@ import torch
 from rtconvert.audiofile import write_audio
 from rtconvert.config import FeatureConfig
 from rtconvert.features import WorldFeatures, synthesize
-from rtconvert.prosody import log_f0_stats, shift_log_f0, voiced_log_f0
+from rtconvert.prosody import CENTS_PER_LOG
 
-from .dataset import TARGET_EMOTIONS, condition_vector
-from .extract import feature_path, load_features
+from .losses import converted_inputs
 from .measures import mel_cepstral_distortion
 
 
 @torch.no_grad()
-def convert_mcep(generator, mcep_norm: np.ndarray, emotion: str, alpha: float,
-                 device: torch.device) -> np.ndarray:
-    """Whole-utterance conversion of normalised c1.. (n_frames, n_features)."""
-    x = torch.from_numpy(np.ascontiguousarray(mcep_norm.T, dtype=np.float32))[None].to(device)
-    c = torch.from_numpy(condition_vector(emotion, alpha))[None].to(device)
-    return generator(x, c)[0].T.cpu().numpy().astype(np.float64)
+def _convert(generator, inputs: np.ndarray, condition: np.ndarray,
+             device: torch.device) -> np.ndarray:
+    x = torch.from_numpy(inputs)[None].to(device)
+    c = torch.from_numpy(condition)[None].to(device)
+    return generator(x, c)[0].cpu().numpy()
 
 
-def validate(generator, data, sample_dir: Path, device: torch.device) -> dict[str, float]:
-    """MCD of converted vs real strong takes on validation speakers, and audio samples."""
-    std = np.array(data.stats["mcep_std"])[1:]
-    converted, zero_effort = [], []
-    for pair in data.valid_pairs:
-        source, target = data.valid_takes[pair.neutral], data.valid_takes[pair.emotional]
-        emotion, intensity = target.domain
-        if intensity != "strong":
-            continue
-        output = convert_mcep(generator, source.mcep, emotion, 1.0, device)
-        aligned = target.mcep[pair.to_emotional]
-        converted.append(mel_cepstral_distortion(output * std, aligned * std))
-        zero_effort.append(mel_cepstral_distortion(source.mcep * std, aligned * std))
+def validate(generator, classifier, data, sample_dir: Path, device: torch.device
+             ) -> dict[str, float]:
+    """Scores of whole dev-speaker conversions against their aligned real takes.
+
+    ``valid_score`` (higher is better) chooses the checkpoint that ships: minus the
+    weighted L1 distance to the parallel targets of every feature.
+    """
+    layout, norm = data.layout, data.norm
+    mcep_std = norm.mcep_std[1:, None]
+    rows: dict[str, list[float]] = {k: [] for k in (
+        "valid_parallel", "valid_mcd_db", "valid_mcd_zero_db", "valid_lf0_rmse_cents",
+        "valid_lf0_zero_cents", "valid_classifier_acc")}
+    for pair in data.dev_pairs:
+        source, emotional = data.dev_takes[pair.neutral], data.dev_takes[pair.emotional]
+        condition = data.conditions.vector(*emotional.domain)
+        shift = data.conditions.shift(source.group, *emotional.domain)
+        delta = _convert(generator, source.inputs, condition, device)
+        rows["valid_parallel"].append(float(np.sum(np.abs(delta - pair.target) * pair.mask)
+                                            / max(1.0, pair.mask.sum())))
+        aligned = emotional.inputs[:, pair.to_emotional]
+        converted = source.inputs[layout.mcep] + delta[layout.mcep]
+        rows["valid_mcd_db"].append(mel_cepstral_distortion(
+            (converted * mcep_std).T, (aligned[layout.mcep] * mcep_std).T))
+        rows["valid_mcd_zero_db"].append(mel_cepstral_distortion(
+            (source.inputs[layout.mcep] * mcep_std).T, (aligned[layout.mcep] * mcep_std).T))
+        voiced = (source.inputs[layout.voiced] > 0) & (aligned[layout.voiced] > 0)
+        if voiced.any():
+            std = data.conditions.neutral_levels[source.group].lf0_std
+            moved = shift[0] + shift[1] * (source.inputs[layout.lf0] + delta[layout.lf0])
+            for name, z in (("valid_lf0_rmse_cents", moved),
+                            ("valid_lf0_zero_cents", source.inputs[layout.lf0])):
+                error = (z - aligned[layout.lf0])[voiced] * std * CENTS_PER_LOG
+                rows[name].append(float(np.sqrt(np.mean(error ** 2))))
+        label = data.conditions.classes.index(emotional.utterance.emotion)
+        rep = _converted_inputs(source.inputs, delta, shift, layout)
+        with torch.no_grad():
+            logits = classifier(torch.from_numpy(rep)[None].to(device))
+        rows["valid_classifier_acc"].append(float(int(logits.argmax(1)) == label))
+    scores = {k: float(np.mean(v)) for k, v in rows.items() if v}
+    scores["valid_score"] = -scores["valid_parallel"]
     write_samples(generator, data, sample_dir, device)
-    if not converted:
-        return {}
-    return {"valid_mcd_db": float(np.mean(converted)),
-            "valid_mcd_zero_effort_db": float(np.mean(zero_effort))}
+    return scores
+
+
+def _converted_inputs(source: np.ndarray, delta: np.ndarray, shift: np.ndarray, layout
+                      ) -> np.ndarray:
+    return converted_inputs(torch.from_numpy(source)[None], torch.from_numpy(delta)[None],
+                            torch.from_numpy(shift)[None], layout)[0].numpy()
 
 
 def write_samples(generator, data, sample_dir: Path, device: torch.device) -> None:
-    """The first validation neutral take converted to every emotion at strong intensity."""
+    """The first dev neutral take converted to every emotion at its strongest intensity."""
     config = FeatureConfig.from_dict(data.stats["feature_config"])
-    mean, std = np.array(data.stats["mcep_mean"]), np.array(data.stats["mcep_std"])
-    take = next(t for t in data.valid_takes if t.utterance.emotion == "neutral")
-    features = load_features(feature_path(data.feature_dir, take.utterance))
-    source_stats = log_f0_stats(voiced_log_f0(features.f0_hz))
+    layout, norm = data.layout, data.norm
+    source = next(t for t in data.dev_takes if t.utterance.emotion == "neutral")
+    levels = data.conditions.neutral_levels[source.group]
     sample_dir.mkdir(parents=True, exist_ok=True)
-    write_audio(sample_dir / "neutral.wav", synthesize(features, config), config.sample_rate)
-    voiced = features.f0_hz > 0
-    for emotion in TARGET_EMOTIONS:
-        shift = data.stats["prosody"].get(emotion, {}).get("strong")
-        if shift is None:  # no strong takes of this emotion in the training data
-            continue
-        mcep = features.mcep.copy()
-        normalised = (mcep[:, 1:] - mean[1:]) / std[1:]
-        mcep[:, 1:] = convert_mcep(generator, normalised, emotion, 1.0, device) * std[1:] + mean[1:]
-        lf0 = shift_log_f0(np.log(np.maximum(features.f0_hz, 1e-3)), voiced, source_stats,
-                           shift["delta_lf0"], shift["sigma_ratio"], 1.0)
-        f0 = np.where(voiced, np.exp(lf0), 0.0)
-        audio = synthesize(WorldFeatures(f0, mcep, features.bap), config)
+    strongest = max(data.conditions.intensity_scale, key=data.conditions.intensity_scale.get)
+    for emotion in ("neutral", *data.conditions.emotions):
+        x = source.inputs.astype(np.float64)
+        delta = np.zeros((layout.n_outputs, x.shape[1]))
+        shift = np.array([0.0, 1.0, 0.0])
+        if emotion != "neutral":
+            condition = data.conditions.vector(emotion, strongest)
+            delta = _convert(generator, source.inputs, condition, device)
+            shift = data.conditions.shift(source.group, emotion, strongest)
+        voiced = x[layout.voiced] > 0
+        z = shift[0] + shift[1] * (x[layout.lf0] + delta[layout.lf0])
+        f0 = np.where(voiced, np.exp(z * levels.lf0_std + levels.lf0_mean), 0.0)
+        mcep = np.empty((x.shape[1], config.n_mcep))
+        mcep[:, 1:] = ((x[layout.mcep] + delta[layout.mcep]) * norm.mcep_std[1:, None]
+                       + norm.mcep_mean[1:, None]).T
+        mcep[:, 0] = ((x[layout.c0_in] + shift[2] + delta[layout.c0_out]) * norm.c0_scale
+                      + levels.c0_mean)
+        bap = ((x[layout.bap_in] + delta[layout.bap_out]) * norm.bap_std[:, None]
+               + norm.bap_mean[:, None]).T
+        audio = synthesize(WorldFeatures(f0, mcep, bap), config)
         write_audio(sample_dir / f"{emotion}.wav", 0.9 * audio / max(1e-9, np.abs(audio).max()),
                     config.sample_rate)
 

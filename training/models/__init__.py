@@ -1,6 +1,7 @@
-"""Networks of the conditional CycleGAN: the streaming generator and the per-domain discriminator."""
+"""Networks: the streaming generator, the per-domain discriminator and the emotion classifier."""
 
+from .classifier import EmotionClassifier
 from .discriminator import Discriminator
 from .generator import Generator
 
-__all__ = ["Discriminator", "Generator"]
+__all__ = ["Discriminator", "EmotionClassifier", "Generator"]

@@ -1,4 +1,4 @@
-"""The discriminator: a 1-D PatchGAN over mel-cepstra with one output head per domain."""
+"""The discriminator: a 1-D PatchGAN over frames with one output head per emotion."""
 
 from __future__ import annotations
 
@@ -7,16 +7,16 @@ from torch import nn
 
 
 class Discriminator(nn.Module):
-    """Judges patches of mel-cepstra as real speech of a given domain.
+    """Judges patches of frames (laid out as generator inputs) as real speech of a given domain.
 
-    A domain is neutral or an (emotion, intensity) pair; each has its own output channel
+    A domain is an emotion (neutral included); each has its own output channel
     and the caller picks the one of the domain it asks about (per-emotion heads, as in
     multi-domain CycleGAN/StarGAN-VC).
 
     Parameters
     ----------
-    n_features : int
-        Input coefficients per frame.
+    n_inputs : int
+        Channels per frame.
     n_domains : int
         Output heads.
     channels : int
@@ -25,10 +25,10 @@ class Discriminator(nn.Module):
         Strided (x2) convolutions; each patch spans about ``2 ** n_layers * 3`` frames.
     """
 
-    def __init__(self, n_features: int = 35, n_domains: int = 15, channels: int = 64,
+    def __init__(self, n_inputs: int = 41, n_domains: int = 15, channels: int = 64,
                  n_layers: int = 3) -> None:
         super().__init__()
-        layers: list[nn.Module] = [nn.Conv1d(n_features, channels, 3, padding=1),
+        layers: list[nn.Module] = [nn.Conv1d(n_inputs, channels, 3, padding=1),
                                    nn.LeakyReLU(0.2)]
         for _ in range(n_layers):
             layers += [nn.Conv1d(channels, 2 * channels, 4, stride=2, padding=1),
@@ -38,6 +38,6 @@ class Discriminator(nn.Module):
         self.heads = nn.Conv1d(channels, n_domains, 3, padding=1)
 
     def forward(self, x: torch.Tensor, domain: torch.Tensor) -> torch.Tensor:
-        """Scores of shape (batch, n_patches) for x (batch, n_features, n_frames), domain (batch,)."""
+        """Scores of shape (batch, n_patches) for x (batch, n_inputs, n_frames), domain (batch,)."""
         scores = self.heads(self.body(x))
         return scores.gather(1, domain.view(-1, 1, 1).expand(-1, 1, scores.shape[2])).squeeze(1)

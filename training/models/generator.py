@@ -1,4 +1,4 @@
-"""The generator: causal gated convolutions mapping mel-cepstra toward an emotion, streamable by design."""
+"""The generator: causal gated convolutions that change WORLD frames toward an emotion, streamable by design."""
 
 from __future__ import annotations
 
@@ -12,12 +12,12 @@ from ..layers import CausalConv1d, GatedResidualBlock
 
 
 class Generator(nn.Module):
-    """Multi-domain generator ``G(x, c) = x + sum_e c_e * head_e(h(x, c))``.
+    """Multi-domain generator of frame changes ``G(x, c) = sum_e c_e * head_e(h(x, c))``.
 
-    ``c`` is a signed intensity per emotion: ``+alpha`` on the target emotion to convert
-    neutral speech toward it, ``-alpha`` on the source emotion to convert emotional
-    speech back to neutral. Because the output is linear in ``c``, ``c = 0`` returns
-    the input exactly: intensity 0 is the identity by construction.
+    ``x`` holds the frames as :mod:`rtconvert.modelio` lays them out; the output is the
+    change of each (mel-cepstrum, log-F0 residual, energy, aperiodicity), which the
+    runtime adds. ``c`` is the intensity per emotion. Because the output is linear in
+    ``c``, ``c = 0`` changes nothing: intensity 0 is the identity by construction.
 
     Every convolution is causal. The output frame ``t`` is read ``lookahead`` frames
     late, so it sees the input up to ``t + lookahead``: a small, explicit lookahead, and
@@ -27,8 +27,10 @@ class Generator(nn.Module):
 
     Parameters
     ----------
-    n_features : int
-        Mel-cepstral coefficients converted (c1..c35: c0, the energy, is left alone).
+    n_inputs : int
+        Input channels per frame.
+    n_outputs : int
+        Output channels per frame.
     n_emotions : int
         Target emotions (neutral excluded).
     channels : int
@@ -43,19 +45,21 @@ class Generator(nn.Module):
         Frames of future input each output frame sees.
     """
 
-    def __init__(self, n_features: int = 35, n_emotions: int = 7, channels: int = 128,
-                 kernel_size: int = 3, dilations: Sequence[int] = (1, 2, 4, 8, 1, 2, 4, 8),
+    def __init__(self, n_inputs: int = 41, n_outputs: int = 40, n_emotions: int = 7,
+                 channels: int = 64, kernel_size: int = 3,
+                 dilations: Sequence[int] = (1, 2, 4, 8, 1, 2, 4, 8),
                  input_kernel_size: int = 5, lookahead: int = 2) -> None:
         super().__init__()
-        self.n_features, self.n_emotions, self.lookahead = n_features, n_emotions, lookahead
-        self.input = CausalConv1d(n_features, 2 * channels, input_kernel_size)
+        self.n_inputs, self.n_outputs = n_inputs, n_outputs
+        self.n_emotions, self.lookahead = n_emotions, lookahead
+        self.input = CausalConv1d(n_inputs, 2 * channels, input_kernel_size)
         self.input_condition = nn.Linear(n_emotions, 2 * channels)
         self.blocks = nn.ModuleList(
             GatedResidualBlock(channels, n_emotions, kernel_size, d) for d in dilations)
-        self.heads = nn.Conv1d(channels, n_features * n_emotions, 1)
+        self.heads = nn.Conv1d(channels, n_outputs * n_emotions, 1)
         nn.init.zeros_(self.heads.bias)
         # Per-layer state sizes, in the order step() packs them.
-        self.state_shapes = [(n_features, self.input.context)] + [
+        self.state_shapes = [(n_inputs, self.input.context)] + [
             (channels, block.context) for block in self.blocks]
 
     @property
@@ -73,7 +77,7 @@ class Generator(nn.Module):
 
     def _delta(self, x: torch.Tensor, condition: torch.Tensor, states: list | None
                ) -> tuple[torch.Tensor, list]:
-        """Causal residual: (batch, n_features, n_frames), and the new per-layer states."""
+        """Causal output: (batch, n_outputs, n_frames), and the new per-layer states."""
         new_states = []
         h, s = self.input(x, None if states is None else states[0])
         new_states.append(s)
@@ -81,27 +85,26 @@ class Generator(nn.Module):
         for i, block in enumerate(self.blocks):
             h, s = block(h, condition, None if states is None else states[i + 1])
             new_states.append(s)
-        per_emotion = self.heads(h).view(h.shape[0], self.n_emotions, self.n_features, -1)
+        per_emotion = self.heads(h).view(h.shape[0], self.n_emotions, self.n_outputs, -1)
         return torch.einsum("bexT,be->bxT", per_emotion, condition), new_states
 
     def forward(self, x: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
-        """Convert a whole sequence.
+        """The changes for a whole sequence.
 
         Parameters
         ----------
-        x : Tensor, shape (batch, n_features, n_frames)
-            Normalised mel-cepstra.
+        x : Tensor, shape (batch, n_inputs, n_frames)
         condition : Tensor, shape (batch, n_emotions)
-            Signed intensity per emotion.
+            Intensity per emotion.
 
         Returns
         -------
-        Tensor, shape (batch, n_features, n_frames)
+        Tensor, shape (batch, n_outputs, n_frames)
             The last ``lookahead`` frames see a repeated last input frame as their future.
         """
         future = x[:, :, -1:].expand(-1, -1, self.lookahead)
         delta, _ = self._delta(torch.cat([x, future], dim=2), condition, None)
-        return x + delta[:, :, self.lookahead:]
+        return delta[:, :, self.lookahead:]
 
     def step(self, x: torch.Tensor, condition: torch.Tensor, state: torch.Tensor
              ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -109,17 +112,16 @@ class Generator(nn.Module):
 
         Parameters
         ----------
-        x : Tensor, shape (1, n_features, n_frames)
-            The newest normalised frames.
+        x : Tensor, shape (1, n_inputs, n_frames)
+            The newest frames.
         condition : Tensor, shape (1, n_emotions)
         state : Tensor, shape (1, state_size)
             From :meth:`initial_state` or the previous step.
 
         Returns
         -------
-        delta : Tensor, shape (1, n_features, n_frames)
-            The residual for the frames ``lookahead`` frames before the newest ones:
-            the caller adds it to those (delayed) input frames.
+        delta : Tensor, shape (1, n_outputs, n_frames)
+            The changes for the frames ``lookahead`` frames before the newest ones.
         state : Tensor, shape (1, state_size)
         """
         states, offset = [], 0

@@ -1,0 +1,138 @@
+"""What the generator reads and writes: WORLD frames to its normalised inputs, its outputs to frame changes.
+
+Training and the live engine both go through these pure functions, so the model sees
+live exactly what it was trained on. Per frame the generator reads
+
+==========  =====================================================================
+mcep        c1.. of the mel-cepstrum, normalised by the corpus mean and std
+lf0         log-F0 as a z-score of the speaker's log-F0 statistics (0 unvoiced)
+voiced      1 where voiced, else 0
+c0          energy relative to the speaker's mean voiced energy, over ``c0_scale``
+bap         band aperiodicity, normalised by the corpus mean and std
+==========  =====================================================================
+
+and writes, in the same normalised units, a change of each: the mel-cepstrum's and the
+aperiodicity's, an energy change, and a log-F0 residual in z-units of the *target*
+statistics, added after the emotion's mean/spread shift (:mod:`.prosody`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class Normalization:
+    """Corpus statistics that put features on a common scale (stored in the bundle)."""
+
+    mcep_mean: FloatArray  # (n_mcep,)
+    mcep_std: FloatArray  # (n_mcep,)
+    bap_mean: FloatArray  # (n_bap,)
+    bap_std: FloatArray  # (n_bap,)
+    c0_scale: float  # spread of voiced energy around a speaker's mean, natural-log power
+
+
+@dataclass(frozen=True)
+class SpeakerLevels:
+    """The live speaker's log-F0 mean and std and mean voiced energy (c0)."""
+
+    lf0_mean: float
+    lf0_std: float
+    c0_mean: float
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Which rows of the generator's inputs and outputs hold what."""
+
+    n_mcep: int
+    n_bap: int
+
+    @property
+    def mcep(self) -> slice:
+        """c1.. of the mel-cepstrum, in inputs and outputs."""
+        return slice(0, self.n_mcep - 1)
+
+    @property
+    def lf0(self) -> int:
+        """Log-F0 z-score (inputs) or residual (outputs)."""
+        return self.n_mcep - 1
+
+    @property
+    def voiced(self) -> int:
+        """Inputs only."""
+        return self.n_mcep
+
+    @property
+    def c0_in(self) -> int:
+        return self.n_mcep + 1
+
+    @property
+    def bap_in(self) -> slice:
+        return slice(self.n_mcep + 2, self.n_inputs)
+
+    @property
+    def c0_out(self) -> int:
+        return self.n_mcep
+
+    @property
+    def bap_out(self) -> slice:
+        return slice(self.n_mcep + 1, self.n_outputs)
+
+    @property
+    def n_inputs(self) -> int:
+        return self.n_mcep + 2 + self.n_bap
+
+    @property
+    def n_outputs(self) -> int:
+        return self.n_mcep + 1 + self.n_bap
+
+
+def model_inputs(f0_hz: FloatArray, mcep: FloatArray, bap: FloatArray, norm: Normalization,
+                 speaker: SpeakerLevels) -> FloatArray:
+    """Generator inputs of frames; shape (n_inputs, n_frames), float32.
+
+    Parameters
+    ----------
+    f0_hz : ndarray, shape (n_frames,)
+    mcep : ndarray, shape (n_frames, n_mcep)
+    bap : ndarray, shape (n_frames, n_bap)
+    norm : Normalization
+    speaker : SpeakerLevels
+    """
+    voiced = f0_hz > 0
+    lf0 = np.where(voiced, (np.log(np.where(voiced, f0_hz, 1.0)) - speaker.lf0_mean)
+                   / speaker.lf0_std, 0.0)
+    return np.concatenate([
+        ((mcep[:, 1:] - norm.mcep_mean[1:]) / norm.mcep_std[1:]).T,
+        lf0[None], voiced[None].astype(float),
+        ((mcep[:, 0] - speaker.c0_mean) / norm.c0_scale)[None],
+        ((bap - norm.bap_mean) / norm.bap_std).T]).astype(np.float32)
+
+
+@dataclass
+class FrameChanges:
+    """The generator's output for frames, in feature units."""
+
+    mcep: FloatArray  # (n_frames, n_mcep): added to the mel-cepstrum (c0 included)
+    bap: FloatArray  # (n_frames, n_bap): added to the band aperiodicity, dB
+    lf0_residual: FloatArray  # (n_frames,): z-units of the target log-F0 statistics
+
+    @classmethod
+    def none(cls, n_frames: int, n_mcep: int, n_bap: int) -> "FrameChanges":
+        return cls(np.zeros((n_frames, n_mcep)), np.zeros((n_frames, n_bap)), np.zeros(n_frames))
+
+
+def frame_changes(delta: FloatArray, norm: Normalization) -> FrameChanges:
+    """Generator output of shape (n_outputs, n_frames) in feature units."""
+    layout = Layout(len(norm.mcep_mean), len(norm.bap_mean))
+    delta = np.asarray(delta, dtype=np.float64)
+    mcep = np.empty((delta.shape[1], layout.n_mcep))
+    mcep[:, 1:] = delta[layout.mcep].T * norm.mcep_std[1:]
+    mcep[:, 0] = delta[layout.c0_out] * norm.c0_scale
+    return FrameChanges(mcep, delta[layout.bap_out].T * norm.bap_std, delta[layout.lf0].copy())
