@@ -11,6 +11,8 @@ from pathlib import Path
 from .audiofile import load_audio, write_audio
 from .bench import BenchCase, bench_speech, format_table, run_bench
 from .bundle import load_bundle
+from .control import COMMANDS, DEFAULT_PORT, Controller, ControlOptions, ControlServers
+from .control.server import DEFAULT_HOST
 from .controls import NEUTRAL, Settings
 from .engine import Engine, convert_signal
 from .errors import RtconvertError
@@ -18,6 +20,7 @@ from .features import MIN_DURATION_S
 from .devices import list_devices
 from .live import LiveConfig, LiveStream
 from .loopback import measure_loopback
+from .presets import PresetStore
 
 
 def _convert(args: argparse.Namespace) -> int:
@@ -86,8 +89,12 @@ def _run(args: argparse.Namespace) -> int:
     bundle = load_bundle(args.model)
     settings = Settings(emotion=args.emotion, intensity=args.intensity,
                         gate_db=args.gate).validate(bundle.emotions)
+    presets = PresetStore()
+    controller = Controller(bundle.emotions, settings, presets)
     live = LiveStream(bundle, _live_config(args), settings)
     live.start()
+    controller.attach(live)
+    remote = _start_remote_control(controller, args, presets)
     started = time.monotonic()
     try:
         while args.seconds is None or time.monotonic() - started < args.seconds:
@@ -98,8 +105,40 @@ def _run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        for part in remote:
+            part.close()
         live.stop()
         print()
+    return 0
+
+
+def _start_remote_control(controller: Controller, args: argparse.Namespace,
+                          presets: PresetStore) -> list:
+    """The control servers and the MIDI input ``run`` was asked for; each has ``close``."""
+    parts: list = []
+    options = ControlOptions(args.control_host, args.control_port, args.control_token,
+                             not args.no_control)
+    if options.enabled:
+        try:
+            servers = ControlServers(controller, options)
+        except RtconvertError as exc:  # e.g. the port is taken: convert all the same
+            print(f"rtconvert: warning: no remote control: {exc}", file=sys.stderr)
+        else:
+            parts.append(servers)
+            print(servers.describe())
+    if args.midi:
+        from .control.midi import MidiControl, MidiMapping, open_midi_input
+        midi = MidiControl(controller, MidiMapping.from_json(presets.midi))
+        parts.append(open_midi_input(args.midi, midi.receive))
+        print(f"MIDI: listening on {parts[-1].port_name}")
+    return parts
+
+
+def _ctl(args: argparse.Namespace) -> int:
+    """Send one command to a running converter and print its status."""
+    from .control.client import format_status, send_command
+    status = send_command(args.name, args.value, args.host, args.port, args.token)
+    print(json.dumps(status) if args.json else format_status(args.name, status))
     return 0
 
 
@@ -167,12 +206,36 @@ def build_parser() -> argparse.ArgumentParser:
     _add_device_arguments(run)
     run.add_argument("--seconds", type=float, help="stop after this long (default: Ctrl-C)")
     run.add_argument("--model", type=Path)
+    run.add_argument("--midi", help="MIDI input: 'jack' (a JACK MIDI port) or part of its name")
+    _add_control_arguments(run)
     run.set_defaults(run=_run)
 
     gui = commands.add_parser("gui", help="the desktop app")
     gui.add_argument("--model", type=Path)
+    _add_control_arguments(gui)
     gui.set_defaults(run=_gui)
+
+    ctl = commands.add_parser("ctl", help="control a running converter (`rtconvert run`, the app)")
+    ctl.add_argument("name", choices=COMMANDS, metavar="command",
+                     help=f"one of {', '.join(COMMANDS)}")
+    ctl.add_argument("value", nargs="?",
+                     help="emotion name; number; on/off/toggle (bypass); up/down (intensity); "
+                          "off (gate); preset name")
+    ctl.add_argument("--json", action="store_true", help="print the status as JSON")
+    ctl.add_argument("--host", default=DEFAULT_HOST)
+    ctl.add_argument("--port", type=_positive_int, default=DEFAULT_PORT)
+    ctl.add_argument("--token")
+    ctl.set_defaults(run=_ctl)
     return parser
+
+
+def _add_control_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--control-port", type=int, default=DEFAULT_PORT,
+                        help="OSC (UDP) and WebSocket (TCP) port (default %(default)s)")
+    parser.add_argument("--control-host", default=DEFAULT_HOST,
+                        help="address to listen on; any other than this machine needs a token")
+    parser.add_argument("--control-token", help="a secret every control message must carry")
+    parser.add_argument("--no-control", action="store_true", help="run no control server")
 
 
 def _add_device_arguments(parser: argparse.ArgumentParser) -> None:
@@ -186,7 +249,8 @@ def _add_device_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _gui(args: argparse.Namespace) -> int:
     from .gui import run_app  # Qt only when asked for
-    return run_app(args.model)
+    return run_app(args.model, ControlOptions(args.control_host, args.control_port,
+                                              args.control_token, not args.no_control))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -28,6 +28,7 @@ from .analysis import AnalysisStep, StreamingAnalyzer, analyze_stream
 from .bundle import Bundle
 from .controls import Ramp, Settings
 from .conversion import ConversionStage
+from .f0trace import TRACE_S, F0Trace
 from .features import MIN_DURATION_S
 from .levels import SILENCE_DB, level_db
 from .mixer import Gain, Gate, Mixer
@@ -103,6 +104,7 @@ class Engine:
         self.conversion.reset()
         self.prosody.reset()
         self.synthesizer = StreamingSynthesizer(config)
+        self.f0_trace = F0Trace(TRACE_S, config.frame_period_ms)  # for display
         self.gate, self.mixer = Gate(), Mixer(rate, self._settings.output_gain_db)
         self._input_gain = Gain(self._settings.input_gain_db)
         self._condition = Ramp(self._settings.condition(self.emotions),
@@ -198,6 +200,7 @@ class Engine:
         with self._timed("prosody"):
             f0, mcep = self.prosody.process(frames.features.f0_hz, frames.features.mcep,
                                             frames.condition, frames.lf0_residual)
+            self.f0_trace.push(frames.features.f0_hz, f0)
         with self._timed("synthesis"):
             wet = self.synthesizer.process(f0, mcep, frames.features.bap)
         return self.mixer.process(wet, 0.0 if settings.bypass or not gate_open else 1.0,

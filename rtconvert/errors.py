@@ -19,3 +19,11 @@ class BundleError(RtconvertError):
 
 class AudioDeviceError(RtconvertError):
     """An audio device cannot be opened, or failed while streaming."""
+
+
+class OutputError(RtconvertError):
+    """A file cannot be written: its folder is missing or read-only, or the disk is full."""
+
+
+class ControlError(RtconvertError, ValueError):
+    """A control message is malformed, unknown or refused, or no converter answers it."""

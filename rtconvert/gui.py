@@ -23,9 +23,12 @@ from PyQt6.QtWidgets import (QApplication, QButtonGroup, QComboBox, QFileDialog,
                              QWidget)
 
 from .bundle import Bundle, load_bundle
+from .control import Controller, ControlOptions
 from .controls import NEUTRAL, Settings
 from .errors import RtconvertError
 from .devices import device_choices, refresh_devices
+from .gui_control import ControlPanel
+from .gui_f0 import SeePanel
 from .gui_status import StatusPanel
 from .live import LiveConfig, LiveStream
 from .presets import LAST_SESSION, PresetStore
@@ -51,26 +54,37 @@ class MainWindow(QMainWindow):
         The model to start with (the shipped one by default).
     presets : PresetStore
         Where presets and the last session's controls are kept.
+    control : ControlOptions, optional
+        Where the OSC/WebSocket control server listens; None runs none.
     """
 
     stream_stopped = pyqtSignal(str)  # emitted from an audio thread, handled on the UI thread
 
-    def __init__(self, bundle: Bundle, presets: PresetStore) -> None:
+    def __init__(self, bundle: Bundle, presets: PresetStore,
+                 control: ControlOptions | None = None) -> None:
         super().__init__()
         self.setWindowTitle("rtconvert: emotional voice conversion")
         self.bundle, self.presets = bundle, presets
         last = presets.presets.get(LAST_SESSION)
-        self.settings = last if self._valid(last) else Settings()
+        # Every change, from the widgets here or from outside, goes through the controller.
+        self.controller = Controller(bundle.emotions, last if self._valid(last) else Settings(),
+                                     presets)
+        self._shown_version = -1
         self.live: LiveStream | None = None
         self.recording_folder = Path(platformdirs.user_music_dir()) / "rtconvert"
 
         central = QWidget()
-        layout = QVBoxLayout(central)
+        outer = QVBoxLayout(central)
         self.banner = QLabel()
         self.banner.setWordWrap(True)
         self.banner.setStyleSheet("background: #fde2e1; color: #8a1c14; padding: 6px;")
         self.banner.hide()
-        layout.addWidget(self.banner)
+        outer.addWidget(self.banner)
+        columns = QHBoxLayout()
+        outer.addLayout(columns)
+        layout, right = QVBoxLayout(), QVBoxLayout()
+        columns.addLayout(layout)
+        columns.addLayout(right)
         layout.addWidget(self._devices_box())
         layout.addWidget(self._emotion_box())
         layout.addWidget(self._controls_box())
@@ -79,6 +93,11 @@ class MainWindow(QMainWindow):
         self.status_panel.measured.connect(self._measured)
         self._resume_after_measuring = False
         layout.addWidget(self.status_panel)
+        self.see_panel = SeePanel()
+        self.see_panel.hear_button.clicked.connect(self.hear_it)
+        right.addWidget(self.see_panel, 1)
+        self.control_panel = ControlPanel(self.controller, presets, control)
+        right.addWidget(self.control_panel)
         self.setCentralWidget(central)
         self.stream_stopped.connect(self._on_stream_stopped)
         self._show_settings()
@@ -87,6 +106,10 @@ class MainWindow(QMainWindow):
         self.timer.timeout.connect(self._refresh_readouts)
         self.timer.start(50)
         self._refresh_readouts()
+
+    @property
+    def settings(self) -> Settings:
+        return self.controller.settings
 
     def _valid(self, settings: Settings | None) -> bool:
         try:
@@ -247,8 +270,8 @@ class MainWindow(QMainWindow):
         running = self.live is not None
         self.stop_stream()
         self.bundle = bundle
-        if self.settings.emotion not in self.emotions:  # the new model does not have it
-            self.settings = dataclasses.replace(self.settings, emotion=NEUTRAL)
+        self.controller.set_emotions(bundle.emotions)  # an emotion it lacks becomes neutral
+        self.control_panel.fill_learn_targets()
         self._fill_emotions()
         self._show_model()
         self._show_settings()
@@ -279,12 +302,14 @@ class MainWindow(QMainWindow):
             self.start_button.setChecked(False)
             return
         self.live = live
+        self.controller.attach(live)
         self.banner.hide()
         self.start_button.setChecked(True)
         self.start_button.setText("Stop")
 
     def stop_stream(self) -> None:
         live, self.live = self.live, None
+        self.controller.attach(None)
         if live is not None:
             live.stop()
         self.record_button.setChecked(False)
@@ -321,13 +346,15 @@ class MainWindow(QMainWindow):
         self.apply(emotion=emotion)
 
     def apply(self, **changes) -> None:
-        """Change controls: remembered here and handed to the running engine."""
-        self.settings = dataclasses.replace(self.settings, **changes)
-        if self.live is not None:
-            self.live.engine.update(**changes)
+        """Change controls through the controller (which hands them to the running engine)."""
+        try:
+            self.controller.apply(**changes)
+        except RtconvertError as exc:
+            self.show_error(str(exc))
         self._show_settings()
 
     def _show_settings(self) -> None:
+        self._shown_version = self.controller.version
         s = self.settings
         quiet = (self.intensity, self.gate, self.input_gain, self.output_gain, self.bypass_button)
         for widget in quiet:  # showing a value must not apply it again
@@ -384,17 +411,30 @@ class MainWindow(QMainWindow):
 
     def _refresh_readouts(self) -> None:
         self.status_panel.show_status(self.live)
+        self.see_panel.show_stream(self.live)
+        if self.controller.version != self._shown_version:  # changed from outside
+            self._show_settings()
+
+    def hear_it(self) -> None:
+        """Play the last seconds converted, then unconverted, on the monitor device."""
+        try:
+            if self.live is not None:
+                self.live.hear_it()
+        except RtconvertError as exc:
+            self.show_error(str(exc))
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.status_panel.cancel()
+        self.control_panel.close_all()
         self.stop_stream()
         self.presets.save(LAST_SESSION, self.settings)
         event.accept()
 
 
-def run_app(model: Path | None = None) -> int:
-    """Start the app with ``model`` (default: the shipped bundle); returns its exit code."""
+def run_app(model: Path | None = None, control: ControlOptions | None = None) -> int:
+    """Start the app with ``model`` (default: the shipped bundle) and, given ``control``, its
+    control server; returns its exit code."""
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    window = MainWindow(load_bundle(model), PresetStore())
+    window = MainWindow(load_bundle(model), PresetStore(), control)
     window.show()
     return app.exec()

@@ -35,6 +35,7 @@ from .engine import Engine
 from .errors import AudioDeviceError
 from .devices import Device, find_device, forget_dead_stream, negotiate_rate
 from .recorder import WavRecorder
+from .replay import Replay
 from .samplequeue import SampleQueue
 
 FloatArray = npt.NDArray[np.float64]
@@ -140,6 +141,7 @@ class LiveStream:
         self._stream: sd.Stream | None = None
         self._monitor: sd.OutputStream | None = None
         self._monitor_queue = SampleQueue()
+        self.replay = Replay(1)  # replaced when the stream starts
         self._input, self._output = SampleQueue(), SampleQueue()
         self._wake = threading.Event()
         self._worker: threading.Thread | None = None
@@ -178,6 +180,7 @@ class LiveStream:
         self._callback_priority = _UNKNOWN
         self._input, self._output = SampleQueue(), SampleQueue(self.headroom)
         self._monitor_queue = SampleQueue()
+        self.replay = Replay(self.rate)
         self._worker = threading.Thread(target=self._work, name="rtconvert-engine", daemon=True)
         self._worker.start()
         sys.setswitchinterval(SWITCH_INTERVAL_S)
@@ -268,6 +271,7 @@ class LiveStream:
         outdata[:, 0] = converted
         if self._monitor is not None:
             self._monitor_queue.push(converted)
+        self.replay.record(block, converted)
         recorder = self._recorder
         if recorder is not None:
             recorder.push(block, converted)
@@ -298,7 +302,8 @@ class LiveStream:
 
     def _monitor_callback(self, outdata: np.ndarray, frames: int, timing: Any,
                           status: sd.CallbackFlags) -> None:
-        outdata[:, 0], _ = self._monitor_queue.pop(frames)
+        live, _ = self._monitor_queue.pop(frames)
+        outdata[:, 0] = self.replay.play(live)
         # Clock drift: a monitor slower than the main device would queue without end.
         self._monitor_queue.trim(MONITOR_QUEUE_BLOCKS * frames)
 
@@ -308,6 +313,13 @@ class LiveStream:
             self.status.error = "the audio stream stopped: a device was disconnected or failed"
             if self.on_stop is not None:
                 self.on_stop(self.status.error)
+
+    def hear_it(self) -> float:
+        """Play the last seconds converted, then unconverted, on the monitor; returns seconds."""
+        if self._monitor is None:
+            raise AudioDeviceError("'hear it' plays on the monitor device: pick your headphones "
+                                   "as the monitor and start again")
+        return self.replay.start()
 
     # -- recording -----------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import RAVDESS_ROOT, SHARED_DATA, TEST_CACHE, speak
+from helpers import RAVDESS_ROOT, SHARED_DATA, TEST_CACHE, speak, start_jack, stop_jack
 from rtconvert.audiofile import load_audio
 from rtconvert.config import FeatureConfig
 
@@ -28,6 +28,18 @@ def speech_file(tmp_path_factory) -> Path:
 def speech(speech_file, feature_config) -> np.ndarray:
     """The generated speech at the model rate, float64 mono."""
     return load_audio(speech_file, feature_config.sample_rate).samples
+
+
+@pytest.fixture(scope="module")
+def jack_server():
+    """A JACK dummy server for one test module, this process's default server meanwhile."""
+    import os
+
+    server = start_jack(f"rtconvert-test-{os.getpid()}")
+    try:
+        yield server
+    finally:
+        stop_jack(server)
 
 
 @pytest.fixture(scope="session")

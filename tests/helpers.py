@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -56,3 +59,68 @@ class _NoTorch:
             raise ImportError("torch is blocked: the runtime must not need it")
 sys.meta_path.insert(0, _NoTorch())
 """
+
+
+# -- a JACK server with the dummy backend, for the live-audio tests ----------------------
+
+JACK_RATE, JACK_PERIOD = 48000, 256
+needs_jackd = pytest.mark.skipif(shutil.which("jackd") is None,
+                                 reason="jackd is not installed (apt-get install jackd2)")
+JACK_LOG = Path(tempfile.gettempdir()) / f"rtconvert-test-jackd-{os.getpid()}.log"
+
+
+def launch_jack(name: str) -> subprocess.Popen:
+    """A JACK server with the dummy backend, once it answers; realtime where the machine allows.
+
+    Its messages (xruns name the late client) go to ``JACK_LOG``: a pipe nobody reads
+    would fill up and stall the server.
+    """
+    import jack
+
+    with open(JACK_LOG, "ab") as log:
+        server = subprocess.Popen(["jackd", "-R", "-P", "70", "-n", name, "-d", "dummy", "-r",
+                                   str(JACK_RATE), "-p", str(JACK_PERIOD)], stdout=log, stderr=log)
+    for _ in range(100):
+        try:
+            jack.Client("probe", servername=name, no_start_server=True).close()
+            return server
+        except jack.JackError:
+            time.sleep(0.1)
+    server.kill()
+    pytest.fail(f"jackd did not start: {JACK_LOG.read_text()[-500:]}")
+
+
+def start_jack(name: str) -> subprocess.Popen:
+    """``launch_jack``, made this process's default server."""
+    from rtconvert.devices import refresh_devices
+
+    server = launch_jack(name)
+    os.environ["JACK_DEFAULT_SERVER"] = name
+    os.environ["JACK_NO_START_SERVER"] = "1"
+    refresh_devices()  # PortAudio lists JACK's devices only if the server runs when it scans
+    return server
+
+
+def stop_jack(server: subprocess.Popen) -> None:
+    import sounddevice as sd
+
+    sd._terminate()  # PortAudio must let go of the server while it still answers
+    server.terminate()
+    try:
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.kill()
+    sd._initialize()
+
+
+def jack_stream_ports() -> tuple[str, str]:
+    """The JACK ports of the (one) PortAudio stream another process opened: (input, output)."""
+    import jack
+
+    client = jack.Client("rtconvert-test-ports", no_start_server=True)
+    try:
+        inputs = client.get_ports("PortAudio.*:in_", is_input=True, is_audio=True)
+        outputs = client.get_ports("PortAudio.*:out_", is_output=True, is_audio=True)
+    finally:
+        client.close()
+    return inputs[0].name, outputs[0].name

@@ -4,84 +4,27 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import threading
-import time
-from pathlib import Path
 
 import numpy as np
 import pytest
-import sounddevice as sd
 import soundfile
 import soxr
 
 from rtconvert.bundle import load_bundle
 from rtconvert.errors import AudioDeviceError
 from rtconvert.features import analyze
-from rtconvert.devices import refresh_devices
 from rtconvert.live import LiveConfig, LiveStream
 from rtconvert.loopback import Feeder
 from rtconvert.prosody import CENTS_PER_LOG
 
-RATE, PERIOD = 48000, 256
+from helpers import JACK_LOG, JACK_PERIOD, JACK_RATE, needs_jackd
 
-pytestmark = pytest.mark.skipif(shutil.which("jackd") is None,
-                                reason="jackd is not installed (apt-get install jackd2)")
+RATE, PERIOD = JACK_RATE, JACK_PERIOD
 
-
-JACK_LOG = Path(tempfile.gettempdir()) / f"rtconvert-test-jackd-{os.getpid()}.log"
-
-
-def launch_jack(name: str) -> subprocess.Popen:
-    """A JACK server with the dummy backend, once it answers; realtime where the machine allows.
-
-    Its messages (xruns name the late client) go to ``JACK_LOG``: a pipe nobody reads
-    would fill up and stall the server.
-    """
-    import jack
-
-    with open(JACK_LOG, "ab") as log:
-        server = subprocess.Popen(["jackd", "-R", "-P", "70", "-n", name, "-d", "dummy", "-r",
-                                   str(RATE), "-p", str(PERIOD)], stdout=log, stderr=log)
-    for _ in range(100):
-        try:
-            jack.Client("probe", servername=name, no_start_server=True).close()
-            return server
-        except jack.JackError:
-            time.sleep(0.1)
-    server.kill()
-    pytest.fail(f"jackd did not start: {JACK_LOG.read_text()[-500:]}")
-
-
-def start_jack(name: str) -> subprocess.Popen:
-    """``launch_jack``, made this process's default server."""
-    server = launch_jack(name)
-    os.environ["JACK_DEFAULT_SERVER"] = name
-    os.environ["JACK_NO_START_SERVER"] = "1"
-    refresh_devices()  # PortAudio lists JACK's devices only if the server runs when it scans
-    return server
-
-
-def stop_jack(server: subprocess.Popen) -> None:
-    sd._terminate()  # PortAudio must let go of the server while it still answers
-    server.terminate()
-    try:
-        server.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        server.kill()
-    sd._initialize()
-
-
-@pytest.fixture(scope="module")
-def jack_server():
-    server = start_jack(f"rtconvert-test-{os.getpid()}")
-    try:
-        yield server
-    finally:
-        stop_jack(server)
+pytestmark = needs_jackd
 
 
 @pytest.fixture(scope="module")

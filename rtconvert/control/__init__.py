@@ -1,0 +1,15 @@
+"""Remote and hotkey control of a running converter, all through one :class:`Controller`.
+
+controller  Controller: parses, validates and applies every change; the status it reports
+server      ControlServers, ControlOptions: OSC (UDP) and WebSocket (TCP) on one port
+osc         OscServer: ``/rtconvert/<command> [value]``
+websocket   WebSocketServer: ``{"command": ..., "value": ...}`` JSON messages
+client      send_command: what ``rtconvert ctl`` uses
+midi        MIDI mappings (learnable) and inputs: JACK MIDI ports, system MIDI (mido)
+hotkeys     global hotkeys where the desktop allows them (X11, Windows)
+"""
+
+from .controller import COMMANDS, Controller
+from .server import DEFAULT_PORT, ControlOptions, ControlServers
+
+__all__ = ["COMMANDS", "DEFAULT_PORT", "ControlOptions", "ControlServers", "Controller"]

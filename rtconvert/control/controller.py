@@ -1,0 +1,192 @@
+"""The one controller every input goes through: parses, validates, applies, reports the status.
+
+App widgets, keys, global hotkeys, OSC, WebSocket, MIDI and ``rtconvert ctl`` all call
+:meth:`Controller.command` (text or loosely typed values, as messages carry them) or
+:meth:`Controller.apply` (typed values from the app's own widgets). Either refuses bad
+input with a :class:`~rtconvert.errors.ControlError` naming what is wrong and what is
+allowed, and changes nothing; a valid change replaces the :class:`~rtconvert.controls.Settings`
+atomically on the running engine and bumps :attr:`Controller.version`, which the app and
+the status subscribers poll (so a flood of messages costs them one refresh per poll, not
+one per message).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import threading
+from typing import TYPE_CHECKING, Any
+
+from ..controls import NEUTRAL, Settings
+from ..errors import ConfigError, ControlError
+
+if TYPE_CHECKING:
+    from ..live import LiveStream
+    from ..presets import PresetStore
+
+#: Commands and the Settings field each sets; "preset" and "status" are handled apart.
+FIELDS = {"emotion": "emotion", "intensity": "intensity", "bypass": "bypass", "gate": "gate_db",
+          "input_gain": "input_gain_db", "output_gain": "output_gain_db"}
+COMMANDS = (*FIELDS, "preset", "status")
+#: How far ``intensity up`` / ``intensity down`` move it.
+INTENSITY_STEP = 0.1
+_TRUE, _FALSE = ("on", "true", "1", "yes"), ("off", "false", "0", "no")
+
+
+def _number(command: str, value: Any) -> float:
+    """A finite float from a number or its text; ControlError otherwise."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ControlError(f"{command}: expected a number, got {value!r}")
+    try:
+        number = float(value)
+    except ValueError:
+        raise ControlError(f"{command}: expected a number, got {value!r}") from None
+    if not math.isfinite(number):
+        raise ControlError(f"{command}: {value!r} is not a finite number")
+    return round(number, 6)  # OSC's float32 0.6 is 0.60000002
+
+
+def parse_bypass(value: Any, current: bool) -> bool:
+    """``on``/``off``/``toggle`` (also true/false, 1/0, yes/no; None toggles) to a bool."""
+    if value is None or value == "toggle":
+        return not current
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower() if isinstance(value, (str, int)) else None
+    if text in _TRUE or text in _FALSE:
+        return text in _TRUE
+    raise ControlError(f"bypass: expected on, off or toggle, got {value!r}")
+
+
+class Controller:
+    """Validated control of a converter that may or may not be streaming.
+
+    Parameters
+    ----------
+    emotions : tuple of str
+        The loaded model's emotions (``bundle.emotions``; "neutral" is always allowed).
+    settings : Settings, optional
+        The controls to start with (default: ``Settings()``).
+    presets : PresetStore, optional
+        Where ``preset NAME`` looks names up.
+    """
+
+    def __init__(self, emotions: tuple[str, ...], settings: Settings | None = None,
+                 presets: PresetStore | None = None) -> None:
+        self._lock = threading.Lock()
+        self.emotions = tuple(emotions)
+        self._settings = (settings or Settings()).validate(self.emotions)
+        self.presets = presets
+        self.live: LiveStream | None = None
+        self.version = 0  # bumped by every change; pollers compare it
+
+    @property
+    def settings(self) -> Settings:
+        return self._settings
+
+    def attach(self, live: LiveStream | None) -> None:
+        """Control ``live`` (None: no stream); it is given the current settings at once."""
+        with self._lock:
+            self.live = live
+            if live is not None:
+                live.engine.update(**dataclasses.asdict(self._settings))
+            self.version += 1
+
+    def set_emotions(self, emotions: tuple[str, ...]) -> None:
+        """A new model: its emotions; an emotion it lacks becomes neutral."""
+        with self._lock:
+            self.emotions = tuple(emotions)
+            if self._settings.emotion not in (NEUTRAL, *self.emotions):
+                self._settings = dataclasses.replace(self._settings, emotion=NEUTRAL)
+            self.version += 1
+
+    def apply(self, **changes: Any) -> Settings:
+        """Change fields of :class:`Settings`; returns the new settings.
+
+        Raises
+        ------
+        ControlError
+            A value is out of range, not finite, or an unknown emotion; nothing changes.
+        """
+        with self._lock:
+            try:
+                settings = dataclasses.replace(self._settings, **changes).validate(self.emotions)
+            except (ConfigError, TypeError) as exc:
+                raise ControlError(str(exc)) from None
+            live = self.live
+            if live is not None:
+                live.engine.update(**dataclasses.asdict(settings))
+            self._settings = settings
+            self.version += 1
+            return settings
+
+    def command(self, name: str, value: Any = None) -> dict[str, Any]:
+        """Run one command as a message names it; returns the status after it.
+
+        Parameters
+        ----------
+        name : str
+            One of :data:`COMMANDS`.
+        value : str, float, bool or None
+            The argument: an emotion, a number (``gate`` also takes ``off``; ``intensity``
+            also ``up`` and ``down``), ``on``/``off``/``toggle`` for bypass (None toggles),
+            a preset's name. ``status`` takes none.
+
+        Raises
+        ------
+        ControlError
+            An unknown command, a missing or malformed argument, a refused value.
+        """
+        if name == "status":
+            return self.status()
+        if name == "preset":
+            self.load_preset(value)
+        elif name in FIELDS:
+            self.apply(**{FIELDS[name]: self._parse(name, value)})
+        else:
+            raise ControlError(f"unknown command {name!r}; use one of {', '.join(COMMANDS)}")
+        return self.status()
+
+    def _parse(self, name: str, value: Any) -> Any:
+        if name == "bypass":
+            return parse_bypass(value, self._settings.bypass)
+        if value is None:
+            raise ControlError(f"{name}: a value is missing")
+        if name == "emotion":
+            if not isinstance(value, str):
+                raise ControlError(f"emotion: expected a name, got {value!r}")
+            return value.strip().lower()
+        if name == "gate" and isinstance(value, str) and value.strip().lower() == "off":
+            return -math.inf
+        if name == "intensity" and value in ("up", "down"):
+            step = INTENSITY_STEP if value == "up" else -INTENSITY_STEP
+            return round(min(1.0, max(0.0, self._settings.intensity + step)), 6)
+        return _number(name, value)
+
+    def load_preset(self, name: Any) -> Settings:
+        """Apply the saved preset ``name``; ControlError if there is none of that name."""
+        if self.presets is None:
+            raise ControlError("this converter keeps no presets")
+        settings = self.presets.presets.get(name) if isinstance(name, str) else None
+        if settings is None:
+            known = ", ".join(self.presets.names()) or "none saved"
+            raise ControlError(f"no preset {name!r}; presets: {known}")
+        return self.apply(**dataclasses.asdict(settings))
+
+    def status(self) -> dict[str, Any]:
+        """Settings, model, stream figures: a flat dict that JSON can carry (no infinities)."""
+        s, live = self._settings, self.live
+        status: dict[str, Any] = {
+            "emotion": s.emotion, "intensity": s.intensity, "bypass": s.bypass,
+            "gate_db": None if math.isinf(s.gate_db) else s.gate_db,
+            "input_gain_db": s.input_gain_db, "output_gain_db": s.output_gain_db,
+            "emotions": [NEUTRAL, *self.emotions],
+            "presets": self.presets.names() if self.presets is not None else [],
+            "running": live is not None, "version": self.version}
+        if live is not None:
+            ls = live.status
+            status.update(input_db=round(ls.input_db, 1), output_db=round(ls.output_db, 1),
+                          latency_ms=round(1000 * live.latency_s, 2), load=round(ls.load, 3),
+                          underruns=live.underruns, overruns=ls.input_overflows,
+                          error=ls.error)
+        return status
