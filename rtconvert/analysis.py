@@ -4,10 +4,11 @@ The stream is cut into steps of ``frames_per_step`` frames. A step runs once the
 samples up to ``lookahead_frames`` past its last frame have arrived, and analyses its
 frames from a window of ``CONTEXT_S`` of past (rounded up to whole frames), the step
 and the lookahead. Past
-the lookahead the window is continued by its own mirror image: CheapTrick, D4C and YIN
-read up to ~30 ms beyond a frame, and a mirrored voiced signal keeps its period where
-silence or repeated samples would not. Every frame sees the same window however the
-input was cut into blocks, so the analysis is block-size invariant.
+the lookahead the window is continued by its own mirror image: CheapTrick, D4C and the
+F0 tracker read up to ~30 ms beyond a frame, and a mirrored voiced signal keeps its
+period where silence or repeated samples would not. Every frame sees the same window
+however the input was cut into blocks, and the F0 tracker's state (:class:`.pitch.PitchTracker`)
+changes once per step, in order, so the analysis is block-size invariant.
 """
 
 from __future__ import annotations
@@ -21,9 +22,9 @@ import numpy.typing as npt
 from .config import FeatureConfig
 from .errors import ConfigError
 from .features import (WorldFeatures, aperiodicity, encode_aperiodicity, encode_envelope,
-                       refine_f0, spectral_envelope)
+                       spectral_envelope)
 from .levels import level_db
-from .pitch import half_span, yin_f0
+from .pitch import PitchTracker, half_span, refine_causal
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -82,6 +83,7 @@ class StreamingAnalyzer:
         if min(self.context_samples, self.mirror_samples) < needed:
             raise ConfigError(f"F0 floor {config.f0_floor_hz} Hz needs {needed} samples of "
                               f"context, the stream's window holds {self.context_samples}")
+        self._pitch = PitchTracker(config)
         self.reset()
 
     def reset(self) -> None:
@@ -90,6 +92,7 @@ class StreamingAnalyzer:
         self._buffer_start = -self.context_samples  # stream index of _buffer[0]
         self._next_frame = 0
         self._last_bap: FloatArray | None = None  # of the previous step's last frame
+        self._pitch.reset()
 
     @property
     def received(self) -> int:
@@ -126,8 +129,8 @@ class StreamingAnalyzer:
         window = np.concatenate([real, real[-2:-self.mirror_samples - 2:-1]])
         centres = self.context_samples + hop * np.arange(self.frames_per_step)
         times_s = centres / self.config.sample_rate
-        coarse = yin_f0(window, centres, self.config)
-        f0 = refine_f0(window, coarse, times_s, self.config)
+        coarse = self._pitch.estimate(window, centres)
+        f0 = refine_causal(window, len(real), coarse, times_s, self.config)
         envelope = spectral_envelope(window, f0, times_s, self.config)
         features = WorldFeatures(f0, encode_envelope(envelope, self.config),
                                  self._band_aperiodicity(window, f0, times_s))

@@ -1,5 +1,5 @@
-"""Small stream parts on their own: YIN pitch, the emotion shift curve, running statistics,
-queues, the live headroom and worker priority, presets."""
+"""Small stream parts on their own: the emotion shift curve, running statistics, queues, the
+live headroom and worker priority, presets (F0 is in test_pitch.py)."""
 
 from __future__ import annotations
 
@@ -8,27 +8,12 @@ import threading
 import numpy as np
 import pytest
 
-from rtconvert.config import FeatureConfig
 from rtconvert.controls import Settings
 from rtconvert.errors import ConfigError
 from rtconvert.live import HEADROOM_S, headroom_samples, realtime_priority, run_just_below
-from rtconvert.pitch import half_span, yin_f0
 from rtconvert.presets import PresetStore
 from rtconvert.prosody import (MAX_ENERGY_SHIFT_DB, EmotionShift, RunningStats, shift_at)
 from rtconvert.samplequeue import SampleQueue
-
-
-@pytest.mark.parametrize("f0", [80.0, 150.0, 310.0, 600.0])
-def test_yin_finds_the_period_of_a_buzz_and_nothing_in_noise(f0):
-    config = FeatureConfig()
-    rate = config.sample_rate
-    t = np.arange(rate // 4) / rate
-    buzz = 0.3 * sum(np.sin(2 * np.pi * f0 * k * t) / k for k in range(1, 8) if f0 * k < 10000)
-    centres = np.arange(half_span(config), len(t) - half_span(config), 600)
-    np.testing.assert_allclose(yin_f0(buzz, centres, config), f0, rtol=0.005)
-    noise = 0.3 * np.random.default_rng(1).standard_normal(len(t))
-    assert not yin_f0(noise, centres, config).any()
-    assert not yin_f0(np.zeros(len(t)), centres, config).any()
 
 
 def test_the_shift_is_zero_at_zero_and_the_measured_points_at_half_and_one():
