@@ -11,6 +11,8 @@ import soundfile
 import soxr
 
 from .errors import AudioFileError
+from .files import atomic_output
+from .resample import check_rate
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,9 @@ def load_audio(path: str | Path, sample_rate: int | None = None) -> LoadedAudio:
     ------
     AudioFileError
         If the file is missing, cannot be decoded, holds no samples or holds NaN/inf.
+    ConfigError
+        If it must be resampled and its rate (or ``sample_rate``) is outside what the
+        resampler supports.
     """
     path = Path(path)
     if not path.is_file():
@@ -57,6 +62,8 @@ def load_audio(path: str | Path, sample_rate: int | None = None) -> LoadedAudio:
     check_finite(samples, str(path))
     target_rate = source_rate if sample_rate is None else sample_rate
     if target_rate != source_rate:
+        check_rate(source_rate, str(path))
+        check_rate(target_rate, f"{path}: resampling to")
         samples = soxr.resample(samples, source_rate, target_rate, quality="HQ")
     return LoadedAudio(np.ascontiguousarray(samples, dtype=np.float64), target_rate,
                        source_rate, n_channels)
@@ -72,10 +79,15 @@ def check_finite(samples: npt.NDArray[np.floating], name: str) -> None:
 
 
 def write_audio(path: str | Path, samples: npt.NDArray[np.floating], sample_rate: int) -> None:
-    """Write mono samples as a file whose format follows the suffix (WAV is 24-bit PCM)."""
+    """Write mono samples as a file whose format follows the suffix (WAV is 24-bit PCM).
+
+    Written atomically (:func:`.files.atomic_output`): a failure leaves ``path`` as it was.
+    """
     path = Path(path)
     subtype = "PCM_24" if path.suffix.lower() in (".wav", ".flac") else None
     try:
-        soundfile.write(str(path), np.clip(samples, -1.0, 1.0), sample_rate, subtype=subtype)
+        with atomic_output(path) as partial:
+            soundfile.write(str(partial), np.clip(samples, -1.0, 1.0), sample_rate,
+                            subtype=subtype)
     except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
         raise AudioFileError(f"{path}: cannot write audio ({exc})") from exc

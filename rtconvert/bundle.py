@@ -11,8 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
-import tempfile
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -22,6 +20,7 @@ import numpy as np
 
 from .config import FeatureConfig
 from .errors import BundleError, ConfigError
+from .files import write_bytes
 from .modelio import Layout, Normalization
 
 FORMAT = "rtconvert-bundle"
@@ -84,29 +83,14 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    """A temporary file in the destination folder renamed into place: never half a file."""
-    handle, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(partial, 0o666 & ~umask)  # mkstemp's 0600 would hide a shipped model
-        os.replace(partial, path)
-    except BaseException:
-        Path(partial).unlink(missing_ok=True)
-        raise
-
-
 def write_bundle(directory: str | Path, onnx_bytes: bytes, metadata: dict[str, Any]) -> Path:
     """Write a bundle folder; adds format, version and the graph's checksum to the metadata."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     full = {"format": FORMAT, "format_version": FORMAT_VERSION, **metadata,
             "model_sha256": hashlib.sha256(onnx_bytes).hexdigest()}
-    _write_atomically(directory / MODEL_FILE, onnx_bytes)
-    _write_atomically(directory / METADATA_FILE, json.dumps(full, indent=1).encode())
+    write_bytes(directory / MODEL_FILE, onnx_bytes)
+    write_bytes(directory / METADATA_FILE, json.dumps(full, indent=1).encode())
     return directory
 
 

@@ -8,15 +8,13 @@ import sys
 import time
 from pathlib import Path
 
-from .audiofile import load_audio, write_audio
 from .bench import BenchCase, bench_speech, format_table, run_bench
 from .bundle import load_bundle
 from .control import COMMANDS, DEFAULT_PORT, Controller, ControlOptions, ControlServers
 from .control.server import DEFAULT_HOST
 from .controls import NEUTRAL, Settings
-from .engine import Engine, convert_signal
 from .errors import RtconvertError
-from .features import MIN_DURATION_S
+from .fileconvert import FILE_BLOCK, FileGate, check_output_audio, convert_file
 from .devices import list_devices
 from .live import LiveConfig, LiveStream
 from .loopback import measure_loopback
@@ -24,21 +22,17 @@ from .presets import PresetStore
 
 
 def _convert(args: argparse.Namespace) -> int:
-    """Convert a file through the streaming engine, at the file's own rate."""
+    """Convert a file through the streaming engine at the file's own rate, disk to disk."""
+    check_output_audio(args.output)  # before any work
     bundle = load_bundle(args.model)
     settings = Settings(emotion=args.emotion, intensity=args.intensity).validate(bundle.emotions)
-    audio = load_audio(args.input)
-    if len(audio.samples) < MIN_DURATION_S * audio.sample_rate:
-        raise RtconvertError(f"{args.input}: too short ({len(audio.samples)} samples); "
-                             f"need at least {MIN_DURATION_S} s")
-    if audio.n_channels > 1:
-        print(f"{args.input}: {audio.n_channels} channels, downmixed to mono")
-    engine = Engine(bundle, audio.sample_rate, settings)
-    output = convert_signal(engine, audio.samples, args.block)
-    write_audio(args.output, output, audio.sample_rate)
-    how = "whole file" if args.block is None else f"blocks of {args.block}"
+    report = convert_file(bundle, args.input, args.output, settings, FileGate(args.gate),
+                          args.block)
+    if report.n_channels > 1:
+        print(f"{args.input}: {report.n_channels} channels, downmixed to mono")
     print(f"wrote {args.output}: {settings.emotion} at intensity {settings.intensity}, "
-          f"{len(output) / audio.sample_rate:.2f} s at {audio.sample_rate} Hz ({how})")
+          f"{report.n_samples / report.sample_rate:.2f} s at {report.sample_rate} Hz")
+    print(report.describe())
     return 0
 
 
@@ -160,6 +154,15 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _file_gate(text: str) -> float | None:
+    if text.strip().lower() == "off":
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is neither a number of dB nor 'off'") from None
+
+
 def _block_list(text: str) -> list[int]:
     return [_positive_int(part) for part in text.split(",")]
 
@@ -175,8 +178,12 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("--intensity", type=float, default=0.5,
                          help="0 none, 0.5 normal, 1 strong (default 0.5)")
     convert.add_argument("--model", type=Path, help="model bundle folder (default: shipped)")
-    convert.add_argument("--block", type=_positive_int,
-                         help="stream in blocks of N samples (default: the whole file at once)")
+    convert.add_argument("--gate", type=_file_gate, default=FileGate().below_speech_db,
+                         help="silence gate in dB relative to the file's speech level, or off "
+                              "(default %(default)s)")
+    convert.add_argument("--block", type=_positive_int, default=FILE_BLOCK,
+                         help="samples read, converted and written at a time (default "
+                              "%(default)s); the output does not depend on it")
     convert.set_defaults(run=_convert)
 
     bench = commands.add_parser("bench", help="time the streaming engine")

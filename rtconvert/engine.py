@@ -22,14 +22,12 @@ from typing import Any, Iterator
 
 import numpy as np
 import numpy.typing as npt
-import soxr
 
-from .analysis import AnalysisStep, StreamingAnalyzer, analyze_stream
+from .analysis import AnalysisStep, StreamingAnalyzer
 from .bundle import Bundle
 from .controls import Ramp, Settings
 from .conversion import ConversionStage
 from .f0trace import TRACE_S, F0Trace
-from .features import MIN_DURATION_S
 from .levels import SILENCE_DB, level_db
 from .mixer import Gain, Gate, Mixer
 from .model import Converter, OnnxConverter
@@ -211,25 +209,3 @@ class Engine:
         total = sum(self.timings[s] for s in STAGES) or 1.0
         return {s: self.timings[s] / total for s in STAGES}
 
-
-def convert_signal(engine: Engine, samples: FloatArray, block_size: int | None = None,
-                   prime_statistics: bool = True) -> FloatArray:
-    """Stream a whole signal through ``engine`` and return it aligned with the input.
-
-    ``block_size`` None feeds it in one block; either way the same steps run. With
-    ``prime_statistics`` the speaker's log-F0 statistics are measured over the whole
-    signal first, as a live stream would have learnt them after a few sentences.
-    """
-    if prime_statistics:
-        config = engine.config
-        at_model_rate = soxr.resample(samples, engine.device_rate, config.sample_rate, "HQ")
-        if len(at_model_rate) >= MIN_DURATION_S * config.sample_rate:
-            features = analyze_stream(at_model_rate, config, engine.frames_per_step,
-                                      engine.lookahead_frames)
-            engine.prosody.prime(features.f0_hz, features.mcep[:, 0])
-    delay = round(engine.delay_s * engine.device_rate)
-    padded = np.concatenate([samples, np.zeros(delay)])
-    size = len(padded) if block_size is None else block_size
-    out = np.concatenate([engine.process(padded[i:i + size])
-                          for i in range(0, len(padded), size)])
-    return out[delay:delay + len(samples)]

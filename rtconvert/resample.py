@@ -15,12 +15,33 @@ import numpy.typing as npt
 import soxr
 from scipy import signal
 
+from .errors import ConfigError
+
 FloatArray = npt.NDArray[np.float64]
+
+#: Device and file rates the resampler converts from and to, in Hz (4 kHz to 384 kHz
+#: checked against 16, 24 and 48 kHz); soxr spins for minutes on a ratio like 1 Hz to 24 kHz.
+RATE_RANGE_HZ = (4000, 384000)
 
 #: Taps of the anti-alias / anti-image low-pass; odd, so its delay is whole samples.
 FIR_TAPS = 63
 #: Low-pass cutoff as a fraction of the lower rate's Nyquist frequency.
 CUTOFF = 0.9
+
+
+def check_rate(rate: int, what: str = "sample rate") -> int:
+    """``rate`` if the resampler supports it.
+
+    Raises
+    ------
+    ConfigError
+        Naming ``what`` (e.g. the file), the rate and the supported range.
+    """
+    low, high = RATE_RANGE_HZ
+    if not low <= rate <= high:
+        raise ConfigError(f"{what}: {rate} Hz is outside the {low}..{high} Hz that rtconvert "
+                          "resamples; convert it to a usual rate (e.g. 48000 Hz) first")
+    return rate
 
 
 class _StreamingFir:
@@ -48,10 +69,17 @@ class StreamResampler:
     Parameters
     ----------
     in_rate, out_rate : int
-        Sample rates in Hz.
+        Sample rates in Hz, within ``RATE_RANGE_HZ``.
+
+    Raises
+    ------
+    ConfigError
+        If a rate is outside ``RATE_RANGE_HZ``.
     """
 
     def __init__(self, in_rate: int, out_rate: int) -> None:
+        check_rate(in_rate, "input rate")
+        check_rate(out_rate, "output rate")
         self.in_rate, self.out_rate = in_rate, out_rate
         self.passthrough = in_rate == out_rate
         low = min(in_rate, out_rate) / 2 * CUTOFF

@@ -10,7 +10,8 @@ import soxr
 
 from rtconvert.bundle import load_bundle
 from rtconvert.controls import Ramp, Settings
-from rtconvert.engine import Engine, convert_signal
+from rtconvert.engine import Engine
+from rtconvert.fileconvert import convert_signal
 from rtconvert.errors import ConfigError
 from rtconvert.features import analyze
 from rtconvert.prosody import CENTS_PER_LOG

@@ -154,7 +154,8 @@ RUN_WITHOUT_TORCH = BLOCK_TORCH + """
 import numpy as np
 from rtconvert.bundle import load_bundle
 from rtconvert.controls import Settings
-from rtconvert.engine import Engine, convert_signal
+from rtconvert.engine import Engine
+from rtconvert.fileconvert import convert_signal
 bundle = load_bundle(sys.argv[1])
 t = np.arange(24000) / 24000
 voice = 0.1 * sum(np.sin(2 * np.pi * 140 * k * t) / k for k in range(1, 20))
