@@ -25,9 +25,5 @@ class OutputError(RtconvertError):
     """A file cannot be written: its folder is missing or read-only, or the disk is full."""
 
 
-class OutputError(RtconvertError):
-    """A file cannot be written: its folder is missing or read-only, or the disk is full."""
-
-
 class ControlError(RtconvertError, ValueError):
     """A control message is malformed, unknown or refused, or no converter answers it."""
