@@ -16,7 +16,7 @@ import numpy.typing as npt
 
 from .features import WorldFeatures
 from .model import Converter, FrameDelay
-from .modelio import SpeakerLevels
+from .modelio import SpeakerLevels, speech_weight
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -81,5 +81,7 @@ class ConversionStage:
         skip = min(self._frames_to_skip, features.n_frames)
         self._frames_to_skip -= skip
         f0, mcep, bap = np.split(frames[skip:], [1, 1 + self._n_mcep], axis=1)
-        converted = WorldFeatures(f0[:, 0], mcep + changes.mcep[skip:], bap + changes.bap[skip:])
+        weight = speech_weight(mcep[:, 0], speaker.c0_mean)[:, None]
+        converted = WorldFeatures(f0[:, 0], mcep + weight * changes.mcep[skip:],
+                                  bap + weight * changes.bap[skip:])
         return ConvertedFrames(converted, changes.lf0_residual[skip:], condition[skip:])

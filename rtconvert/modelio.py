@@ -14,6 +14,10 @@ bap         band aperiodicity, normalised by the corpus mean and std
 and writes, in the same normalised units, a change of each: the mel-cepstrum's and the
 aperiodicity's, an energy change, and a log-F0 residual in z-units of the *target*
 statistics, added after the emotion's mean/spread shift (:mod:`.prosody`).
+
+Emotion changes speech, not the room: every change fades out in frames far below the
+speaker's voiced level (:func:`speech_weight`), so pauses and background noise stay as
+they were instead of being raised with a shout.
 """
 
 from __future__ import annotations
@@ -24,6 +28,18 @@ import numpy as np
 import numpy.typing as npt
 
 FloatArray = npt.NDArray[np.float64]
+
+#: Frames this far below the speaker's mean voiced energy are not speech: nothing changes
+#: there. Above it, changes fade in over ``SPEECH_RAMP_DB``.
+SILENCE_BELOW_DB = 35.0
+SPEECH_RAMP_DB = 10.0
+_DB_PER_LOG_POWER = 10.0 / np.log(10.0)
+
+
+def speech_weight(c0: FloatArray, c0_mean: float) -> FloatArray:
+    """How much of a frame is speech (0..1) from its energy c0 and the speaker's mean voiced c0."""
+    above_db = (np.asarray(c0) - c0_mean) * _DB_PER_LOG_POWER + SILENCE_BELOW_DB
+    return np.clip(above_db / SPEECH_RAMP_DB, 0.0, 1.0)
 
 
 @dataclass(frozen=True)

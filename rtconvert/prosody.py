@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Sequence
 import numpy as np
 import numpy.typing as npt
 
-from .modelio import SpeakerLevels
+from .modelio import SpeakerLevels, speech_weight
 
 if TYPE_CHECKING:
     from .bundle import Bundle
@@ -172,7 +172,8 @@ class ProsodyShifter:
     F0 moves relative to the live speaker's running log-F0 statistics (:meth:`observe`
     feeds them), by the sum of the shifts of the emotions in the mixture, each at its
     intensity (:func:`shift_at`), and then by the generator's per-frame residual in
-    z-units of the shifted statistics; energy (c0) moves by the mixture's energy shift.
+    z-units of the shifted statistics; the energy (c0) of speech frames moves by the
+    mixture's energy shift (:func:`rtconvert.modelio.speech_weight`: not the pauses).
 
     Parameters
     ----------
@@ -246,6 +247,7 @@ class ProsodyShifter:
         lf0 = np.log(np.where(voiced, f0_hz, 1.0))
         mcep = mcep.copy()
         residual = np.zeros(len(f0_hz)) if lf0_residual is None else lf0_residual
+        speech = speech_weight(mcep[:, 0], self.energy.mean)
         # Rows differ only while the mixture glides; otherwise one shift serves all frames.
         if (condition == condition[0]).all():
             groups = [(condition[0], np.ones(len(f0_hz), dtype=bool))]
@@ -259,5 +261,5 @@ class ProsodyShifter:
             sigma_ratio = math.exp(shift.log_sigma_ratio)
             lf0[frames] = shift_log_f0(lf0[frames], voiced[frames], stats, shift.delta_lf0,
                                        sigma_ratio, 1.0) + stats.std * sigma_ratio * residual[frames]
-            mcep[frames, 0] += shift.delta_c0_db / DB_PER_LOG_POWER
+            mcep[frames, 0] += speech[frames] * shift.delta_c0_db / DB_PER_LOG_POWER
         return np.where(voiced, np.clip(np.exp(lf0), *F0_LIMITS_HZ), 0.0), mcep

@@ -29,7 +29,7 @@ import numpy as np
 import soxr
 from tqdm import tqdm
 
-from rtconvert.analysis import analyze_stream
+from rtconvert.analysis import ANALYSIS_VERSION, analyze_stream
 from rtconvert.audiofile import load_audio
 from rtconvert.config import FeatureConfig
 from rtconvert.errors import AudioFileError
@@ -51,7 +51,8 @@ class FeatureSpec:
 
     def describe(self) -> dict:
         return {"feature_config": self.config.to_dict(), "stream": self.stream,
-                "speed": self.speed}
+                "speed": self.speed,
+                "analysis_version": ANALYSIS_VERSION if self.stream is not None else None}
 
     def analyze(self, samples: np.ndarray) -> WorldFeatures:
         """Features of a signal at ``config.sample_rate``."""

@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch
 from torch.nn import functional as F
 
-from rtconvert.modelio import Layout
+from rtconvert.modelio import SILENCE_BELOW_DB, SPEECH_RAMP_DB, Layout
+from rtconvert.prosody import DB_PER_LOG_POWER
 
 
 def discriminator_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
@@ -23,6 +24,12 @@ def masked_l1(prediction: torch.Tensor, target: torch.Tensor, mask: torch.Tensor
     return ((prediction - target).abs() * mask).sum() / mask.sum().clamp(min=1.0)
 
 
+def speech_weights(inputs: torch.Tensor, layout: Layout, c0_scale: float) -> torch.Tensor:
+    """:func:`rtconvert.modelio.speech_weight` of input frames: (batch, 1, n_frames)."""
+    above_db = inputs[:, layout.c0_in:layout.c0_in + 1] * c0_scale * DB_PER_LOG_POWER
+    return ((above_db + SILENCE_BELOW_DB) / SPEECH_RAMP_DB).clamp(0.0, 1.0)
+
+
 def smoothness_loss(delta: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
     """Mean absolute change of the output from one frame to the next, weighted per channel.
 
@@ -34,7 +41,7 @@ def smoothness_loss(delta: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
 
 
 def converted_inputs(source: torch.Tensor, delta: torch.Tensor, shift: torch.Tensor,
-                     layout: Layout) -> torch.Tensor:
+                     speech: torch.Tensor, layout: Layout) -> torch.Tensor:
     """The source frames after the generator's changes and the runtime's average shifts.
 
     Expressed like the inputs (under the speaker's neutral statistics), so that a
@@ -46,10 +53,12 @@ def converted_inputs(source: torch.Tensor, delta: torch.Tensor, shift: torch.Ten
     delta : Tensor, shape (batch, n_outputs, n_frames)
     shift : Tensor, shape (batch, 3)
         Log-F0 shift in neutral z-units, spread ratio, energy shift over ``c0_scale``.
+    speech : Tensor, shape (batch, 1, n_frames)
+        :func:`speech_weights` of the source: the energy shift applies to speech only.
     """
     voiced = source[:, layout.voiced]
     lf0 = voiced * (shift[:, :1] + shift[:, 1:2] * (source[:, layout.lf0] + delta[:, layout.lf0]))
-    c0 = source[:, layout.c0_in] + shift[:, 2:3] + delta[:, layout.c0_out]
+    c0 = source[:, layout.c0_in] + shift[:, 2:3] * speech[:, 0] + delta[:, layout.c0_out]
     return torch.cat([source[:, layout.mcep] + delta[:, layout.mcep], lf0[:, None],
                       voiced[:, None], c0[:, None],
                       source[:, layout.bap_in] + delta[:, layout.bap_out]], dim=1)

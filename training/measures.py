@@ -30,6 +30,10 @@ MIN_VOICED_FRAMES = 3
 #: DNSMOS's models take 16 kHz audio in windows of 9.01 s (speechmos ``INPUT_LENGTH``).
 DNSMOS_RATE = 16000
 DNSMOS_WINDOW_S = 9.01
+#: Active speech level every clip is scored at (ITU-T P.835 listening level), and the
+#: range below the loudest 20 ms frame that counts as active.
+DNSMOS_LEVEL_DB = -26.0
+ACTIVE_RANGE_DB = 30.0
 DNSMOS_KEYS = {"ovrl": "ovrl_mos", "sig": "sig_mos", "bak": "bak_mos", "p808": "p808_mos"}
 
 
@@ -106,16 +110,32 @@ def compare(output: WorldFeatures, reference: WorldFeatures) -> Distances:
                      lf0_rmse_cents(f0_a, f0_b), lf0_correlation(f0_a, f0_b))
 
 
-def dnsmos_input(samples: FloatArray, sample_rate: int) -> npt.NDArray[np.float32]:
-    """The signal as DNSMOS takes it: 16 kHz, within [-1, 1], one 9.01 s window.
+def active_level_db(samples: FloatArray, sample_rate: int) -> float:
+    """Active speech level in dB re full scale: the RMS over 20 ms frames within
+    ``ACTIVE_RANGE_DB`` of the loudest one (a simple stand-in for ITU-T P.56)."""
+    frame = max(1, int(0.02 * sample_rate))
+    n = len(samples) // frame
+    if n == 0:
+        return -120.0
+    power = np.mean(samples[:n * frame].reshape(n, frame) ** 2, axis=1)
+    active = power >= power.max() * 10 ** (-ACTIVE_RANGE_DB / 10)
+    return 10.0 * math.log10(max(float(np.mean(power[active])), 1e-12))
 
-    A clip whose peak exceeds 1 is scaled down (not clipped: clipping would add a
+
+def dnsmos_input(samples: FloatArray, sample_rate: int) -> npt.NDArray[np.float32]:
+    """The signal as DNSMOS takes it: 16 kHz, at -26 dBFS active level, one 9.01 s window.
+
+    DNSMOS rates louder speech higher (a quiet RAVDESS take raised by 12 dB gains 0.4
+    OVRL), so every clip is brought to the active speech level of ITU-T P.835 listening
+    tests first: the score then says how the speech sounds, not how loud it is. A clip
+    whose peak would exceed 1 is scaled down (not clipped: clipping would add a
     distortion that the converter did not make). A shorter clip is repeated to one
     window, as speechmos repeats it; speechmos would then average further windows
     over the doubled clip (7 for a 4 s take, 1.6 s of compute), which moved the
     mean scores of 20 real RAVDESS takes by at most 0.03 at a sixth of the cost.
     """
     signal = soxr.resample(samples, sample_rate, DNSMOS_RATE, "HQ")
+    signal = signal * 10 ** ((DNSMOS_LEVEL_DB - active_level_db(signal, DNSMOS_RATE)) / 20)
     peak = float(np.max(np.abs(signal))) if len(signal) else 0.0
     if peak > 1.0:
         signal = signal / peak

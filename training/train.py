@@ -43,7 +43,8 @@ from .dataset import NEUTRAL, ConditionMap, Take, load_takes, parallel_pairs, sa
 from .extract import FeatureSpec, cache_dir, extract
 from .index import scan
 from .losses import (classification_loss, converted_inputs, discriminator_loss,
-                     generator_adversarial_loss, masked_l1, smoothness_loss, statistics_loss)
+                     generator_adversarial_loss, masked_l1, smoothness_loss, speech_weights,
+                     statistics_loss)
 from .models import Discriminator, EmotionClassifier, Generator
 from .stats import compute_statistics
 from .validate import plot_losses, validate
@@ -252,10 +253,12 @@ class Trainer:
         weights[layout.lf0] = loss["weight_lf0"]
         weights[layout.c0_out] = loss["weight_c0"]
         weights[layout.bap_out] = loss["weight_bap"]
-        mask = t["mask"] * weights[None, :, None]
+        # Nothing changes outside speech (the runtime fades changes out there too).
+        speech = speech_weights(t["source"], layout, self.data.norm.c0_scale)
+        mask = t["mask"] * weights[None, :, None] * speech
 
-        delta = self.g(t["source"], t["condition"])
-        converted = converted_inputs(t["source"], delta, t["shift"], layout)
+        delta = self.g(t["source"], t["condition"]) * speech
+        converted = converted_inputs(t["source"], delta, t["shift"], speech, layout)
         d_loss = torch.zeros((), device=self.device)
         adversarial = torch.zeros((), device=self.device)
         if loss["lambda_adversarial"] > 0:

@@ -13,16 +13,24 @@ from rtconvert.config import FeatureConfig
 from rtconvert.features import WorldFeatures, synthesize
 from rtconvert.prosody import CENTS_PER_LOG
 
+from rtconvert.modelio import speech_weight
+
 from .losses import converted_inputs
 from .measures import mel_cepstral_distortion
 
 
+def _speech(inputs: np.ndarray, data) -> np.ndarray:
+    """speech_weight of input frames, whose c0 is relative to the speaker's voiced mean."""
+    return speech_weight(inputs[data.layout.c0_in] * data.norm.c0_scale, 0.0)
+
+
 @torch.no_grad()
-def _convert(generator, inputs: np.ndarray, condition: np.ndarray,
+def _convert(generator, inputs: np.ndarray, condition: np.ndarray, data,
              device: torch.device) -> np.ndarray:
+    """The generator's changes for a whole take, faded out where there is no speech."""
     x = torch.from_numpy(inputs)[None].to(device)
     c = torch.from_numpy(condition)[None].to(device)
-    return generator(x, c)[0].cpu().numpy()
+    return generator(x, c)[0].cpu().numpy() * _speech(inputs, data)
 
 
 def validate(generator, classifier, data, sample_dir: Path, device: torch.device
@@ -41,9 +49,10 @@ def validate(generator, classifier, data, sample_dir: Path, device: torch.device
         source, emotional = data.dev_takes[pair.neutral], data.dev_takes[pair.emotional]
         condition = data.conditions.vector(*emotional.domain)
         shift = data.conditions.shift(source.group, *emotional.domain)
-        delta = _convert(generator, source.inputs, condition, device)
-        rows["valid_parallel"].append(float(np.sum(np.abs(delta - pair.target) * pair.mask)
-                                            / max(1.0, pair.mask.sum())))
+        delta = _convert(generator, source.inputs, condition, data, device)
+        mask = pair.mask * _speech(source.inputs, data)
+        rows["valid_parallel"].append(float(np.sum(np.abs(delta - pair.target) * mask)
+                                            / max(1.0, mask.sum())))
         aligned = emotional.inputs[:, pair.to_emotional]
         converted = source.inputs[layout.mcep] + delta[layout.mcep]
         rows["valid_mcd_db"].append(mel_cepstral_distortion(
@@ -59,7 +68,7 @@ def validate(generator, classifier, data, sample_dir: Path, device: torch.device
                 error = (z - aligned[layout.lf0])[voiced] * std * CENTS_PER_LOG
                 rows[name].append(float(np.sqrt(np.mean(error ** 2))))
         label = data.conditions.classes.index(emotional.utterance.emotion)
-        rep = _converted_inputs(source.inputs, delta, shift, layout)
+        rep = _converted_inputs(source.inputs, delta, shift, _speech(source.inputs, data), layout)
         with torch.no_grad():
             logits = classifier(torch.from_numpy(rep)[None].to(device))
         rows["valid_classifier_acc"].append(float(int(logits.argmax(1)) == label))
@@ -69,10 +78,10 @@ def validate(generator, classifier, data, sample_dir: Path, device: torch.device
     return scores
 
 
-def _converted_inputs(source: np.ndarray, delta: np.ndarray, shift: np.ndarray, layout
-                      ) -> np.ndarray:
-    return converted_inputs(torch.from_numpy(source)[None], torch.from_numpy(delta)[None],
-                            torch.from_numpy(shift)[None], layout)[0].numpy()
+def _converted_inputs(source: np.ndarray, delta: np.ndarray, shift: np.ndarray,
+                      speech: np.ndarray, layout) -> np.ndarray:
+    return converted_inputs(*(torch.from_numpy(np.asarray(a, dtype=np.float32))[None]
+                              for a in (source, delta, shift, speech[None])), layout)[0].numpy()
 
 
 def write_samples(generator, data, sample_dir: Path, device: torch.device) -> None:
@@ -89,7 +98,7 @@ def write_samples(generator, data, sample_dir: Path, device: torch.device) -> No
         shift = np.array([0.0, 1.0, 0.0])
         if emotion != "neutral":
             condition = data.conditions.vector(emotion, strongest)
-            delta = _convert(generator, source.inputs, condition, device)
+            delta = _convert(generator, source.inputs, condition, data, device)
             shift = data.conditions.shift(source.group, emotion, strongest)
         voiced = x[layout.voiced] > 0
         z = shift[0] + shift[1] * (x[layout.lf0] + delta[layout.lf0])
@@ -97,7 +106,8 @@ def write_samples(generator, data, sample_dir: Path, device: torch.device) -> No
         mcep = np.empty((x.shape[1], config.n_mcep))
         mcep[:, 1:] = ((x[layout.mcep] + delta[layout.mcep]) * norm.mcep_std[1:, None]
                        + norm.mcep_mean[1:, None]).T
-        mcep[:, 0] = ((x[layout.c0_in] + shift[2] + delta[layout.c0_out]) * norm.c0_scale
+        speech = _speech(source.inputs, data)
+        mcep[:, 0] = ((x[layout.c0_in] + shift[2] * speech + delta[layout.c0_out]) * norm.c0_scale
                       + levels.c0_mean)
         bap = ((x[layout.bap_in] + delta[layout.bap_out]) * norm.bap_std[:, None]
                + norm.bap_mean[:, None]).T
