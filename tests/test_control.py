@@ -107,7 +107,7 @@ class OscClient:
 
 
 def test_osc_commands_over_udp(servers, controller, emotions):
-    client = OscClient(servers.osc.port)
+    client = OscClient(servers.port)
     address, status = client.ask(osc("/rtconvert/emotion", emotions[1]))
     assert address == "/rtconvert/status" and status["emotion"] == emotions[1]
     assert client.ask(osc("/rtconvert/intensity", 0.6))[1]["intensity"] == 0.6
@@ -118,7 +118,7 @@ def test_osc_commands_over_udp(servers, controller, emotions):
     for address, value in (("/rtconvert/gate", -40.0), ("/rtconvert/output_gain", -6.0)):
         bundle.add_content(OscMessageBuilder(address).build() if value is None else
                            OscPacket(osc(address, value)).messages[0].message)
-    client.socket.sendto(bundle.build().dgram, ("127.0.0.1", servers.osc.port))
+    client.socket.sendto(bundle.build().dgram, ("127.0.0.1", servers.port))
     replies = [client.receive(), client.receive()]
     assert replies[-1][1]["gate_db"] == -40.0 and replies[-1][1]["output_gain_db"] == -6.0
 
@@ -134,13 +134,13 @@ def test_osc_commands_over_udp(servers, controller, emotions):
 ])
 def test_bad_osc_gets_an_error_reply_and_changes_nothing(servers, controller, datagram, message):
     before = controller.settings
-    address, text = OscClient(servers.osc.port).ask(datagram)
+    address, text = OscClient(servers.port).ask(datagram)
     assert address == "/rtconvert/error" and message in text
     assert controller.settings == before
 
 
 def test_osc_subscribers_hear_of_changes(servers, controller, emotions):
-    client = OscClient(servers.osc.port)
+    client = OscClient(servers.port)
     client.ask(osc("/rtconvert/subscribe"))
     controller.apply(emotion=emotions[2])  # e.g. from the app
     deadline = time.monotonic() + 2
@@ -194,7 +194,7 @@ def test_a_token_is_required_off_this_machine(controller):
         assert main(["ctl", "--port", str(servers.port), "status"]) == 1
         assert main(["ctl", "--port", str(servers.port), "--token", "s3cret", "intensity",
                      "0.4"]) == 0
-        client = OscClient(servers.osc.port)
+        client = OscClient(servers.port)
         assert client.ask(osc("/rtconvert/intensity", 0.2))[0] == "/rtconvert/error"
         assert client.ask(osc("/rtconvert/intensity", "s3cret", 0.2))[1]["intensity"] == 0.2
     finally:

@@ -13,8 +13,10 @@ one per message).
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 from ..controls import NEUTRAL, Settings
@@ -30,6 +32,8 @@ FIELDS = {"emotion": "emotion", "intensity": "intensity", "bypass": "bypass", "g
 COMMANDS = (*FIELDS, "preset", "status")
 #: How far ``intensity up`` / ``intensity down`` move it.
 INTENSITY_STEP = 0.1
+#: How long :meth:`Controller.status_json` reuses its text while the settings stay the same.
+STATUS_CACHE_S = 0.05
 _TRUE, _FALSE = ("on", "true", "1", "yes"), ("off", "false", "0", "no")
 
 
@@ -79,6 +83,7 @@ class Controller:
         self.presets = presets
         self.live: LiveStream | None = None
         self.version = 0  # bumped by every change; pollers compare it
+        self._status_cache: tuple[int, float, str] = (-1, 0.0, "")
 
     @property
     def settings(self) -> Settings:
@@ -172,6 +177,17 @@ class Controller:
             known = ", ".join(self.presets.names()) or "none saved"
             raise ControlError(f"no preset {name!r}; presets: {known}")
         return self.apply(**dataclasses.asdict(settings))
+
+    def status_json(self) -> str:
+        """:meth:`status` as JSON; the same text for up to ``STATUS_CACHE_S`` while the
+        settings do not change, so that a flood of messages does not re-encode it each time."""
+        version, made, text = self._status_cache
+        now = time.monotonic()
+        if version != self.version or now - made > STATUS_CACHE_S:
+            version = self.version
+            text = json.dumps(self.status())
+            self._status_cache = (version, now, text)
+        return text
 
     def status(self) -> dict[str, Any]:
         """Settings, model, stream figures: a flat dict that JSON can carry (no infinities)."""

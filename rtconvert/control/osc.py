@@ -5,20 +5,17 @@ Every datagram gets one reply per message in it, sent back to its sender:
 for anything refused (malformed packets included). ``/rtconvert/subscribe [port]`` adds
 the sender (at ``port``, default its own) to those sent ``/rtconvert/status`` whenever
 the settings change (at most every ``STATUS_POLL_S``) and every ``STATUS_EVERY_S``.
-With a token, every message's first argument must be it. One thread serves the socket,
-one message at a time: a flood queues in the socket's buffer and never reaches the audio
-threads, which run at real-time priority above this one.
+With a token, every message's first argument must be it. The protocol runs on the
+control servers' event loop (:mod:`.server`), one message at a time: a flood waits in
+the socket's buffer.
 """
 
 from __future__ import annotations
 
-import json
-import socket
-import threading
-import time
+import asyncio
+import struct
 from typing import Any
 
-from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.osc_packet import OscPacket, ParseError
 
 from ..errors import ControlError
@@ -34,76 +31,64 @@ MAX_SUBSCRIBERS = 16
 RECEIVE_BUFFER_BYTES = 1 << 20
 
 
-def osc_message(address: str, *args: Any) -> bytes:
-    """One OSC message as a datagram."""
-    builder = OscMessageBuilder(address)
+def _padded(text: str) -> bytes:
+    data = text.encode()
+    return data + b"\0" * (4 - len(data) % 4)
+
+
+def osc_message(address: str, *args: str | float) -> bytes:
+    """One OSC message as a datagram; arguments are strings, floats (float32) or ints."""
+    tags, payload = ",", b""
     for arg in args:
-        builder.add_arg(arg)
-    return builder.build().dgram
+        if isinstance(arg, str):
+            tags, payload = tags + "s", payload + _padded(arg)
+        elif isinstance(arg, int) and not isinstance(arg, bool):
+            tags, payload = tags + "i", payload + struct.pack(">i", arg)
+        else:
+            tags, payload = tags + "f", payload + struct.pack(">f", arg)
+    return _padded(address) + _padded(tags) + payload
 
 
-class OscServer:
-    """Serves :class:`Controller` commands on a UDP port until :meth:`stop`.
+class OscProtocol(asyncio.DatagramProtocol):
+    """Answers OSC datagrams with :class:`Controller` commands.
 
     Parameters
     ----------
     controller : Controller
         Where every message goes.
-    host, port : str, int
-        Address to bind (port 0 picks a free one; see :attr:`port`).
     token : str, optional
         Required as the first argument of every message when given.
     """
 
-    def __init__(self, controller: Controller, host: str, port: int,
-                 token: str | None = None) -> None:
+    def __init__(self, controller: Controller, token: str | None = None) -> None:
         self.controller, self.token = controller, token
-        self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER_BYTES)
-        try:
-            self._socket.bind((host, port))
-        except OSError as exc:
-            self._socket.close()
-            raise ControlError(f"cannot listen for OSC on udp://{host}:{port} ({exc.strerror}); "
-                               "is another rtconvert running? pick --control-port") from None
-        self._socket.settimeout(STATUS_POLL_S)
-        self.port = self._socket.getsockname()[1]
         self.subscribers: dict[tuple[str, int], None] = {}
-        self._stopping = False
-        self._thread = threading.Thread(target=self._serve, name="rtconvert-osc", daemon=True)
-        self._thread.start()
+        self.transport: asyncio.DatagramTransport | None = None
 
-    def stop(self) -> None:
-        self._stopping = True
-        self._thread.join()
-        self._socket.close()
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
 
-    def _serve(self) -> None:
-        sent_version, sent_at = -1, 0.0
-        while not self._stopping:
-            try:
-                data, sender = self._socket.recvfrom(65536)
-            except TimeoutError:
-                data = None
-            except OSError:
-                return
-            if data is not None:
-                for reply in self.handle(data, sender):
-                    self._send(reply, sender)
-            now = time.monotonic()
-            changed = self.controller.version != sent_version
-            if self.subscribers and ((changed and now - sent_at >= STATUS_POLL_S)
-                                     or now - sent_at >= STATUS_EVERY_S):
-                sent_version, sent_at = self.controller.version, now
-                status = osc_message(PREFIX + "status", json.dumps(self.controller.status()))
-                for subscriber in list(self.subscribers):
-                    self._send(status, subscriber)
+    def datagram_received(self, data: bytes, sender: tuple[str, int]) -> None:
+        for reply in self.handle(data, sender):
+            self._send(reply, sender)
 
     def _send(self, datagram: bytes, address: tuple[str, int]) -> None:
-        try:
-            self._socket.sendto(datagram, address)
-        except OSError:  # the peer's buffer is full or it went away: a reply is lost, not us
-            pass
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.sendto(datagram, address)
+
+    async def broadcast(self) -> None:
+        """Send the status to subscribers when it changed, and at least every ``STATUS_EVERY_S``."""
+        sent_version, sent_at = -1, 0.0
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(STATUS_POLL_S)
+            now = loop.time()
+            if self.subscribers and (self.controller.version != sent_version
+                                     or now - sent_at >= STATUS_EVERY_S):
+                sent_version, sent_at = self.controller.version, now
+                status = osc_message(PREFIX + "status", self.controller.status_json())
+                for subscriber in list(self.subscribers):
+                    self._send(status, subscriber)
 
     def handle(self, data: bytes, sender: tuple[str, int]) -> list[bytes]:
         """The replies to one datagram (a message or a bundle of them)."""
@@ -131,11 +116,12 @@ class OscServer:
             raise ControlError(f"expected at most one argument, got {len(args)}")
         command, value = address[len(PREFIX):], args[0] if args else None
         if command in ("subscribe", "unsubscribe"):
-            return self._subscribe(command, value, sender)
-        status = self.controller.command(command, value)
-        return osc_message(PREFIX + "status", json.dumps(status))
+            self._subscribe(command, value, sender)
+        else:
+            self.controller.command(command, value)
+        return osc_message(PREFIX + "status", self.controller.status_json())
 
-    def _subscribe(self, command: str, port: Any, sender: tuple[str, int]) -> bytes:
+    def _subscribe(self, command: str, port: Any, sender: tuple[str, int]) -> None:
         if port is not None and (isinstance(port, bool) or not isinstance(port, int)
                                  or not 0 < port < 65536):
             raise ControlError(f"{command}: expected a UDP port, got {port!r}")
@@ -145,4 +131,3 @@ class OscServer:
             self.subscribers[subscriber] = None
             while len(self.subscribers) > MAX_SUBSCRIBERS:
                 del self.subscribers[next(iter(self.subscribers))]
-        return osc_message(PREFIX + "status", json.dumps(self.controller.status()))

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import socket
+import threading
 from dataclasses import dataclass
 
 from ..errors import ControlError
 from .controller import Controller
-from .osc import OscServer
-from .websocket import WebSocketServer
+from .osc import RECEIVE_BUFFER_BYTES, OscProtocol
+from .websocket import WebSocketHandler
 
 #: The port number both servers listen on by default (UDP for OSC, TCP for WebSocket).
 DEFAULT_PORT = 9417
@@ -43,7 +45,10 @@ def is_loopback(host: str) -> bool:
 
 
 class ControlServers:
-    """OSC and WebSocket servers for ``controller``, running until :meth:`close`.
+    """OSC and WebSocket servers for ``controller`` on one event loop thread, until :meth:`close`.
+
+    One thread serves both, one message at a time: the fewer Python threads a flood of
+    messages keeps busy, the less they compete with the audio threads for the interpreter.
 
     Raises
     ------
@@ -53,17 +58,45 @@ class ControlServers:
 
     def __init__(self, controller: Controller, options: ControlOptions = ControlOptions()) -> None:
         self.options = options
-        self.websocket = WebSocketServer(controller, options.host, options.port, options.token)
+        self.osc = OscProtocol(controller, options.token)
+        self.websocket = WebSocketHandler(controller, options.token)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="rtconvert-control",
+                                        daemon=True)
+        self._thread.start()
         try:
-            # Port 0: the OSC server takes the number the WebSocket server was given.
-            self.osc = OscServer(controller, options.host, self.websocket.port, options.token)
-        except ControlError:
-            self.websocket.stop()
+            self.port = asyncio.run_coroutine_threadsafe(self._start(), self._loop).result()
+        except BaseException:
+            self._halt()
             raise
 
-    @property
-    def port(self) -> int:
-        return self.websocket.port
+    async def _start(self) -> int:
+        host, port = self.options.host, self.options.port
+        try:
+            self._websocket = await self.websocket.serve(host, port)
+            # Port 0: the OSC server takes the number the WebSocket server was given.
+            port = self._websocket.sockets[0].getsockname()[1]
+        except OSError as exc:
+            raise ControlError(f"cannot listen for WebSocket on tcp://{host}:{port} "
+                               f"({exc.strerror}); is another rtconvert running? pick "
+                               "--control-port") from None
+        try:
+            self._udp, _ = await asyncio.get_running_loop().create_datagram_endpoint(
+                lambda: self.osc, local_addr=(host, port))
+        except OSError as exc:
+            self._websocket.close()
+            raise ControlError(f"cannot listen for OSC on udp://{host}:{port} ({exc.strerror}); "
+                               "is another rtconvert running? pick --control-port") from None
+        self._udp.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF,
+                                                      RECEIVE_BUFFER_BYTES)
+        self._broadcast = asyncio.create_task(self.osc.broadcast())
+        return port
+
+    async def _stop(self) -> None:
+        self._broadcast.cancel()
+        self._udp.close()
+        self._websocket.close()
+        await self._websocket.wait_closed()
 
     def describe(self) -> str:
         """One line saying where to send control messages."""
@@ -72,5 +105,10 @@ class ControlServers:
                 f"ws://{host}:{self.port}/ (rtconvert ctl --help)")
 
     def close(self) -> None:
-        self.osc.stop()
-        self.websocket.stop()
+        asyncio.run_coroutine_threadsafe(self._stop(), self._loop).result(timeout=10)
+        self._halt()
+
+    def _halt(self) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join()
+        self._loop.close()

@@ -13,17 +13,16 @@ converter through a browser on the same machine.
 
 from __future__ import annotations
 
+import asyncio
 import http
 import json
 import re
-import threading
-import time
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
-from websockets.sync.server import Server, ServerConnection, serve
 
 from ..errors import ControlError
 from .controller import Controller
@@ -32,14 +31,14 @@ from .osc import STATUS_EVERY_S, STATUS_POLL_S
 #: Origins allowed to connect: none (native clients, Companion), local files, localhost pages.
 ORIGINS = [None, "null", "file://",
            re.compile(r"^https?://(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$")]
-#: Connections served at once, each on its own thread; more are closed at once.
+#: Connections served at once; more are closed at once.
 MAX_CONNECTIONS = 32
 #: The largest message accepted; commands are tiny.
 MAX_MESSAGE_BYTES = 65536
 
 
-def reply_to(controller: Controller, text: str | bytes) -> tuple[dict[str, Any], bool | None]:
-    """The reply to one message, and True/False if it asks to (un)subscribe, else None."""
+def reply_to(controller: Controller, text: str | bytes) -> tuple[str, bool | None]:
+    """The JSON reply to one message, and True/False if it asks to (un)subscribe, else None."""
     request_id = None
     try:
         if isinstance(text, bytes):
@@ -55,47 +54,35 @@ def reply_to(controller: Controller, text: str | bytes) -> tuple[dict[str, Any],
         if not isinstance(command, str):
             raise ControlError('the message has no "command" string')
         subscribe = {"subscribe": True, "unsubscribe": False}.get(command)
-        status = controller.status() if subscribe is not None else \
+        if subscribe is None:
             controller.command(command, message.get("value"))
     except ControlError as exc:
-        return {"id": request_id, "ok": False, "error": str(exc)}, None
-    return {"id": request_id, "ok": True, "status": status}, subscribe
+        return json.dumps({"id": request_id, "ok": False, "error": str(exc)}), None
+    # The status is spliced in as controller.status_json() made it, not encoded again.
+    head = json.dumps({"id": request_id, "ok": True})[:-1]
+    return f'{head}, "status": {controller.status_json()}}}', subscribe
 
 
-class WebSocketServer:
-    """Serves :class:`Controller` commands over WebSocket until :meth:`stop`.
+class WebSocketHandler:
+    """Serves one controller's WebSocket connections on the control servers' event loop.
 
     Parameters
     ----------
     controller : Controller
         Where every message goes.
-    host, port : str, int
-        Address to bind (port 0 picks a free one; see :attr:`port`).
     token : str, optional
         Required in the handshake when given.
     """
 
-    def __init__(self, controller: Controller, host: str, port: int,
-                 token: str | None = None) -> None:
+    def __init__(self, controller: Controller, token: str | None = None) -> None:
         self.controller, self.token = controller, token
-        self._connections = 0
-        self._count_lock = threading.Lock()
-        try:
-            self._server: Server = serve(self._handle, host, port, origins=ORIGINS,
-                                         process_request=self._check_token, compression=None,
-                                         max_size=MAX_MESSAGE_BYTES, server_header=None)
-        except OSError as exc:
-            raise ControlError(f"cannot listen for WebSocket on tcp://{host}:{port} "
-                               f"({exc.strerror}); is another rtconvert running? "
-                               "pick --control-port") from None
-        self.port = self._server.socket.getsockname()[1]
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        name="rtconvert-websocket", daemon=True)
-        self._thread.start()
+        self.connections = 0
 
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._thread.join()
+    async def serve(self, host: str, port: int) -> Server:
+        """Start listening; raises OSError when the address is taken."""
+        return await serve(self._serve, host, port, origins=ORIGINS,
+                           process_request=self._check_token, compression=None,
+                           max_size=MAX_MESSAGE_BYTES, server_header=None)
 
     def _check_token(self, connection: ServerConnection, request: Request) -> Response | None:
         if self.token is None:
@@ -106,39 +93,39 @@ class WebSocketServer:
             return None
         return connection.respond(http.HTTPStatus.UNAUTHORIZED, "a token is required\n")
 
-    def _handle(self, connection: ServerConnection) -> None:
-        with self._count_lock:
-            self._connections += 1
-            crowded = self._connections > MAX_CONNECTIONS
+    async def _serve(self, connection: ServerConnection) -> None:
+        if self.connections >= MAX_CONNECTIONS:
+            await connection.close(1013, "too many control connections")
+            return
+        self.connections += 1
+        events: asyncio.Task | None = None
         try:
-            if crowded:
-                connection.close(1013, "too many control connections")
-                return
-            self._serve(connection)
+            async for text in connection:
+                reply, subscribe = reply_to(self.controller, text)
+                await connection.send(reply)
+                if subscribe and events is None:
+                    events = asyncio.create_task(self._events(connection))
+                elif subscribe is False and events is not None:
+                    events.cancel()
+                    events = None
+        except ConnectionClosed:
+            pass
         finally:
-            with self._count_lock:
-                self._connections -= 1
+            self.connections -= 1
+            if events is not None:
+                events.cancel()
 
-    def _serve(self, connection: ServerConnection) -> None:
-        subscribed, sent_version, sent_at = False, -1, 0.0
+    async def _events(self, connection: ServerConnection) -> None:
+        """Status events to a subscribed connection until it unsubscribes or closes."""
+        sent_version, sent_at = -1, 0.0
+        loop = asyncio.get_running_loop()
         while True:
-            try:
-                text = connection.recv(timeout=STATUS_POLL_S)
-            except TimeoutError:
-                text = None
-            except ConnectionClosed:
-                return
-            try:
-                if text is not None:
-                    reply, subscribe = reply_to(self.controller, text)
-                    subscribed = subscribed if subscribe is None else subscribe
-                    connection.send(json.dumps(reply))
-                now = time.monotonic()
-                changed = self.controller.version != sent_version
-                if subscribed and ((changed and now - sent_at >= STATUS_POLL_S)
-                                   or now - sent_at >= STATUS_EVERY_S):
-                    sent_version, sent_at = self.controller.version, now
-                    connection.send(json.dumps({"event": "status",
-                                                "status": self.controller.status()}))
-            except ConnectionClosed:
-                return
+            await asyncio.sleep(STATUS_POLL_S)
+            now = loop.time()
+            if self.controller.version != sent_version or now - sent_at >= STATUS_EVERY_S:
+                sent_version, sent_at = self.controller.version, now
+                message: Any = f'{{"event": "status", "status": {self.controller.status_json()}}}'
+                try:
+                    await connection.send(message)
+                except ConnectionClosed:
+                    return
