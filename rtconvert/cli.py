@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .bench import BenchCase, bench_speech, format_table, run_bench
 from .bundle import load_bundle
-from .control import COMMANDS, DEFAULT_PORT, Controller, ControlOptions, ControlServers
+from .control import DEFAULT_PORT, Controller, ControlOptions, ControlServers, ctl
 from .control.server import DEFAULT_HOST
 from .controls import NEUTRAL, Settings
 from .errors import RtconvertError
@@ -128,14 +128,6 @@ def _start_remote_control(controller: Controller, args: argparse.Namespace,
     return parts
 
 
-def _ctl(args: argparse.Namespace) -> int:
-    """Send one command to a running converter and print its status."""
-    from .control.client import format_status, send_command
-    status = send_command(args.name, args.value, args.host, args.port, args.token)
-    print(json.dumps(status) if args.json else format_status(args.name, status))
-    return 0
-
-
 def _loopback(args: argparse.Namespace) -> int:
     """End-to-end latency through a running JACK server."""
     bundle = load_bundle(args.model)
@@ -222,17 +214,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_control_arguments(gui)
     gui.set_defaults(run=_gui)
 
-    ctl = commands.add_parser("ctl", help="control a running converter (`rtconvert run`, the app)")
-    ctl.add_argument("name", choices=COMMANDS, metavar="command",
-                     help=f"one of {', '.join(COMMANDS)}")
-    ctl.add_argument("value", nargs="?",
-                     help="emotion name; number; on/off/toggle (bypass); up/down (intensity); "
-                          "off (gate); preset name")
-    ctl.add_argument("--json", action="store_true", help="print the status as JSON")
-    ctl.add_argument("--host", default=DEFAULT_HOST)
-    ctl.add_argument("--port", type=_positive_int, default=DEFAULT_PORT)
-    ctl.add_argument("--token")
-    ctl.set_defaults(run=_ctl)
+    control = commands.add_parser("ctl", help=ctl.HELP)  # run by rtconvert.launcher
+    ctl.add_arguments(control)
+    control.set_defaults(run=ctl.run)
     return parser
 
 

@@ -223,7 +223,7 @@ def test_rtconvert_ctl_without_a_running_converter():
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    done = subprocess.run([sys.executable, "-m", "rtconvert.cli", "ctl", "--port", str(port),
+    done = subprocess.run([sys.executable, "-m", "rtconvert.launcher", "ctl", "--port", str(port),
                            "status"], check=False, capture_output=True, text=True, timeout=60)
     assert done.returncode == 1 and done.stdout == ""
     assert done.stderr.startswith(f"rtconvert: error: no rtconvert answers on 127.0.0.1:{port}")

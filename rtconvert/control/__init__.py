@@ -2,9 +2,10 @@
 
 controller  Controller: parses, validates and applies every change; the status it reports
 server      ControlServers, ControlOptions: OSC (UDP) and WebSocket (TCP) on one port
-osc         OscServer: ``/rtconvert/<command> [value]``
-websocket   WebSocketServer: ``{"command": ..., "value": ...}`` JSON messages
-client      send_command: what ``rtconvert ctl`` uses
+osc         OscProtocol: ``/rtconvert/<command> [value]``
+websocket   WebSocketHandler: ``{"command": ..., "value": ...}`` JSON messages
+client      send_command: one command over the WebSocket API
+ctl         ``rtconvert ctl`` (started by rtconvert.launcher without the converter's imports)
 midi        MIDI mappings (learnable) and inputs: JACK MIDI ports, system MIDI (mido)
 hotkeys     global hotkeys where the desktop allows them (X11, Windows)
 """

@@ -1,0 +1,191 @@
+"""Flood the running app's control server (OSC + WebSocket, valid and malformed) while it streams on JACK.
+
+    jackd -R -d dummy -r 48000 -p 256 &
+    QT_QPA_PLATFORM=offscreen python scripts/flood_control.py --seconds 10 --rate 10000
+
+The app runs here with its event loop, converting speech that a second JACK client
+process plays in; a third process sends ``--rate`` messages per second, half over OSC
+and half over one WebSocket connection, half of them (at random) malformed or refused, and
+counts the replies. Prints one JSON line: underruns, overruns and xruns during the flood,
+messages sent and replies received by kind, and the longest gap between two ticks of a
+20 ms UI timer (the app's responsiveness).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import math
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+#: Malformed or refused messages; the sender expects an error reply to each.
+BAD_OSC = (b"garbage", b"/rtconvert/intensity\x00\x00\x00\x00,f\x00", b"")
+BAD_JSON = ("{nope", "[]", '{"command": 5}', '{"command": "intensity", "value": NaN}',
+            '{"command": "emotion", "value": "no-such-emotion"}',
+            '{"command": "intensity", "value": 7}', '{"command": "volume", "value": 1}')
+
+
+def _osc_messages(emotions: list[str]) -> tuple[list[bytes], list[bytes]]:
+    from rtconvert.control.osc import osc_message
+
+    good = [osc_message("/rtconvert/intensity", random.random()) for _ in range(50)]
+    good += [osc_message("/rtconvert/emotion", e) for e in emotions]
+    bad = list(BAD_OSC) + [osc_message("/rtconvert/intensity", math.nan),
+                           osc_message("/rtconvert/intensity", 1.5),
+                           osc_message("/rtconvert/emotion", "no-such-emotion"),
+                           osc_message("/rtconvert/gate", 12.0),
+                           osc_message("/nowhere", 1), osc_message("/rtconvert/bypass", "maybe")]
+    return good, bad
+
+
+def send(port: int, seconds: float, rate: int, emotions: list[str]) -> dict:
+    """The flooding process: ``rate`` messages/s for ``seconds``; returns counts."""
+    from websockets.sync.client import connect
+
+    counts = {"sent_good": 0, "sent_bad": 0, "ok": 0, "errors": 0}
+    lock = threading.Lock()
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
+    udp.settimeout(0.5)
+    ws = connect(f"ws://127.0.0.1:{port}/", compression=None, max_queue=None)
+    osc_pools = _osc_messages(emotions)
+    json_pools = ([json.dumps({"command": "intensity", "value": round(random.random(), 3)})
+                   for _ in range(50)], list(BAD_JSON))
+    done = threading.Event()
+
+    def count(ok: bool) -> None:
+        with lock:
+            counts["ok" if ok else "errors"] += 1
+
+    def read_udp() -> None:
+        while not done.is_set():
+            try:
+                data, _ = udp.recvfrom(65536)
+            except TimeoutError:
+                continue
+            count(b"/rtconvert/error" not in data[:20])
+
+    def read_ws() -> None:
+        while not done.is_set():
+            try:
+                count(json.loads(ws.recv(timeout=0.5))["ok"])
+            except TimeoutError:
+                continue
+
+    readers = [threading.Thread(target=f, daemon=True) for f in (read_udp, read_ws)]
+    for reader in readers:
+        reader.start()
+    batch, started = max(2, rate // 200), time.monotonic()  # a batch every 5 ms
+    n_batches = round(seconds * rate / batch)
+    for i in range(n_batches):
+        for j in range(batch):
+            bad = random.random() < 0.5
+            if j % 2:
+                udp.sendto(random.choice(osc_pools[bad]), ("127.0.0.1", port))
+            else:
+                ws.send(random.choice(json_pools[bad]))
+            counts["sent_bad" if bad else "sent_good"] += 1
+        delay = started + (i + 1) * batch / rate - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+    counts["send_s"] = round(time.monotonic() - started, 2)
+    deadline = time.monotonic() + 10
+    while counts["ok"] + counts["errors"] < counts["sent_good"] + counts["sent_bad"] \
+            and time.monotonic() < deadline:
+        time.sleep(0.05)
+    counts["answered_s"] = round(time.monotonic() - started, 2)
+    done.set()
+    ws.close()
+    return counts
+
+
+def run_app(seconds: float, rate: int) -> dict:
+    """The app streaming on JACK with its control server, flooded by a child process."""
+    import soundfile
+    from PyQt6.QtCore import QTimer
+    from PyQt6.QtWidgets import QApplication
+
+    from rtconvert.bench import bench_speech
+    from rtconvert.bundle import load_bundle
+    from rtconvert.control import ControlOptions
+    from rtconvert.gui import MainWindow
+    from rtconvert.loopback import Feeder
+    from rtconvert.presets import PresetStore
+
+    app = QApplication(sys.argv[:1])
+    folder = Path(tempfile.mkdtemp())
+    bundle = load_bundle()
+    window = MainWindow(bundle, PresetStore(folder / "presets.json"), ControlOptions(port=0))
+    window.show()
+    port = window.control_panel.servers.port
+    window.start_stream()
+    live = window.live
+    speech = folder / "speech.wav"
+    soundfile.write(speech, bench_speech(seconds + 3, 48000), 48000, subtype="FLOAT")
+    feeder = Feeder(speech, folder / "back.wav", *live.jack_ports())
+    ticks: list[float] = []
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(time.monotonic()))
+    timer.start(20)
+    result: dict = {}
+
+    def flood() -> None:
+        try:
+            measure()
+        except (OSError, ValueError, subprocess.CalledProcessError) as exc:  # report, and quit
+            result.update(error=repr(exc))
+        QTimer.singleShot(0, app.quit)
+
+    def measure() -> None:
+        status = live.status
+        before = status.late_blocks, status.output_underflows, status.input_overflows
+        player = threading.Thread(target=lambda: result.update(xruns=feeder.play()["xruns"]))
+        player.start()
+        time.sleep(1)  # the flood starts a second into the speech and ends before it does
+        sender = subprocess.run(
+            [sys.executable, __file__, "--send-to", str(port), "--seconds", str(seconds),
+             "--rate", str(rate), "--emotions", ",".join(window.emotions)],
+            capture_output=True, text=True, check=True)
+        result.update(json.loads(sender.stdout.strip().splitlines()[-1]))
+        player.join()
+        result.update(late_blocks=status.late_blocks - before[0],
+                      device_underflows=status.output_underflows - before[1],
+                      underruns=live.underruns - before[0] - before[1],
+                      overruns=status.input_overflows - before[2])
+
+    thread = threading.Thread(target=flood, daemon=True)
+    QTimer.singleShot(0, thread.start)
+    app.exec()
+    gaps = [b - a for a, b in itertools.pairwise(ticks)]
+    result.update(ui_max_gap_ms=round(1000 * max(gaps), 1),
+                  ui_ticks_per_s=round(len(ticks) / (ticks[-1] - ticks[0]), 1),
+                  settings_shown=window.intensity_label.text() == f"{window.settings.intensity:.2f}")
+    window.close()
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--rate", type=int, default=10000, help="messages per second, in all")
+    parser.add_argument("--send-to", type=int, help=argparse.SUPPRESS)  # the flooding child
+    parser.add_argument("--emotions", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.send_to:
+        result = send(args.send_to, args.seconds, args.rate, args.emotions.split(","))
+    else:
+        result = run_app(args.seconds, args.rate)
+    print(json.dumps(result), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,227 @@
+"""Controlling a converter that streams on a real JACK server: `rtconvert ctl`, JACK MIDI, the flood."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+import soundfile
+import soxr
+from helpers import JACK_RATE, REPO, jack_stream_ports, needs_jackd
+
+from rtconvert.bundle import load_bundle
+from rtconvert.control.client import send_command
+from rtconvert.errors import ControlError
+from rtconvert.features import analyze
+from rtconvert.loopback import Feeder
+from rtconvert.prosody import CENTS_PER_LOG, EmotionShift, shift_at
+
+pytestmark = needs_jackd
+
+#: When the two commands are sent, seconds into the fed signal, and how long it lasts.
+EMOTION_AT_S, INTENSITY_AT_S, FEED_S = 4.0, 8.0, 12.0
+
+
+@pytest.fixture(scope="module")
+def bundle():
+    return load_bundle()
+
+
+def free_port() -> int:
+    """A port number free for both TCP and UDP right now."""
+    while True:
+        with socket.socket() as tcp, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            tcp.bind(("127.0.0.1", 0))
+            port = tcp.getsockname()[1]
+            try:
+                udp.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+
+
+def buzz(seconds: float, rate: int, f0_hz: float = 140.0) -> np.ndarray:
+    """A steady voiced vowel-like buzz (harmonics falling at 6 dB/octave): its F0 is known."""
+    t = np.arange(round(seconds * rate)) / rate
+    return 0.08 * sum(np.sin(2 * np.pi * f0_hz * k * t) / k for k in range(1, 30))
+
+
+def ctl(*args: str, port: int) -> subprocess.CompletedProcess:
+    """`rtconvert ctl ...` as a user runs it, in its own process."""
+    return subprocess.run([sys.executable, "-m", "rtconvert.launcher", "ctl", "--port", str(port),
+                           *args], capture_output=True, text=True, timeout=60, check=False)
+
+
+def expected_cents(bundle, emotion: str, intensity: float) -> float:
+    anchors = sorted((bundle.intensity_scale[name], EmotionShift(s.delta_lf0))
+                     for name, s in bundle.prosody[emotion].items())
+    return shift_at(anchors, intensity).delta_lf0 * CENTS_PER_LOG
+
+
+def test_rtconvert_ctl_changes_a_running_headless_converter(jack_server, bundle, feature_config,
+                                                            tmp_path):
+    """`rtconvert run --emotion neutral` on JACK; `rtconvert ctl` moves the output's F0."""
+    port = free_port()
+    log = (tmp_path / "run.log").open("w")
+    run = subprocess.Popen([sys.executable, "-m", "rtconvert.cli", "run", "--emotion", "neutral",
+                            "--host-api", "JACK", "--control-port", str(port), "--seconds", "60"],
+                           stdout=log, stderr=subprocess.STDOUT,
+                           env={**os.environ, "XDG_CONFIG_HOME": str(tmp_path)})
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                assert send_command("status", port=port, timeout_s=1)["running"]
+                break
+            except ControlError:
+                assert run.poll() is None and time.monotonic() < deadline, \
+                    (tmp_path / "run.log").read_text()
+                time.sleep(0.2)
+        played, recorded = tmp_path / "buzz.wav", tmp_path / "back.wav"
+        feed = buzz(FEED_S, JACK_RATE)
+        soundfile.write(played, feed, JACK_RATE, subtype="FLOAT")
+        feeder = Feeder(played, recorded, *jack_stream_ports())
+        player = threading.Thread(target=feeder.play)
+        started = time.monotonic()
+        player.start()
+        times = {}
+        for at, args in ((EMOTION_AT_S, ("emotion", "angry")), (INTENSITY_AT_S, ("intensity", "0.6"))):
+            time.sleep(max(0.0, started + at - time.monotonic()))
+            sent = time.monotonic()
+            done = ctl(*args, port=port)
+            assert done.returncode == 0, done.stderr
+            times[args[0]] = (sent - started, time.monotonic() - started)
+        status = ctl("status", "--json", port=port)
+        refused = ctl("emotion", "no-such-emotion", port=port)
+        player.join()
+    finally:
+        run.terminate()
+        run.wait(timeout=30)
+        log.close()
+    assert status.returncode == 0, status.stderr
+    reported = json.loads(status.stdout)
+    assert (reported["emotion"], reported["intensity"], reported["running"]) == ("angry", 0.6, True)
+    assert refused.returncode == 1 and refused.stdout == ""
+    assert refused.stderr.startswith("rtconvert: error: unknown emotion 'no-such-emotion'; "
+                                     "choose one of neutral, ") and refused.stderr.count("\n") == 1
+
+    # The output's F0 against the buzz's, 5 ms frame by frame (the delay is far below a window).
+    rate = feature_config.sample_rate
+    back = soxr.resample(soundfile.read(recorded)[0], JACK_RATE, rate, "HQ")
+    f0 = analyze(back, feature_config).f0_hz
+    frame_s = feature_config.frame_period_ms / 1000
+    cents = np.where(f0 > 0, CENTS_PER_LOG * np.log(np.maximum(f0, 1.0) / 140.0), np.nan)
+
+    def median_cents(start_s: float, end_s: float) -> float:
+        return float(np.nanmedian(cents[round(start_s / frame_s):round(end_s / frame_s)]))
+
+    emotion_sent, emotion_done = times["emotion"]
+    intensity_sent, intensity_done = times["intensity"]
+    before = median_cents(1.5, emotion_sent)
+    angry = median_cents(emotion_done + 0.5, intensity_sent)
+    stronger = median_cents(intensity_done + 0.5, FEED_S)
+    wanted = expected_cents(bundle, "angry", 0.5), expected_cents(bundle, "angry", 0.6)
+    assert abs(before) < 60, before  # neutral: the buzz's own F0
+    assert abs(angry - wanted[0]) < 200 and abs(stronger - wanted[1]) < 200, (angry, stronger, wanted)
+    assert stronger > angry + 0.3 * (wanted[1] - wanted[0])
+    # When the change was heard: the first frame past half the shift, after `ctl` returned.
+    moved = np.flatnonzero(cents[round(emotion_sent / frame_s):] > wanted[0] / 2)
+    heard_s = emotion_sent + moved[0] * frame_s
+    print(f"ctl emotion: {1000 * (emotion_done - emotion_sent):.0f} ms for the command, heard "
+          f"{1000 * (heard_s - emotion_done):.0f} ms after it returned; F0 {before:+.0f} -> "
+          f"{angry:+.0f} -> {stronger:+.0f} cents (bundle: {wanted[0]:+.0f}, {wanted[1]:+.0f})")
+    assert heard_s - emotion_done < 0.25
+
+
+def test_a_midi_control_change_on_a_jack_port_moves_intensity_in_the_app(jack_server, bundle,
+                                                                        qtbot, tmp_path):
+    """A second JACK client sends CC 1 into the app's JACK MIDI port; the slider follows."""
+    import jack
+
+    from rtconvert.gui import MainWindow
+    from rtconvert.presets import PresetStore
+
+    window = MainWindow(bundle, PresetStore(tmp_path / "presets.json"))
+    qtbot.addWidget(window)
+    window.show()
+    window.start_stream()
+    panel = window.control_panel
+    panel.midi_picker.setCurrentIndex(panel.midi_picker.findData("jack"))
+    assert panel.open_midi("jack").startswith("listening on rtconvert-midi:control")
+    sender = jack.Client("rtconvert-test-midi-sender", no_start_server=True)
+    out = sender.midi_outports.register("out")
+    pending: list[bytes] = []
+
+    @sender.set_process_callback
+    def process(frames: int) -> None:
+        out.clear_buffer()
+        while pending:
+            out.write_midi_event(0, pending.pop(0))
+
+    sender.activate()
+    try:
+        sender.connect(out, "rtconvert-midi:control")
+        pending.append(bytes([0xB0, 1, 100]))  # the modulation wheel at 100 of 127
+        qtbot.waitUntil(lambda: window.intensity.value() == round(100 * 100 / 127), timeout=3000)
+        assert window.live.engine.settings.intensity == round(100 / 127, 4)
+        # Learn: the next control (CC 7) drives intensity instead.
+        panel.learn_picker.setCurrentIndex(panel.learn_picker.findData("intensity"))
+        panel.learn_button.setChecked(True)
+        pending.append(bytes([0xB0, 7, 0]))
+        qtbot.waitUntil(lambda: not panel.learn_button.isChecked(), timeout=3000)
+        assert "CC 7 (channel 1) → intensity" in panel.midi_label.text()
+        pending.append(bytes([0xB0, 7, 127]))
+        qtbot.waitUntil(lambda: window.intensity_label.text() == "1.00", timeout=3000)
+        assert PresetStore(tmp_path / "presets.json").midi == panel.midi.mapping.to_json()
+    finally:
+        sender.deactivate()
+        sender.close()
+        window.close()
+
+
+def test_hear_it_plays_the_last_seconds_on_the_monitor(jack_server, bundle, qtbot, tmp_path):
+    """Converted, then unconverted, on the monitor device (a second PortAudio stream on JACK)."""
+    from rtconvert.live import LiveConfig, LiveStream
+    from rtconvert.replay import GAP_S, REPLAY_S
+
+    live = LiveStream(bundle, LiveConfig(host_api="JACK", monitor_device="system"))
+    live.start()
+    try:
+        time.sleep(REPLAY_S + 0.5)  # silence in; the replay then is what came out of the engine
+        seconds = live.hear_it()
+        assert seconds == pytest.approx(2 * REPLAY_S + GAP_S, abs=0.01)
+        assert live.replay.playing
+        time.sleep(seconds + 0.5)
+        assert not live.replay.playing
+    finally:
+        live.stop()
+
+
+def test_the_app_shrugs_off_a_flood_of_control_messages(jack_server):
+    """10 000 messages/s for 10 s, half malformed, at the app streaming speech on JACK."""
+    attempts = []
+    for _ in range(3):
+        done = subprocess.run([sys.executable, str(REPO / "scripts" / "flood_control.py"),
+                               "--seconds", "10", "--rate", "10000"], capture_output=True,
+                              text=True, timeout=300, check=False,
+                              env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+        assert done.returncode == 0, done.stderr[-2000:]
+        result = json.loads(done.stdout.strip().splitlines()[-1])
+        assert "error" not in result, result
+        print(json.dumps(result))
+        attempts.append(result)
+        sent = result["sent_good"] + result["sent_bad"]
+        assert sent == 100_000 and result["send_s"] < 10.5
+        assert result["settings_shown"] and result["ui_max_gap_ms"] < 250  # responsive
+        if (result["underruns"], result["overruns"], result["xruns"]) == (0, 0, 0) \
+                and result["errors"] == result["sent_bad"] and result["ok"] == result["sent_good"]:
+            break
+    else:
+        pytest.fail(f"no attempt without dropouts or lost replies: {attempts}")
