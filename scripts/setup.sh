@@ -11,7 +11,7 @@ dev=0
 
 packages=(libportaudio2 libjack-jackd2-0 libsndfile1 espeak-ng
           libegl1 libgl1 libxkbcommon0 libfontconfig1 libglib2.0-0 libdbus-1-3)
-[ $dev = 1 ] && packages+=(jackd2 sox)
+[ $dev = 1 ] && packages+=(jackd2 sox xvfb)  # xvfb: the X11 global-hotkey test
 
 missing=()
 for p in "${packages[@]}"; do
