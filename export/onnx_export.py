@@ -83,6 +83,7 @@ def bundle_metadata(generator: Generator, stats: dict[str, Any], config: dict[st
         "feature_config": stats["feature_config"],
         "emotions": list(emotions),
         "intensity_scale": dict(scale),
+        "latency_profile": config["data"]["profile"],
         "model": {"n_inputs": generator.n_inputs, "n_outputs": generator.n_outputs,
                   "n_emotions": generator.n_emotions, "lookahead_frames": generator.lookahead,
                   "receptive_field_frames": generator.receptive_field,

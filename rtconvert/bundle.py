@@ -60,6 +60,7 @@ class Bundle:
     c0_prior: float  # mean voiced energy (c0) of an average speaker
     lookahead_frames: int
     state_size: int
+    latency_profile: str  # the profile whose streaming analysis the model was trained on
 
     @property
     def model_path(self) -> Path:
@@ -185,6 +186,15 @@ def _prosody(read: _Reader, emotions: tuple[str, ...], intensities: list[str]
     return prosody
 
 
+def _profile(read: _Reader) -> str:
+    from .profiles import PROFILES
+
+    name = read.get("latency_profile", str)
+    if name not in PROFILES:
+        raise read.fail("latency_profile", f"is {name!r}, expected one of {sorted(PROFILES)}")
+    return name
+
+
 def load_bundle(path: str | Path | None = None, check_graph: bool = True) -> Bundle:
     """Load and validate a bundle folder (the shipped default if ``path`` is None).
 
@@ -229,7 +239,8 @@ def load_bundle(path: str | Path | None = None, check_graph: bool = True) -> Bun
                    read.number("lf0_prior.std", 0.0, 2.0, low_open=True)),
         c0_prior=read.number("c0_prior", -100.0, 100.0),
         lookahead_frames=read.integer("model.lookahead_frames", 0, MAX_LOOKAHEAD_FRAMES),
-        state_size=read.integer("model.state_size", 0, 10 ** 8))
+        state_size=read.integer("model.state_size", 0, 10 ** 8),
+        latency_profile=_profile(read))
     read.get("license", str)
     if _sha256(bundle.model_path) != read.get("model_sha256", str):
         raise BundleError(f"bundle {name}: {MODEL_FILE} does not match metadata.model_sha256 "

@@ -31,7 +31,7 @@ from .f0trace import TRACE_S, F0Trace
 from .levels import SILENCE_DB, level_db
 from .mixer import Gain, Gate, Mixer
 from .model import Converter, OnnxConverter
-from .profiles import BALANCED
+from .profiles import PROFILES, LatencyProfile
 from .prosody import ProsodyShifter, RunningStats
 from .resample import StreamResampler
 from .samplequeue import SampleQueue
@@ -58,15 +58,19 @@ class Engine:
         Initial controls; change them any time with :meth:`update` (from any thread).
     converter : Converter, optional
         Defaults to the bundle's generator in ONNX Runtime (one thread).
+    profile : LatencyProfile, optional
+        Step length and analysis lookahead; defaults to the one the bundle was trained on.
     """
 
     def __init__(self, bundle: Bundle, device_rate: int, settings: Settings = Settings(),
-                 converter: Converter | None = None) -> None:
+                 converter: Converter | None = None, profile: LatencyProfile | None = None
+                 ) -> None:
         self.bundle, self.config, self.device_rate = bundle, bundle.features, device_rate
         self.emotions = bundle.emotions
         self._settings = settings.validate(self.emotions)
         self._lock = threading.Lock()
-        self.frames_per_step, self.lookahead_frames = BALANCED.geometry(self.config)
+        self.profile = profile or PROFILES[bundle.latency_profile]
+        self.frames_per_step, self.lookahead_frames = self.profile.geometry(self.config)
         self.conversion = ConversionStage(converter or OnnxConverter(bundle), self.config.n_mcep,
                                           self.config.n_bap)
         # A step runs when its last frame's lookahead arrives, and its output ends where the

@@ -26,4 +26,7 @@ class LatencyProfile:
 
 
 BALANCED = LatencyProfile("balanced", step_s=0.020, analysis_lookahead_s=0.010)
-PROFILES = {profile.name: profile for profile in (BALANCED,)}
+#: 10 ms steps and 5 ms of analysis lookahead: with a one-frame generator lookahead and
+#: 128-sample blocks at 48 kHz, 24 ms from microphone to speaker (``rtconvert bench``).
+LOW = LatencyProfile("low", step_s=0.010, analysis_lookahead_s=0.005)
+PROFILES = {profile.name: profile for profile in (BALANCED, LOW)}

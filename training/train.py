@@ -34,7 +34,7 @@ from tqdm import tqdm
 
 from rtconvert.config import FeatureConfig
 from rtconvert.modelio import Layout, Normalization
-from rtconvert.profiles import BALANCED
+from rtconvert.profiles import PROFILES, LatencyProfile
 from rtconvert.prosody import DB_PER_LOG_POWER, EmotionShift, shift_at
 
 from .checkpoint import CHECKPOINT_NAME, load_checkpoint, restore_rng_state, rng_state, save_checkpoint
@@ -68,9 +68,10 @@ class Data:
     spec: FeatureSpec
 
 
-def feature_spec(config: FeatureConfig, speed: float = 1.0) -> FeatureSpec:
-    """The streaming analysis of the balanced latency profile: what the engine sees live."""
-    return FeatureSpec(config, BALANCED.geometry(config), speed)
+def feature_spec(config: FeatureConfig, profile: LatencyProfile, speed: float = 1.0
+                 ) -> FeatureSpec:
+    """The streaming analysis of a latency profile: what the engine sees live."""
+    return FeatureSpec(config, profile.geometry(config), speed)
 
 
 def split_utterances(config: dict[str, Any]) -> tuple[list, list, list]:
@@ -115,11 +116,12 @@ def prepare_data(config: dict[str, Any], run_dir: Path, progress: bool) -> Data:
     data = config["data"]
     features = FeatureConfig()
     train, dev, _ = split_utterances(config)
-    clean = feature_spec(features)
+    profile = PROFILES[data["profile"]]
+    clean = feature_spec(features, profile)
     failed: set[str] = set()
     for speed in data["speeds"]:
         rows = train if speed != 1.0 else train + dev
-        report = extract(rows, data["root"], data["cache"], feature_spec(features, speed),
+        report = extract(rows, data["root"], data["cache"], feature_spec(features, profile, speed),
                          progress=progress)
         failed |= {line.split(": ", 1)[0] for line in report.failures}
     train = [u for u in train if u.filepath not in failed]
@@ -135,7 +137,7 @@ def prepare_data(config: dict[str, Any], run_dir: Path, progress: bool) -> Data:
     norm = Normalization(*(np.array(stats[k]) for k in ("mcep_mean", "mcep_std", "bap_mean",
                                                          "bap_std")), stats["c0_scale"])
     layout = Layout(features.n_mcep, features.n_bap)
-    variants = {f"speed{speed}": cache_dir(data["cache"], feature_spec(features, speed))
+    variants = {f"speed{speed}": cache_dir(data["cache"], feature_spec(features, profile, speed))
                 for speed in data["speeds"]}
     train_takes, levels = load_takes(variants, train, norm)
     dev_takes, dev_levels = load_takes({"speed1.0": cache_dir(data["cache"], clean)}, dev, norm)
