@@ -51,8 +51,9 @@ class ControlPanel(QGroupBox):
         self.controller, self.presets = controller, presets
         form = QFormLayout(self)
         self.servers: ControlServers | None = None
-        self.server_label = QLabel(self._start_servers(options))
+        self.server_label = QLabel()
         self.server_label.setWordWrap(True)
+        self.server_label.setText(self._start_servers(options))
         form.addRow("OSC / WebSocket", self.server_label)
         self.hotkeys: GlobalHotkeys | None = None
         self.hotkeys_box = QCheckBox(f"{MODIFIERS}+1–9 emotions, +0 bypass, +−/+= intensity")
@@ -79,8 +80,8 @@ class ControlPanel(QGroupBox):
             self.servers = ControlServers(self.controller, options)
         except ControlError as exc:
             return f"not running: {exc}"
-        return (f"udp and ws://{options.host}:{self.servers.port}, e.g. "
-                "`rtconvert ctl emotion angry`")
+        self.server_label.setToolTip("e.g. `rtconvert ctl emotion angry`; see docs/control.md")
+        return f"{options.host}:{self.servers.port} (OSC over UDP, WebSocket over TCP)"
 
     def _toggle_hotkeys(self, on: bool) -> None:
         if self.hotkeys is not None:

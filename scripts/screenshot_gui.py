@@ -1,4 +1,4 @@
-"""Screenshot of the running app for the README: JACK dummy server, speech fed in, happy at 0.8.
+"""Screenshot of the running app for the README: JACK dummy server, speech fed in, happy at 0.8, F0 shown.
 
     QT_QPA_PLATFORM=offscreen python scripts/screenshot_gui.py docs/gui.png
 """
@@ -29,14 +29,15 @@ def main(target: Path) -> None:
 
     from rtconvert.bench import bench_speech
     from rtconvert.bundle import load_bundle
+    from rtconvert.control import ControlOptions
     from rtconvert.gui import MainWindow
     from rtconvert.loopback import Feeder
     from rtconvert.presets import PresetStore
 
     app = QApplication(sys.argv[:1])
     folder = Path(tempfile.mkdtemp())
-    window = MainWindow(load_bundle(), PresetStore(folder / "presets.json"))
-    window.resize(640, 700)
+    window = MainWindow(load_bundle(), PresetStore(folder / "presets.json"), ControlOptions())
+    window.resize(1180, 760)
     window.show()
     window.save_preset("streaming: happy")
     window.set_emotion("happy")
@@ -51,12 +52,10 @@ def main(target: Path) -> None:
     feeder = Feeder(speech, folder / "back.wav", *window.live.jack_ports())
     player = threading.Thread(target=feeder.play)
     player.start()
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:  # until both meters show speech
+    deadline = time.monotonic() + 4.5  # the F0 view fills with most of its 4 s of speech
+    while time.monotonic() < deadline:
         app.processEvents()
         time.sleep(0.02)
-        if min(window.status_panel.input_meter.value(), window.status_panel.output_meter.value()) > -40:
-            break
     window.grab().save(str(target))
     player.join()
     window.close()

@@ -208,14 +208,7 @@ def test_the_app_shrugs_off_a_flood_of_control_messages(jack_server):
     """10 000 messages/s for 10 s, half malformed, at the app streaming speech on JACK."""
     attempts = []
     for _ in range(3):
-        done = subprocess.run([sys.executable, str(REPO / "scripts" / "flood_control.py"),
-                               "--seconds", "10", "--rate", "10000"], capture_output=True,
-                              text=True, timeout=300, check=False,
-                              env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
-        assert done.returncode == 0, done.stderr[-2000:]
-        result = json.loads(done.stdout.strip().splitlines()[-1])
-        assert "error" not in result, result
-        print(json.dumps(result))
+        result = flood(10_000)
         attempts.append(result)
         sent = result["sent_good"] + result["sent_bad"]
         assert sent == 100_000 and result["send_s"] < 10.5
@@ -224,4 +217,20 @@ def test_the_app_shrugs_off_a_flood_of_control_messages(jack_server):
                 and result["errors"] == result["sent_bad"] and result["ok"] == result["sent_good"]:
             break
     else:
-        pytest.fail(f"no attempt without dropouts or lost replies: {attempts}")
+        # This shared 2-core VM drops out without any flood when it is busy: say how much.
+        quiet = flood(10)
+        pytest.fail(f"no attempt without dropouts or lost replies: {attempts}; the same 10 s "
+                    f"with 10 messages/s instead: {quiet}")
+
+
+def flood(rate: int) -> dict:
+    """One run of scripts/flood_control.py (the app on JACK, flooded from another process)."""
+    done = subprocess.run([sys.executable, str(REPO / "scripts" / "flood_control.py"),
+                           "--seconds", "10", "--rate", str(rate)], capture_output=True,
+                          text=True, timeout=300, check=False,
+                          env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert "error" not in result, result
+    print(json.dumps(result))
+    return result
