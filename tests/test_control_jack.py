@@ -59,6 +59,32 @@ def ctl(*args: str, port: int) -> subprocess.CompletedProcess:
                            *args], capture_output=True, text=True, timeout=60, check=False)
 
 
+class MidiSender:
+    """A second JACK client with a MIDI output port, connected to ``destination``."""
+
+    def __init__(self, destination: str) -> None:
+        import jack
+
+        self.client = jack.Client("rtconvert-test-midi-sender", no_start_server=True)
+        self.port = self.client.midi_outports.register("out")
+        self.pending: list[bytes] = []
+        self.client.set_process_callback(self._process)
+        self.client.activate()
+        self.client.connect(self.port, destination)
+
+    def _process(self, frames: int) -> None:
+        self.port.clear_buffer()
+        while self.pending:
+            self.port.write_midi_event(0, self.pending.pop(0))
+
+    def send(self, *data: int) -> None:
+        self.pending.append(bytes(data))
+
+    def close(self) -> None:
+        self.client.deactivate()
+        self.client.close()
+
+
 def expected_cents(bundle, emotion: str, intensity: float) -> float:
     anchors = sorted((bundle.intensity_scale[name], EmotionShift(s.delta_lf0))
                      for name, s in bundle.prosody[emotion].items())
@@ -71,7 +97,8 @@ def test_rtconvert_ctl_changes_a_running_headless_converter(jack_server, bundle,
     port = free_port()
     log = (tmp_path / "run.log").open("w")
     run = subprocess.Popen([sys.executable, "-m", "rtconvert.cli", "run", "--emotion", "neutral",
-                            "--host-api", "JACK", "--control-port", str(port), "--seconds", "60"],
+                            "--host-api", "JACK", "--control-port", str(port), "--seconds", "60",
+                            "--midi", "jack"],
                            stdout=log, stderr=subprocess.STDOUT,
                            env={**os.environ, "XDG_CONFIG_HOME": str(tmp_path)})
     try:
@@ -101,6 +128,15 @@ def test_rtconvert_ctl_changes_a_running_headless_converter(jack_server, bundle,
         status = ctl("status", "--json", port=port)
         refused = ctl("emotion", "no-such-emotion", port=port)
         player.join()
+        midi = MidiSender("rtconvert-midi:control")  # `run --midi jack` listens there
+        try:
+            midi.send(0xB0, 1, 127)  # the modulation wheel, all the way up
+            deadline = time.monotonic() + 3
+            while send_command("status", port=port)["intensity"] != 1.0:
+                assert time.monotonic() < deadline, "the MIDI control change did not arrive"
+                time.sleep(0.05)
+        finally:
+            midi.close()
     finally:
         run.terminate()
         run.wait(timeout=30)
@@ -135,6 +171,7 @@ def test_rtconvert_ctl_changes_a_running_headless_converter(jack_server, bundle,
     moved = np.flatnonzero(cents[round(emotion_sent / frame_s):] > wanted[0] / 2)
     heard_s = emotion_sent + moved[0] * frame_s
     print(f"ctl emotion: {1000 * (emotion_done - emotion_sent):.0f} ms for the command, heard "
+          f"{1000 * (heard_s - emotion_sent):.0f} ms after it was started and "
           f"{1000 * (heard_s - emotion_done):.0f} ms after it returned; F0 {before:+.0f} -> "
           f"{angry:+.0f} -> {stronger:+.0f} cents (bundle: {wanted[0]:+.0f}, {wanted[1]:+.0f})")
     assert heard_s - emotion_done < 0.25
@@ -143,8 +180,6 @@ def test_rtconvert_ctl_changes_a_running_headless_converter(jack_server, bundle,
 def test_a_midi_control_change_on_a_jack_port_moves_intensity_in_the_app(jack_server, bundle,
                                                                         qtbot, tmp_path):
     """A second JACK client sends CC 1 into the app's JACK MIDI port; the slider follows."""
-    import jack
-
     from rtconvert.gui import MainWindow
     from rtconvert.presets import PresetStore
 
@@ -155,53 +190,67 @@ def test_a_midi_control_change_on_a_jack_port_moves_intensity_in_the_app(jack_se
     panel = window.control_panel
     panel.midi_picker.setCurrentIndex(panel.midi_picker.findData("jack"))
     assert panel.open_midi("jack").startswith("listening on rtconvert-midi:control")
-    sender = jack.Client("rtconvert-test-midi-sender", no_start_server=True)
-    out = sender.midi_outports.register("out")
-    pending: list[bytes] = []
-
-    @sender.set_process_callback
-    def process(frames: int) -> None:
-        out.clear_buffer()
-        while pending:
-            out.write_midi_event(0, pending.pop(0))
-
-    sender.activate()
+    sender = MidiSender("rtconvert-midi:control")
     try:
-        sender.connect(out, "rtconvert-midi:control")
-        pending.append(bytes([0xB0, 1, 100]))  # the modulation wheel at 100 of 127
+        sender.send(0xB0, 1, 100)  # the modulation wheel at 100 of 127
         qtbot.waitUntil(lambda: window.intensity.value() == round(100 * 100 / 127), timeout=3000)
         assert window.live.engine.settings.intensity == round(100 / 127, 4)
         # Learn: the next control (CC 7) drives intensity instead.
         panel.learn_picker.setCurrentIndex(panel.learn_picker.findData("intensity"))
         panel.learn_button.setChecked(True)
-        pending.append(bytes([0xB0, 7, 0]))
+        sender.send(0xB0, 7, 0)
         qtbot.waitUntil(lambda: not panel.learn_button.isChecked(), timeout=3000)
         assert "CC 7 (channel 1) → intensity" in panel.midi_label.text()
-        pending.append(bytes([0xB0, 7, 127]))
+        sender.send(0xB0, 7, 127)
         qtbot.waitUntil(lambda: window.intensity_label.text() == "1.00", timeout=3000)
         assert PresetStore(tmp_path / "presets.json").midi == panel.midi.mapping.to_json()
     finally:
-        sender.deactivate()
         sender.close()
         window.close()
 
 
-def test_hear_it_plays_the_last_seconds_on_the_monitor(jack_server, bundle, qtbot, tmp_path):
-    """Converted, then unconverted, on the monitor device (a second PortAudio stream on JACK)."""
+def test_hear_it_plays_the_last_seconds_on_the_monitor(jack_server, bundle, feature_config):
+    """Converted, then unconverted, on the monitor (PortAudio's second JACK output port)."""
+    from rtconvert.controls import Settings
+    from rtconvert.errors import AudioDeviceError
     from rtconvert.live import LiveConfig, LiveStream
+    from rtconvert.loopback import JackLoopback
     from rtconvert.replay import GAP_S, REPLAY_S
 
-    live = LiveStream(bundle, LiveConfig(host_api="JACK", monitor_device="system"))
+    with pytest.raises(AudioDeviceError, match="pick your headphones as the monitor"):
+        LiveStream(bundle, LiveConfig(host_api="JACK")).hear_it()
+    live = LiveStream(bundle, LiveConfig(host_api="JACK", monitor_device="system"),
+                      Settings(emotion="angry", intensity=1.0))
     live.start()
+    loop = JackLoopback("rtconvert-test-monitor")
     try:
-        time.sleep(REPLAY_S + 0.5)  # silence in; the replay then is what came out of the engine
-        seconds = live.hear_it()
-        assert seconds == pytest.approx(2 * REPLAY_S + GAP_S, abs=0.01)
-        assert live.replay.playing
-        time.sleep(seconds + 0.5)
-        assert not live.replay.playing
+        stream_input, stream_output = live.jack_ports()
+        monitor = [p.name for p in loop.client.get_ports("PortAudio.*:out_", is_audio=True)
+                   if p.name != stream_output]
+        loop.connect(stream_input, monitor[-1])  # feed the input, record the monitor
+        feed_s = 6.0
+        loop.load(buzz(feed_s, JACK_RATE), tail_s=2 * REPLAY_S + GAP_S + 1.0)
+        timer = threading.Timer(feed_s + 0.2, live.hear_it)
+        timer.start()
+        recorded = loop.play_and_record()
+        timer.join()
     finally:
+        loop.close()
         live.stop()
+    rate = feature_config.sample_rate
+    f0 = analyze(soxr.resample(recorded, JACK_RATE, rate, "HQ"), feature_config).f0_hz
+    frame_s = feature_config.frame_period_ms / 1000
+
+    def median_cents(start_s: float, end_s: float) -> float:
+        voiced = f0[round(start_s / frame_s):round(end_s / frame_s)]
+        return float(CENTS_PER_LOG * np.log(np.median(voiced[voiced > 0]) / 140.0))
+
+    live_monitor = median_cents(3.0, 5.5)  # the converted voice, as it streams
+    replay = feed_s + 0.2
+    converted = median_cents(replay + 1.0, replay + REPLAY_S - 0.5)
+    dry = median_cents(replay + REPLAY_S + GAP_S + 1.0, replay + 2 * REPLAY_S + GAP_S - 0.5)
+    assert live_monitor > 500 and abs(converted - live_monitor) < 100, (live_monitor, converted)
+    assert abs(dry) < 60, dry  # the unconverted buzz
 
 
 def test_the_app_shrugs_off_a_flood_of_control_messages(jack_server):
