@@ -15,8 +15,12 @@ bench       the latency/RTF benchmark behind `rtconvert bench`
 live        LiveStream: PortAudio duplex stream, monitor, recording, device lookup
 loopback    end-to-end latency through a JACK server (a second client plays and records)
 presets     named Settings kept as JSON in the user's config folder
-gui         the PyQt6 desktop app (`rtconvert gui`)
-cli         the `rtconvert` command
+control     one Controller for every input: OSC, WebSocket, MIDI, global hotkeys, `rtconvert ctl`
+f0trace     F0Trace: the last seconds of input/output F0 for display (engine writes, UI reads)
+replay      Replay: 'hear it', the last seconds converted then unconverted on the monitor
+pairring    PairRing: a fixed two-row ring one thread fills and others copy, without locks
+gui         the PyQt6 desktop app (`rtconvert gui`; gui_status, gui_f0, gui_control: its panels)
+cli         the `rtconvert` command (launcher: the console script, `ctl` without the converter)
 bundle      the model bundle: load_bundle validates, write_bundle writes (export/ uses it)
 model       mel-cepstrum converters: OnnxConverter (the generator), IdentityConverter
 resample    StreamResampler: block-by-block rate conversion with an exact delay

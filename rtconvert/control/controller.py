@@ -170,9 +170,11 @@ class Controller:
 
     def load_preset(self, name: Any) -> Settings:
         """Apply the saved preset ``name``; ControlError if there is none of that name."""
+        if not isinstance(name, str):
+            raise ControlError("preset: a name is missing")
         if self.presets is None:
             raise ControlError("this converter keeps no presets")
-        settings = self.presets.presets.get(name) if isinstance(name, str) else None
+        settings = self.presets.presets.get(name)
         if settings is None:
             known = ", ".join(self.presets.names()) or "none saved"
             raise ControlError(f"no preset {name!r}; presets: {known}")
