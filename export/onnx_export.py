@@ -29,6 +29,8 @@ from torch import nn
 
 from rtconvert.bundle import GRAPH_INPUTS, GRAPH_OUTPUTS, load_bundle, write_bundle
 from rtconvert.config import FeatureConfig
+from rtconvert.entry import ArgumentParser, existing_file, existing_folder
+from rtconvert.errors import BundleError, ConfigError
 from rtconvert.modelio import Layout
 from rtconvert.model import open_session
 from training.checkpoint import CHECKPOINT_NAME, load_checkpoint
@@ -146,17 +148,22 @@ def export_run(run_dir: Path, output: Path, licence: str = RAVDESS_LICENCE) -> t
     write_bundle(output, onnx_bytes(generator), metadata)
     error = parity_error(generator, output)
     if error > PARITY_TOLERANCE:
-        raise RuntimeError(f"{output}: ONNX Runtime differs from PyTorch by {error:.2e} "
+        raise BundleError(f"{output}: ONNX Runtime differs from PyTorch by {error:.2e} "
                            f"(> {PARITY_TOLERANCE})")
     return output, error
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="rtconvert-export", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(prog="rtconvert-export", description=__doc__,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--run-dir", type=Path, required=True)
     parser.add_argument("--output", type=Path, required=True, help="bundle folder to write")
     args = parser.parse_args(argv)
+    existing_folder(args.run_dir, "--run-dir")
+    for name in (CHECKPOINT_NAME, "stats.json"):
+        existing_file(args.run_dir / name, f"--run-dir {args.run_dir} is not a training run:")
+    if args.output.exists() and not args.output.is_dir():
+        raise ConfigError(f"--output {args.output}: is a file, expected a bundle folder")
     path, error = export_run(args.run_dir, args.output)
     size = sum(f.stat().st_size for f in path.iterdir())
     print(f"{path}: {size / 1e6:.2f} MB, ONNX Runtime vs PyTorch max abs error {error:.1e}")

@@ -40,7 +40,7 @@ def check_rate(rate: int, what: str = "sample rate") -> int:
     low, high = RATE_RANGE_HZ
     if not low <= rate <= high:
         raise ConfigError(f"{what}: {rate} Hz is outside the {low}..{high} Hz that rtconvert "
-                          "resamples; convert it to a usual rate (e.g. 48000 Hz) first")
+                          "can resample")
     return rate
 
 

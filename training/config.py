@@ -1,35 +1,81 @@
-"""Training configuration: YAML files (keys = constructor keywords) plus ``--set key=value`` overrides."""
+"""Training configuration: YAML files plus ``--set key=value`` overrides, checked against a schema.
+
+The schema is ``conf/default.yaml``: a config must hold exactly its keys, each with a
+value of the same kind as the default's. A typo is refused before any work, naming the
+closest valid key (``train.stpes``: did you mean ``train.steps``?).
+"""
 
 from __future__ import annotations
 
 import copy
+import difflib
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from rtconvert.errors import ConfigError
+
+#: The configuration every other one is checked against (keys and kinds of values).
+SCHEMA_PATH = Path(__file__).resolve().parent / "conf" / "default.yaml"
+#: Keys that name a base file instead of a setting.
+INCLUDE_KEY = "include"
+#: Dictionaries whose keys are names chosen by the user (corpus intensities), not settings.
+_FREE_KEYS = {"data.intensity_scale"}
+
 
 def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
-    """Read a YAML config and apply dotted overrides such as ``train.steps=100``.
+    """Read a YAML config, apply dotted overrides such as ``train.steps=100``, and check it.
 
     A file may name a base with ``include: other.yaml`` (relative to itself); its own
     keys then override the base's, section by section.
+
+    Raises
+    ------
+    ConfigError
+        If a file is missing or not YAML, an override is not ``key=value``, a key is
+        unknown (naming the closest valid one) or missing, a value is of the wrong kind,
+        or ``data.root`` is not a folder.
     """
-    path = Path(path)
-    config = yaml.safe_load(path.read_text()) or {}
-    if "include" in config:
-        base = load_config(path.parent / config.pop("include"))
-        config = merge(base, config)
+    config = _read(Path(path))
     for override in overrides:
-        key, sep, value = override.partition("=")
-        if not sep:
-            raise ValueError(f"override {override!r} is not of the form section.key=value")
-        node = config
-        *parents, leaf = key.split(".")
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[leaf] = yaml.safe_load(value)
+        _apply_override(config, override)
+    check_config(config, f"config {path}")
     return config
+
+
+def _read(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise ConfigError(f"config {path}: no such file")
+    try:
+        config = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config {path}: not valid YAML ({' '.join(str(exc).split())})") from exc
+    if not isinstance(config, dict):
+        raise ConfigError(f"config {path}: expected sections of keys, found "
+                          f"{type(config).__name__}")
+    if INCLUDE_KEY in config:
+        base = _read(path.parent / str(config.pop(INCLUDE_KEY)))
+        config = merge(base, config)
+    return config
+
+
+def _apply_override(config: dict[str, Any], override: str) -> None:
+    key, sep, text = override.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"--set {override!r}: expected key=value, e.g. train.steps=100")
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"--set {override!r}: the value is not valid YAML ({exc})") from exc
+    node = config
+    *parents, leaf = key.strip().split(".")
+    for depth, part in enumerate(parents):
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"--set {override!r}: {'.'.join(parents[:depth + 1])} is a value, "
+                              "not a section")
+    node[leaf] = value
 
 
 def merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
@@ -41,3 +87,81 @@ def merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
         else:
             merged[key] = copy.deepcopy(value)
     return merged
+
+
+def schema() -> dict[str, Any]:
+    """The default configuration, which every config is checked against."""
+    return yaml.safe_load(SCHEMA_PATH.read_text())
+
+
+def check_config(config: dict[str, Any], name: str = "config",
+                 reference: dict[str, Any] | None = None) -> None:
+    """Check ``config`` against ``reference`` (default: :func:`schema`); see :func:`load_config`."""
+    reference = schema() if reference is None else reference
+    _check_section(config, reference, "", name, reference)
+    root = config.get("data", {}).get("root")
+    if isinstance(root, str) and not Path(root).is_dir():
+        raise ConfigError(f"{name}: data.root {root} is not a folder (the dataset root, "
+                          "holding RAVDESS/ or ravdess24k/)")
+
+
+def _check_section(values: dict[str, Any], reference: dict[str, Any], prefix: str, name: str,
+                   full: dict[str, Any]) -> None:
+    for key, value in values.items():
+        dotted = f"{prefix}{key}"
+        if key not in reference:
+            raise ConfigError(f"{name}: unknown key {dotted!r}; {_suggestion(dotted, full)}")
+        expected = reference[key]
+        if isinstance(expected, dict) and dotted not in _FREE_KEYS:
+            if not isinstance(value, dict):
+                raise ConfigError(f"{name}: {dotted} is {value!r}, expected a section of keys "
+                                  f"({', '.join(expected)})")
+            _check_section(value, expected, f"{dotted}.", name, full)
+        elif not _same_kind(value, expected):
+            raise ConfigError(f"{name}: {dotted} is {value!r} ({type(value).__name__}), expected "
+                              f"{_kind(expected)} like the default {expected!r}")
+    missing = [f"{prefix}{key}" for key in reference if key not in values]
+    if missing:
+        raise ConfigError(f"{name}: {', '.join(missing)} missing (see {SCHEMA_PATH.name})")
+
+
+def _same_kind(value: Any, default: Any) -> bool:
+    """Whether ``value`` may replace ``default``: any value where the default is null; an
+    integer where it is an integer; any number where it is a float; else the same type."""
+    if default is None:
+        return True
+    if isinstance(default, bool) or isinstance(value, bool):
+        return isinstance(default, bool) and isinstance(value, bool)
+    if isinstance(default, float):
+        return isinstance(value, (int, float))
+    return isinstance(value, type(default))
+
+
+def _kind(default: Any) -> str:
+    kinds = {bool: "true or false", int: "an integer", float: "a number", str: "a string",
+             list: "a list", dict: "a section"}
+    return kinds.get(type(default), type(default).__name__)
+
+
+def _all_keys(reference: dict[str, Any], prefix: str = "") -> list[str]:
+    keys = []
+    for key, value in reference.items():
+        keys.append(f"{prefix}{key}")
+        if isinstance(value, dict) and f"{prefix}{key}" not in _FREE_KEYS:
+            keys += _all_keys(value, f"{prefix}{key}.")
+    return keys
+
+
+def _suggestion(dotted: str, reference: dict[str, Any]) -> str:
+    """'did you mean ...?' naming the closest valid key, else the valid keys of that section."""
+    *parents, leaf = dotted.split(".")
+    section = reference
+    for part in parents:
+        section = section.get(part, {}) if isinstance(section, dict) else {}
+    candidates = _all_keys(reference)
+    same_leaf = [key for key in candidates if key.rsplit(".", 1)[-1] == leaf]
+    close = difflib.get_close_matches(dotted, candidates, n=1, cutoff=0.6) or same_leaf[:1]
+    if close:
+        return f"did you mean {close[0]!r}?"
+    where = ".".join(parents) or "the top level"
+    return f"valid keys in {where}: {', '.join(section) if isinstance(section, dict) else '-'}"

@@ -41,7 +41,9 @@ from typing import Any, Iterator
 import numpy as np
 
 from rtconvert.bundle import Bundle, load_bundle
+from rtconvert.entry import ArgumentParser, existing_folder
 from rtconvert.errors import RtconvertError
+from rtconvert.files import check_output, write_text
 
 from .corpus import Utterance
 from .eval_jobs import Record, RenderJob, run_job
@@ -328,8 +330,8 @@ def _names(text: str | None) -> tuple[str, ...] | None:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="rtconvert-evaluate", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(prog="rtconvert-evaluate", description=__doc__,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bundle", type=Path, default=None, help="default: the shipped model")
     parser.add_argument("--root", type=Path, default=Path("../shared/data"),
                         help="dataset root holding RAVDESS (default: %(default)s)")
@@ -355,6 +357,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.workers < 1:
             raise EvaluationError(f"--workers is {args.workers}, need at least 1")
+        for output in (args.output, args.json):
+            if output is not None:
+                check_output(output)
+        existing_folder(args.root, "--root")
         bundle = load_bundle(args.bundle)
         judge = None
         if args.judge is not None:
@@ -376,9 +382,9 @@ def main(argv: list[str] | None = None) -> int:
     report = markdown(summary)
     print(report)
     if args.output:
-        args.output.write_text(report + "\n")
+        write_text(args.output, report + "\n")
     if args.json:
-        args.json.write_text(json.dumps(summary, indent=1) + "\n")
+        write_text(args.json, json.dumps(summary, indent=1) + "\n")
     return 0
 
 

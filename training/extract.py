@@ -32,8 +32,10 @@ from tqdm import tqdm
 from rtconvert.analysis import ANALYSIS_VERSION, analyze_stream
 from rtconvert.audiofile import load_audio
 from rtconvert.config import FeatureConfig
-from rtconvert.errors import AudioFileError
+from rtconvert.entry import ArgumentParser, existing_file, existing_folder
+from rtconvert.errors import AudioFileError, ConfigError
 from rtconvert.features import MIN_DURATION_S, FeatureError, WorldFeatures, analyze
+from rtconvert.files import write_text
 
 from .corpus import Utterance
 from .index import corpus_folders, read_index, resolve, scan, write_index
@@ -138,8 +140,8 @@ def extract(utterances: list[Utterance], root: str | Path, cache_root: str | Pat
     root, started = Path(root), time.perf_counter()
     directory = cache_dir(cache_root, spec)
     directory.mkdir(parents=True, exist_ok=True)
-    (directory / "feature_config.json").write_text(json.dumps(spec.config.to_dict(), indent=2))
-    (directory / "spec.json").write_text(json.dumps(spec.describe(), indent=2))
+    write_text(directory / "feature_config.json", json.dumps(spec.config.to_dict(), indent=2))
+    write_text(directory / "spec.json", json.dumps(spec.describe(), indent=2))
     folders = corpus_folders(root)
     jobs = [_Job(u, resolve(root, u.filepath, folders), feature_path(directory, u))
             for u in utterances]
@@ -159,19 +161,24 @@ def extract(utterances: list[Utterance], root: str | Path, cache_root: str | Pat
     write_index(directory / "index.csv", [j.utterance for j in jobs
                                           if j.utterance.filepath not in failed
                                           and j.target.is_file()])
-    (directory / "failures.txt").write_text("".join(line + "\n" for line in sorted(failures)))
+    write_text(directory / "failures.txt", "".join(line + "\n" for line in sorted(failures)))
     return ExtractionReport(directory, len(done), len(jobs) - len(todo), sorted(failures),
                             time.perf_counter() - started)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="rtconvert-extract", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(prog="rtconvert-extract", description=__doc__,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--root", type=Path, required=True, help="dataset root folder")
     parser.add_argument("--index", type=Path, help="data.csv-style index (default: scan ROOT)")
     parser.add_argument("--cache", type=Path, default=Path("cache/features"))
     parser.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
     args = parser.parse_args(argv)
+    existing_folder(args.root, "--root")
+    if args.index:
+        existing_file(args.index, "--index")
+    if args.workers is not None and args.workers < 1:
+        raise ConfigError(f"--workers is {args.workers}, need at least 1")
     if args.index:
         utterances = read_index(args.index)
     else:

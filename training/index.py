@@ -18,6 +18,9 @@ from pathlib import Path
 
 import soundfile
 
+from rtconvert.entry import ArgumentParser, existing_file, existing_folder
+from rtconvert.files import atomic_output, check_output
+
 from .corpus import AUDIO_SUFFIXES, COLUMNS, Utterance, label_file
 
 #: The part of the seed's absolute paths that precedes the corpus layout.
@@ -31,8 +34,8 @@ def read_index(path: str | Path) -> list[Utterance]:
 
 
 def write_index(path: str | Path, utterances: list[Utterance]) -> None:
-    """Write rows with the data.csv columns, in the given order."""
-    with open(path, "w", newline="") as handle:
+    """Write rows with the data.csv columns, in the given order (atomically)."""
+    with atomic_output(path) as partial, open(partial, "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=COLUMNS, lineterminator="\n")
         writer.writeheader()
         writer.writerows(u.as_row() for u in utterances)
@@ -142,14 +145,45 @@ def check(utterances: list[Utterance], root: str | Path) -> CheckReport:
         if path is None:
             report.missing.append(utterance.filepath)
             continue
-        try:
-            info = soundfile.info(str(path))
-            if info.frames == 0:
-                raise ValueError("no samples")
+        problem = decode_problem(path)
+        if problem is None:
             report.found.append(utterance.filepath)
-        except Exception as exc:  # a report, never a crash: any decoder failure is listed
-            report.unreadable.append(f"{utterance.filepath}: {exc}")
+        else:
+            report.unreadable.append(f"{utterance.filepath}: {problem}")
     return report
+
+
+def decode_problem(path: Path, block: int = 65536) -> str | None:
+    """Why the audio file at ``path`` does not decode completely; None if it does.
+
+    Every sample is decoded: a truncated FLAC or WAV keeps a header that promises
+    samples its data no longer holds, which ``soundfile.info`` alone cannot see.
+    """
+    try:
+        with soundfile.SoundFile(str(path)) as file:
+            promised, decoded = file.frames, 0
+            while len(data := file.read(block, dtype="float32")):
+                decoded += len(data)
+    except Exception as exc:  # noqa: BLE001 - a report, never a crash: any decoder failure
+        return str(exc) or type(exc).__name__
+    if promised == 0:
+        return "no samples"
+    if decoded < promised:
+        return f"truncated: {decoded} of its {promised} samples decode"
+    return None
+
+
+def _check_arguments(args: argparse.Namespace) -> None:
+    """Refuse missing inputs and unwritable outputs before any work."""
+    if args.command == "build":
+        existing_folder(args.root, "ROOT")
+    elif args.command == "from-seed":
+        existing_file(args.seed, "SEED")
+    else:
+        existing_file(args.index, "INDEX")
+        existing_folder(args.root, "--root")
+    if args.command != "check":
+        check_output(args.output)
 
 
 def _print_counts(utterances: list[Utterance]) -> None:
@@ -159,8 +193,8 @@ def _print_counts(utterances: list[Utterance]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="rtconvert-index", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(prog="rtconvert-index", description=__doc__,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     build = commands.add_parser("build", help="index the corpus files under ROOT")
     build.add_argument("root", type=Path)
@@ -173,6 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     checker.add_argument("--root", type=Path, required=True)
     checker.add_argument("--list", action="store_true", help="list every missing/bad file")
     args = parser.parse_args(argv)
+    _check_arguments(args)
 
     if args.command == "build":
         utterances, unrecognised = scan(args.root)

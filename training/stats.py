@@ -24,6 +24,9 @@ from typing import Any
 import numpy as np
 
 from rtconvert.config import FeatureConfig
+from rtconvert.entry import ArgumentParser, existing_folder
+from rtconvert.errors import ConfigError
+from rtconvert.files import check_output, write_text
 from rtconvert.prosody import CENTS_PER_LOG, DB_PER_LOG_POWER, log_f0_stats, voiced_log_f0
 
 from .corpus import INTENSITY_NAMES, Utterance
@@ -154,18 +157,22 @@ def format_table(stats: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="rtconvert-stats", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(prog="rtconvert-stats", description=__doc__,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cache", type=Path, required=True,
                         help="a feature cache folder (holds index.csv and feature_config.json)")
     parser.add_argument("--exclude-speakers", default="",
                         help="comma-separated speaker ids to leave out (validation speakers)")
     parser.add_argument("-o", "--output", type=Path, required=True)
     args = parser.parse_args(argv)
+    existing_folder(args.cache, "--cache")
+    if not (args.cache / "index.csv").is_file():
+        raise ConfigError(f"--cache {args.cache}: not a feature cache (it holds no index.csv)")
+    check_output(args.output)
     excluded = {s for s in args.exclude_speakers.split(",") if s}
     utterances = [u for u in read_index(args.cache / "index.csv") if u.speaker not in excluded]
     stats = compute_statistics(args.cache, utterances)
-    args.output.write_text(json.dumps(stats, indent=1))
+    write_text(args.output, json.dumps(stats, indent=1))
     print(f"{args.output}: {stats['n_utterances']} utterances, {len(stats['speakers'])} speakers")
     print(format_table(stats))
     return 0
