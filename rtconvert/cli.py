@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -12,13 +13,16 @@ from .bench import BenchCase, bench_speech, format_table, run_bench
 from .bundle import load_bundle
 from .control import DEFAULT_PORT, Controller, ControlOptions, ControlServers, ctl
 from .control.server import DEFAULT_HOST
-from .controls import NEUTRAL, Settings
-from .errors import RtconvertError
+from .controls import DEFAULT_EMOTION, NEUTRAL, Settings, default_emotion
+from .entry import DEBUG_FLAG, ArgumentParser, run_command
+from .errors import ConfigError, RtconvertError
 from .fileconvert import FILE_BLOCK, FileGate, check_output_audio, convert_file
-from .devices import list_devices
+from .files import check_output, write_text
+from .devices import describe_device, list_devices
 from .live import LiveConfig, LiveStream
 from .loopback import measure_loopback
 from .presets import PresetStore
+from .resample import RATE_RANGE_HZ
 
 
 def _convert(args: argparse.Namespace) -> int:
@@ -38,6 +42,7 @@ def _convert(args: argparse.Namespace) -> int:
 
 def _bench(args: argparse.Namespace) -> int:
     """Time the engine on speech, one row per block size."""
+    _check_bench_arguments(args)
     bundle = load_bundle(args.model)
     speech = bench_speech(args.seconds, args.rate, args.input)
     rows = [run_bench(bundle, speech, BenchCase(block=block, rate=args.rate))
@@ -47,9 +52,21 @@ def _bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_bench_arguments(args: argparse.Namespace) -> None:
+    """Refuse what would fail after the benchmark ran (or run nothing) before it runs."""
+    if args.json is not None:
+        check_output(args.json)
+    if args.input is not None and not args.input.is_file():
+        raise ConfigError(f"--input {args.input}: no such file")
+    longest = max(args.block)
+    if args.seconds * args.rate < longest:
+        raise ConfigError(f"--seconds {args.seconds} is shorter than one block of {longest} "
+                          f"samples at {args.rate} Hz")
+
+
 def _write_json(path: Path | None, result: dict) -> None:
     if path is not None:
-        path.write_text(json.dumps(result, indent=2) + "\n")
+        write_text(path, json.dumps(result, indent=2) + "\n")
         print(f"wrote {path}")
 
 
@@ -81,12 +98,14 @@ def _live_config(args: argparse.Namespace) -> LiveConfig:
 def _run(args: argparse.Namespace) -> int:
     """Headless live conversion with a one-line status until Ctrl-C or --seconds."""
     bundle = load_bundle(args.model)
-    settings = Settings(emotion=args.emotion, intensity=args.intensity,
+    emotion = args.emotion or default_emotion(bundle.emotions)
+    settings = Settings(emotion=emotion, intensity=args.intensity,
                         gate_db=args.gate).validate(bundle.emotions)
     presets = PresetStore()
     controller = Controller(bundle.emotions, settings, presets)
     live = LiveStream(bundle, _live_config(args), settings)
     live.start()
+    print(_describe_run(live, settings))
     controller.attach(live)
     remote = _start_remote_control(controller, args, presets)
     started = time.monotonic()
@@ -104,6 +123,18 @@ def _run(args: argparse.Namespace) -> int:
         live.stop()
         print()
     return 0
+
+
+def _describe_run(live: LiveStream, settings: Settings) -> str:
+    """One line: the devices, rate and block, the model, the emotion and the latency."""
+    monitor = (f", monitor {describe_device(live.monitor_device, 'output')}"
+               if live.monitor_device is not None else "")
+    bundle = live.bundle
+    return (f"converting {describe_device(live.input_device, 'input')} -> "
+            f"{describe_device(live.output_device, 'output')}{monitor} at {live.rate} Hz in "
+            f"blocks of {live.config.block}; model {bundle.metadata.get('name', '?')} "
+            f"({bundle.path}); {settings.emotion} at intensity {settings.intensity:g}; "
+            f"latency {1000 * live.latency_s:.1f} ms; Ctrl-C stops")
 
 
 def _start_remote_control(controller: Controller, args: argparse.Namespace,
@@ -130,6 +161,7 @@ def _start_remote_control(controller: Controller, args: argparse.Namespace,
 
 def _loopback(args: argparse.Namespace) -> int:
     """End-to-end latency through a running JACK server."""
+    _check_bench_arguments(args)
     bundle = load_bundle(args.model)
     result = measure_loopback(bundle, LiveConfig(host_api="JACK", block=args.block[0]),
                               args.seconds)
@@ -146,6 +178,22 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _positive_seconds(text: str) -> float:
+    value = float(text)
+    if not 0 < value < math.inf:
+        raise argparse.ArgumentTypeError(f"{text} is not a positive number of seconds")
+    return value
+
+
+def _rate(text: str) -> int:
+    rate = int(text)
+    low, high = RATE_RANGE_HZ
+    if not low <= rate <= high:
+        raise argparse.ArgumentTypeError(f"{rate} Hz is outside the {low}..{high} Hz that "
+                                         "rtconvert can resample")
+    return rate
+
+
 def _file_gate(text: str) -> float | None:
     if text.strip().lower() == "off":
         return None
@@ -160,7 +208,9 @@ def _block_list(text: str) -> list[int]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rtconvert", description=__doc__)
+    parser = ArgumentParser(prog="rtconvert", description=__doc__)
+    parser.add_argument(DEBUG_FLAG, action="store_true",
+                        help="show the traceback of an error (any command, anywhere on the line)")
     commands = parser.add_subparsers(dest="command", required=True)
     convert = commands.add_parser("convert", help="convert an audio file to an emotion")
     convert.add_argument("input", type=Path)
@@ -179,10 +229,10 @@ def build_parser() -> argparse.ArgumentParser:
     convert.set_defaults(run=_convert)
 
     bench = commands.add_parser("bench", help="time the streaming engine")
-    bench.add_argument("--seconds", type=float, default=30.0)
+    bench.add_argument("--seconds", type=_positive_seconds, default=30.0)
     bench.add_argument("--block", type=_block_list, default=[256],
                        help="block size, or several separated by commas (a sweep)")
-    bench.add_argument("--rate", type=_positive_int, default=48000, help="device rate in Hz")
+    bench.add_argument("--rate", type=_rate, default=48000, help="device rate in Hz")
     bench.add_argument("--input", type=Path, help="speech to use (default: espeak-ng)")
     bench.add_argument("--model", type=Path)
     bench.add_argument("--json", type=Path, help="write the results here")
@@ -198,7 +248,8 @@ def build_parser() -> argparse.ArgumentParser:
     devices.set_defaults(run=_devices)
 
     run = commands.add_parser("run", help="convert the microphone live (headless)")
-    run.add_argument("--emotion", default="happy")
+    run.add_argument("--emotion", help=f"default: {DEFAULT_EMOTION} (the model's first emotion "
+                                       "if it has no such emotion), as in the app")
     run.add_argument("--intensity", type=float, default=0.5)
     run.add_argument("--gate", type=float, default=Settings.gate_db,
                      help="silence gate threshold in dBFS (default %(default)s)")
@@ -235,7 +286,7 @@ def _add_device_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--monitor", help="second output carrying the same converted voice")
     parser.add_argument("--host-api", help="e.g. JACK, ALSA, WASAPI, Core Audio")
     parser.add_argument("--block", type=_positive_int, default=LiveConfig.block)
-    parser.add_argument("--rate", type=_positive_int, help="device rate (default: the device's)")
+    parser.add_argument("--rate", type=_rate, help="device rate (default: the device's)")
 
 
 def _gui(args: argparse.Namespace) -> int:
@@ -245,12 +296,13 @@ def _gui(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The ``rtconvert`` command; errors become one line (:func:`.entry.run_command`)."""
+    return run_command("rtconvert", _main, argv)
+
+
+def _main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        return args.run(args)
-    except RtconvertError as exc:
-        print(f"rtconvert: error: {exc}", file=sys.stderr)
-        return 1
+    return args.run(args)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,14 @@ FloatArray = npt.NDArray[np.float64]
 
 #: The emotion that means "no change".
 NEUTRAL = "neutral"
+#: The emotion a fresh session starts with, in `rtconvert run` and in the app alike: an
+#: audible change (neutral would sound like nothing works) that suits most uses.
+DEFAULT_EMOTION = "happy"
+
+
+def default_emotion(emotions: tuple[str, ...]) -> str:
+    """``DEFAULT_EMOTION`` if the model converts to it, else its first emotion."""
+    return DEFAULT_EMOTION if DEFAULT_EMOTION in emotions else (emotions or (NEUTRAL,))[0]
 
 
 @dataclass(frozen=True)

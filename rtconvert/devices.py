@@ -16,6 +16,32 @@ Device = int | str | None
 _holding_dead_stream = False
 
 
+#: What to do once a device or server died under a stream (see ``refresh_devices``).
+RESTART_ADVICE = ("restart rtconvert to use audio again: PortAudio cannot rescan devices in a "
+                  "process that held a stream whose device or server went away")
+
+
+def check_alive() -> None:
+    """Raise AudioDeviceError (saying to restart) if a stream died under this process."""
+    if _holding_dead_stream:
+        raise AudioDeviceError(f"an audio device or the JACK server went away; {RESTART_ADVICE}")
+
+
+def check_host_api(wanted: str, available: list[str]) -> None:
+    """Raise AudioDeviceError if no host API's name contains ``wanted``, naming what exists.
+
+    PortAudio lists JACK only when a JACK server ran as it started: a missing JACK host
+    API is a JACK server that was not running.
+    """
+    if any(wanted.lower() in name.lower() for name in available):
+        return
+    if "jack" in wanted.lower():
+        raise AudioDeviceError("no JACK server is running (PortAudio found none when rtconvert "
+                               "started); start one, e.g. `jackd -d alsa` or qjackctl, then run "
+                               "rtconvert again")
+    raise AudioDeviceError(f"no host API matches {wanted!r}; host APIs: {', '.join(available)}")
+
+
 def refresh_devices() -> None:
     """Re-scan audio devices (PortAudio only enumerates them when it starts).
 
@@ -24,9 +50,7 @@ def refresh_devices() -> None:
     AudioDeviceError
         After a device died under a stream: only a new process can rescan then.
     """
-    if _holding_dead_stream:
-        raise AudioDeviceError("an audio device vanished under a running stream; restart "
-                               "rtconvert to rescan devices")
+    check_alive()
     sd._terminate()
     sd._initialize()
 
@@ -59,10 +83,12 @@ def find_device(name_or_index: Device, kind: str, host_api: str | None = None) -
     AudioDeviceError
         Naming the devices that would do when none matches.
     """
+    check_alive()
     channel_key = f"max_{kind}_channels"
     candidates = [(i, d) for i, d in enumerate(sd.query_devices()) if d[channel_key] > 0]
     if host_api is not None:
         apis = sd.query_hostapis()
+        check_host_api(host_api, [api["name"] for api in apis])
         candidates = [(i, d) for i, d in candidates
                       if host_api.lower() in apis[d["hostapi"]]["name"].lower()]
     if name_or_index is None:
@@ -87,6 +113,16 @@ def find_device(name_or_index: Device, kind: str, host_api: str | None = None) -
     raise AudioDeviceError(f"no {wanted}"
                            f"{f' on {host_api}' if host_api else ''}; {kind} devices: {names}")
 
+
+
+def describe_device(index: int | None, kind: str) -> str:
+    """"name (host API)" of a device index, or of the default ``kind`` device for None."""
+    try:
+        device = sd.query_devices(index, kind)
+        api = sd.query_hostapis(device["hostapi"])["name"]
+    except (sd.PortAudioError, ValueError):
+        return f"the default {kind} device" if index is None else f"device {index}"
+    return f"{device['name']} ({api})"
 
 
 def device_choices(kind: str) -> list[tuple[int, str]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import signal
 import sys
 import time
 from pathlib import Path
@@ -24,9 +25,10 @@ from PyQt6.QtWidgets import (QApplication, QButtonGroup, QComboBox, QFileDialog,
 
 from .bundle import Bundle, load_bundle
 from .control import Controller, ControlOptions
-from .controls import NEUTRAL, Settings
+from .controls import NEUTRAL, Settings, default_emotion
 from .errors import RtconvertError
-from .devices import device_choices, refresh_devices
+from .devices import RESTART_ADVICE, device_choices, refresh_devices
+from .display import check_display
 from .gui_control import ControlPanel
 from .gui_f0 import SeePanel
 from .gui_status import StatusPanel
@@ -67,7 +69,8 @@ class MainWindow(QMainWindow):
         self.bundle, self.presets = bundle, presets
         last = presets.presets.get(LAST_SESSION)
         # Every change, from the widgets here or from outside, goes through the controller.
-        self.controller = Controller(bundle.emotions, last if self._valid(last) else Settings(),
+        fresh = Settings(emotion=default_emotion(bundle.emotions))  # as `rtconvert run`
+        self.controller = Controller(bundle.emotions, last if self._valid(last) else fresh,
                                      presets)
         self._shown_version = -1
         self.live: LiveStream | None = None
@@ -318,7 +321,7 @@ class MainWindow(QMainWindow):
 
     def _on_stream_stopped(self, message: str) -> None:
         self.stop_stream()
-        self.show_error(f"{message}. Pick devices and press Start to go on.")
+        self.show_error(f"{message}; {RESTART_ADVICE}.")
 
     def show_error(self, message: str) -> None:
         self.banner.setText(message)
@@ -434,7 +437,22 @@ class MainWindow(QMainWindow):
 def run_app(model: Path | None = None, control: ControlOptions | None = None) -> int:
     """Start the app with ``model`` (default: the shipped bundle) and, given ``control``, its
     control server; returns its exit code."""
+    check_display()
+    bundle = load_bundle(model)
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    window = MainWindow(load_bundle(model), PresetStore(), control)
+    window = MainWindow(bundle, PresetStore(), control)
     window.show()
+    # Ctrl-C in the terminal closes the window like its close button. Qt's event loop
+    # runs no Python, so a timer lets the interpreter look at signals now and then.
+    signal.signal(signal.SIGINT, lambda *_: window.close())
+    wake = QTimer(window)
+    wake.timeout.connect(lambda: None)
+    wake.start(SIGNAL_POLL_MS)
+    print(f"rtconvert gui: model {bundle.metadata.get('name', '?')}, "
+          f"{window.settings.emotion} at intensity {window.settings.intensity:g}; close the "
+          "window or press Ctrl-C to quit", flush=True)
     return app.exec()
+
+
+#: How often the event loop hands control to Python, so that Ctrl-C is seen (ms).
+SIGNAL_POLL_MS = 200

@@ -22,6 +22,12 @@ def _meter() -> QProgressBar:
     return meter
 
 
+def limiter_text(reduction_db: float, limited_samples: int) -> str:
+    """The limiter readout: its current gain reduction and the samples it bent so far."""
+    now = f"{-reduction_db:.1f} dB gain reduction" if reduction_db < -0.05 else "not limiting"
+    return f"{now} ({limited_samples} samples soft-clipped since Start)"
+
+
 class StatusPanel(QGroupBox):
     """Shows a LiveStream's status (``show``, polled by the window) and measures the round trip.
 
@@ -36,6 +42,7 @@ class StatusPanel(QGroupBox):
         form = QFormLayout(self)
         self.input_meter, self.output_meter = _meter(), _meter()
         self.latency_label, self.load_label, self.underrun_label = QLabel(), QLabel(), QLabel()
+        self.limiter_label = QLabel()
         self.measured_label = QLabel("not measured")
         self.measure_button = QPushButton("Measure (JACK loopback)")
         form.addRow("Input level", self.input_meter)
@@ -47,6 +54,7 @@ class StatusPanel(QGroupBox):
         form.addRow("Measured round trip", row)
         form.addRow("Processing load", self.load_label)
         form.addRow("Underruns / overruns", self.underrun_label)
+        form.addRow("Limiter", self.limiter_label)
         self.process = QProcess(self)
         self.process.finished.connect(self._finished)
         self._folder = tempfile.TemporaryDirectory()  # removed with the panel
@@ -56,7 +64,8 @@ class StatusPanel(QGroupBox):
         if live is None:
             for meter in (self.input_meter, self.output_meter):
                 meter.setValue(METER_FLOOR_DB)
-            for label in (self.latency_label, self.load_label, self.underrun_label):
+            for label in (self.latency_label, self.load_label, self.underrun_label,
+                          self.limiter_label):
                 label.setText("—")
             return
         status = live.status
@@ -70,6 +79,7 @@ class StatusPanel(QGroupBox):
                                    f"{round_trip:.1f} ms with the devices' buffers")
         self.load_label.setText(f"{100 * status.load:.0f} % (real-time factor {status.load:.2f})")
         self.underrun_label.setText(f"{live.underruns} / {status.input_overflows}")
+        self.limiter_label.setText(limiter_text(status.limiter_db, status.limited_samples))
 
     def measure(self, block: int, model: Path) -> None:
         """Start the loopback measurement (the live stream must be stopped: it opens its own)."""

@@ -50,6 +50,9 @@ HEADROOM_S = 0.010
 #: (the audio callback) gets it: the default 5 ms is a whole audio block.
 SWITCH_INTERVAL_S = 0.0005
 DEFAULT_SWITCH_INTERVAL_S = sys.getswitchinterval()
+#: How fast the shown gain reduction of the limiter returns to 0 dB (dB/s), like a meter's
+#: fall: a reduction stays visible for a moment after the peak that caused it.
+LIMITER_FALL_DB_S = 10.0
 _UNKNOWN = object()  # the callback's priority before its first call
 
 
@@ -114,6 +117,8 @@ class LiveStatus:
     late_blocks: int = 0  # blocks the worker had not converted in time (played with gaps)
     callbacks: int = 0
     load: float = 0.0  # processing time per block / block duration, smoothed
+    limiter_db: float = 0.0  # the limiter's gain reduction, held and released at LIMITER_FALL_DB_S
+    limited_samples: int = 0  # samples the limiter's soft clipper bent since the start
     error: str | None = None
 
 
@@ -299,6 +304,10 @@ class LiveStream:
             status = self.status
             status.load = 0.95 * status.load + 0.05 * load
             status.input_db, status.output_db = self.engine.input_db, self.engine.output_db
+            limiter = self.engine.mixer.limiter
+            released = status.limiter_db + LIMITER_FALL_DB_S * len(block) / self.rate
+            status.limiter_db = min(0.0, released, limiter.read_reduction_db())
+            status.limited_samples = limiter.limited_samples
 
     def _monitor_callback(self, outdata: np.ndarray, frames: int, timing: Any,
                           status: sd.CallbackFlags) -> None:
@@ -337,4 +346,5 @@ class LiveStream:
         s = self.status
         return (f"in {s.input_db:6.1f} dB  out {s.output_db:6.1f} dB  "
                 f"latency {1000 * self.latency_s:.1f} ms  load {100 * s.load:3.0f}%  "
-                f"underruns {s.output_underflows + s.late_blocks}  overruns {s.input_overflows}")
+                f"underruns {s.output_underflows + s.late_blocks}  overruns {s.input_overflows}  "
+                f"limiter {s.limiter_db:5.1f} dB")

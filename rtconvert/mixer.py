@@ -138,6 +138,12 @@ class Limiter:
         self.reduction_db = 0.0  # the deepest gain reduction since the last read
         self.limited_samples = 0  # samples the clipper bent
 
+    def read_reduction_db(self) -> float:
+        """The deepest gain reduction (dB, at most 0) since the last read; starts a new one."""
+        deepest = self.reduction_db
+        self.reduction_db = 20 * float(np.log10(max(self.gain, 1e-6)))
+        return deepest
+
     def process(self, samples: FloatArray) -> FloatArray:
         """Limit consecutive samples; returns as many."""
         n = len(samples)

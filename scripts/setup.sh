@@ -10,7 +10,12 @@ dev=0
 [ "${1:-}" = "--dev" ] && dev=1
 
 packages=(libportaudio2 libjack-jackd2-0 libsndfile1 espeak-ng
-          libegl1 libgl1 libxkbcommon0 libfontconfig1 libglib2.0-0 libdbus-1-3)
+          libegl1 libgl1 libxkbcommon0 libfontconfig1 libglib2.0-0 libdbus-1-3
+          # Qt's xcb platform plugin (the app on X11): what `ldd libqxcb.so` asks for. A
+          # minimal Debian lacks icccm and keysyms, and Qt then aborts instead of opening.
+          libxcb1 libx11-xcb1 libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 libxcb-xinerama0
+          libxcb-randr0 libxcb-shape0 libxcb-render0 libxcb-render-util0 libxcb-image0
+          libxcb-shm0 libxcb-sync1 libxcb-util1 libxcb-xfixes0 libxcb-xkb1 libxkbcommon-x11-0)
 [ $dev = 1 ] && packages+=(jackd2 sox xvfb)  # xvfb: the X11 global-hotkey test
 
 missing=()

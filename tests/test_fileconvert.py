@@ -174,7 +174,8 @@ def test_a_10_minute_file_converts_in_bounded_memory(speech_file, tmp_path):
                "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024)\n"
                "sys.exit(code)\n")
     result = subprocess.run([sys.executable, "-c", wrapper, *RTCONVERT, "convert", str(long),
-                             str(out), "--emotion", "happy"], check=False, capture_output=True, text=True,
+                             str(out), "--emotion", "happy"], check=False, capture_output=True,
+                            text=True,
                             env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=3600)
     assert result.returncode == 0, result.stderr[-2000:]
     peak_mb = int(result.stdout.strip().splitlines()[-1])
