@@ -56,7 +56,7 @@ def convert(samples: FloatArray, bundle: Bundle, emotion: str, intensity: float,
     """
     settings = Settings(emotion=emotion, intensity=intensity, gate_db=-math.inf)
     # Keywords, so that a change of IdentityConverter's signature fails loudly here.
-    converter = (IdentityConverter(n_mcep=bundle.features.n_mcep,
+    converter = (IdentityConverter(n_mcep=bundle.features.n_mcep, n_bap=bundle.features.n_bap,
                                    lookahead_frames=bundle.lookahead_frames)
                  if f0_only else None)
     engine = Engine(bundle, bundle.features.sample_rate, settings, converter=converter)
