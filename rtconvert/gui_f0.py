@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 from PyQt6.QtCore import QPointF, QRectF, Qt
-from PyQt6.QtGui import QColor, QPainter, QPainterPath, QPen
+from PyQt6.QtGui import QBrush, QColor, QPainter, QPen, QPolygonF
 from PyQt6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from .f0trace import TRACE_S
@@ -20,6 +20,19 @@ LEVEL_FLOOR_DB = -60.0
 INPUT_COLOUR, OUTPUT_COLOUR, LEVEL_COLOUR = QColor("#8a8a8a"), QColor("#d9480f"), QColor("#cfe3f6")
 #: Output levels kept, one per UI refresh (50 ms): the same seconds as the F0 trace.
 LEVEL_POINTS = round(TRACE_S / 0.05)
+
+
+def _polygon(x: np.ndarray, y: np.ndarray) -> QPolygonF:
+    """Points from coordinate arrays, written straight into the polygon's memory: a paint
+    then costs the UI thread (and the audio threads waiting for the interpreter) ~0.1 ms."""
+    polygon = QPolygonF()
+    polygon.resize(len(x))
+    if len(x):
+        memory = polygon.data()
+        memory.setsize(16 * len(x))  # QPointF: two doubles
+        points = np.frombuffer(memory, np.float64).reshape(-1, 2)
+        points[:, 0], points[:, 1] = x, y
+    return polygon
 
 
 class F0View(QWidget):
@@ -45,9 +58,9 @@ class F0View(QWidget):
             self.levels_db[-1] = max(LEVEL_FLOOR_DB, live.status.output_db)
         self.update()
 
-    def _y(self, f0_hz: float, area: QRectF) -> float:
+    def _y(self, f0_hz: np.ndarray | float, area: QRectF) -> np.ndarray:
         low, high = (math.log(f) for f in F0_RANGE_HZ)
-        share = (math.log(min(max(f0_hz, F0_RANGE_HZ[0]), F0_RANGE_HZ[1])) - low) / (high - low)
+        share = (np.log(np.clip(f0_hz, *F0_RANGE_HZ)) - low) / (high - low)
         return area.bottom() - share * area.height()
 
     def paintEvent(self, _event: object) -> None:
@@ -58,7 +71,7 @@ class F0View(QWidget):
         self._paint_levels(painter, area)
         painter.setPen(QPen(QColor("#e6e6e6")))
         for hz in F0_GRID_HZ:
-            y = self._y(hz, area)
+            y = float(self._y(hz, area))
             painter.drawLine(QPointF(area.left(), y), QPointF(area.right(), y))
             painter.setPen(QPen(QColor("#666")))
             painter.drawText(QRectF(0, y - 8, 30, 16), Qt.AlignmentFlag.AlignRight, f"{hz}")
@@ -66,34 +79,30 @@ class F0View(QWidget):
         frames = round(1000 * TRACE_S / self.frame_period_ms)
         for row, colour in ((0, INPUT_COLOUR), (1, OUTPUT_COLOUR)):
             painter.setPen(QPen(colour, 2.0))
-            painter.drawPath(self._contour(self.f0[row], frames, area))
+            for line in self._contour(self.f0[row], frames, area):
+                painter.drawPolyline(line)
         painter.setPen(QPen(QColor("#444")))
         painter.drawText(area.adjusted(4, 2, -4, -2), Qt.AlignmentFlag.AlignTop
                          | Qt.AlignmentFlag.AlignRight, "F0 Hz: input grey, output orange")
         painter.end()
 
-    def _contour(self, f0_hz: np.ndarray, frames: int, area: QRectF) -> QPainterPath:
-        """Voiced stretches as lines, newest frame at the right edge."""
-        path = QPainterPath()
-        start = frames - len(f0_hz)
-        drawing = False
-        for i, hz in enumerate(f0_hz):
-            if hz <= 0:
-                drawing = False
-                continue
-            point = QPointF(area.left() + (start + i) / frames * area.width(), self._y(hz, area))
-            path.lineTo(point) if drawing else path.moveTo(point)
-            drawing = True
-        return path
+    def _contour(self, f0_hz: np.ndarray, frames: int, area: QRectF) -> list[QPolygonF]:
+        """Voiced stretches as polylines, newest frame at the right edge."""
+        x = area.left() + (frames - len(f0_hz) + np.arange(len(f0_hz))) / frames * area.width()
+        y = self._y(f0_hz, area)
+        edges = np.flatnonzero(np.diff(np.r_[0, (f0_hz > 0).astype(np.int8), 0]))
+        return [_polygon(x[a:b], y[a:b]) for a, b in zip(edges[::2], edges[1::2]) if b - a > 1]
 
     def _paint_levels(self, painter: QPainter, area: QRectF) -> None:
-        path = QPainterPath(QPointF(area.left(), area.bottom()))
-        for i, db in enumerate(self.levels_db):
-            share = (db - LEVEL_FLOOR_DB) / -LEVEL_FLOOR_DB
-            path.lineTo(area.left() + i / (len(self.levels_db) - 1) * area.width(),
-                        area.bottom() - share * area.height() / 3)
-        path.lineTo(area.right(), area.bottom())
-        painter.fillPath(path, LEVEL_COLOUR)
+        share = (self.levels_db - LEVEL_FLOOR_DB) / -LEVEL_FLOOR_DB
+        x = area.left() + np.linspace(0, area.width(), len(share))
+        y = area.bottom() - share * area.height() / 3
+        outline = _polygon(np.r_[area.left(), x, area.right()],
+                           np.r_[area.bottom(), y, area.bottom()])
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QBrush(LEVEL_COLOUR))
+        painter.drawPolygon(outline)
+        painter.setBrush(QBrush())
 
 
 class SeePanel(QGroupBox):
