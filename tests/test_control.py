@@ -80,6 +80,14 @@ def test_the_controller_applies_what_messages_carry(controller, emotions):
     assert status["running"] is False and json.loads(json.dumps(status)) == status
 
 
+def eventually(condition, timeout_s: float = 2.0) -> bool:
+    """Whether ``condition()`` becomes true within ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.005)
+    return condition()
+
+
 def osc(address: str, *args) -> bytes:
     builder = OscMessageBuilder(address)
     for arg in args:
@@ -113,7 +121,10 @@ def test_osc_commands_over_udp(servers, controller, emotions):
     assert client.ask(osc("/rtconvert/intensity", 0.6))[1]["intensity"] == 0.6
     assert client.ask(osc("/rtconvert/bypass"))[1]["bypass"] is True
     assert client.ask(osc("/rtconvert/bypass", 0))[1]["bypass"] is False
-    assert client.ask(osc("/rtconvert/status"))[1]["version"] == controller.version
+    assert client.ask(osc("/rtconvert/status"))[1]["bypass"] is False
+    # The servers run in their own process; the converter's controller follows at once.
+    assert eventually(lambda: (controller.settings.emotion, controller.settings.intensity)
+                      == (emotions[1], 0.6))
     bundle = OscBundleBuilder(IMMEDIATELY)
     for address, value in (("/rtconvert/gate", -40.0), ("/rtconvert/output_gain", -6.0)):
         bundle.add_content(OscMessageBuilder(address).build() if value is None else
@@ -205,7 +216,8 @@ def test_rtconvert_ctl(servers, controller, emotions, capsys):
     port = ["--port", str(servers.port)]
     assert main(["ctl", *port, "emotion", emotions[1]]) == 0
     assert capsys.readouterr().out.startswith(f"{emotions[1]} at intensity 0.5, bypass off")
-    assert main(["ctl", *port, "bypass", "toggle"]) == 0 and controller.settings.bypass
+    assert main(["ctl", *port, "bypass", "toggle"]) == 0
+    assert eventually(lambda: controller.settings.bypass)
     assert main(["ctl", *port, "preset", "calm voice"]) == 0
     capsys.readouterr()
     assert main(["ctl", *port, "status", "--json"]) == 0

@@ -1,7 +1,8 @@
 """Remote and hotkey control of a running converter, all through one :class:`Controller`.
 
 controller  Controller: parses, validates and applies every change; the status it reports
-server      ControlServers, ControlOptions: OSC (UDP) and WebSocket (TCP) on one port
+process     ControlServers: the servers in a child process, in step with the converter
+server      ServerThread, ControlOptions: OSC (UDP) and WebSocket (TCP) on one port
 osc         OscProtocol: ``/rtconvert/<command> [value]``
 websocket   WebSocketHandler: ``{"command": ..., "value": ...}`` JSON messages
 client      send_command: one command over the WebSocket API
@@ -11,6 +12,7 @@ hotkeys     global hotkeys where the desktop allows them (X11, Windows)
 """
 
 from .controller import COMMANDS, Controller
-from .server import DEFAULT_PORT, ControlOptions, ControlServers
+from .process import ControlServers
+from .server import DEFAULT_PORT, ControlOptions
 
 __all__ = ["COMMANDS", "DEFAULT_PORT", "ControlOptions", "ControlServers", "Controller"]

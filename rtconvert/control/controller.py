@@ -83,6 +83,7 @@ class Controller:
         self.presets = presets
         self.live: LiveStream | None = None
         self.version = 0  # bumped by every change; pollers compare it
+        self.figures: dict[str, Any] = {}  # a replica's copy of the stream's figures
         self._status_cache: tuple[int, float, str] = (-1, 0.0, "")
 
     @property
@@ -180,6 +181,23 @@ class Controller:
             raise ControlError(f"no preset {name!r}; presets: {known}")
         return self.apply(**dataclasses.asdict(settings))
 
+    def adopt(self, settings: Settings, emotions: tuple[str, ...], figures: dict[str, Any],
+              unchanged_since: int | None) -> int | None:
+        """Take another controller's state (the control process's replica takes the converter's).
+
+        The settings are taken only if this controller has not changed since version
+        ``unchanged_since`` (None: never), so that a change of its own not yet handed on is
+        not overwritten. Returns the version after taking them, None if they were not taken.
+        """
+        with self._lock:
+            self.emotions, self.figures = tuple(emotions), figures
+            if unchanged_since != self.version:
+                return None
+            if settings != self._settings:
+                self._settings = settings
+                self.version += 1
+            return self.version
+
     def status_json(self) -> str:
         """:meth:`status` as JSON; the same text for up to ``STATUS_CACHE_S`` while the
         settings do not change, so that a flood of messages does not re-encode it each time."""
@@ -200,7 +218,7 @@ class Controller:
             "input_gain_db": s.input_gain_db, "output_gain_db": s.output_gain_db,
             "emotions": [NEUTRAL, *self.emotions],
             "presets": self.presets.names() if self.presets is not None else [],
-            "running": live is not None, "version": self.version}
+            "running": live is not None, "version": self.version, **self.figures}
         if live is not None:
             ls = live.status
             status.update(input_db=round(ls.input_db, 1), output_db=round(ls.output_db, 1),

@@ -1,4 +1,4 @@
-"""The control servers of a running converter: OSC on UDP and WebSocket on TCP, on one port number."""
+"""The control servers' event loop: OSC on UDP and WebSocket on TCP, one port number, one thread."""
 
 from __future__ import annotations
 
@@ -44,11 +44,11 @@ def is_loopback(host: str) -> bool:
     return all(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in addresses)
 
 
-class ControlServers:
+class ServerThread:
     """OSC and WebSocket servers for ``controller`` on one event loop thread, until :meth:`close`.
 
-    One thread serves both, one message at a time: the fewer Python threads a flood of
-    messages keeps busy, the less they compete with the audio threads for the interpreter.
+    One thread serves both, one message at a time. The converter runs it in a process of
+    its own (:class:`~rtconvert.control.process.ControlServers`); tests may run it here.
 
     Raises
     ------
