@@ -53,7 +53,15 @@ def _disk_full(folder: Path, error: BaseException) -> bool:
         return False
 
 
-def _publish(partial: Path, path: Path) -> None:
+def temporary_beside(path: Path) -> Path:
+    """A new, empty, hidden file in ``path``'s folder, keeping its suffix, to write ``path`` into."""
+    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
+                                    suffix=f".partial{path.suffix}")
+    os.close(handle)
+    return Path(name)
+
+
+def publish(partial: Path, path: Path) -> None:
     """Flush ``partial`` to disk, give it the usual permissions and rename it to ``path``."""
     descriptor = os.open(partial, os.O_RDONLY)
     try:
@@ -64,6 +72,13 @@ def _publish(partial: Path, path: Path) -> None:
     os.umask(umask)
     os.chmod(partial, 0o666 & ~umask)  # mkstemp's 0600 would hide a shipped model
     os.replace(partial, path)
+
+
+def disk_full_error(path: Path, error: BaseException, what: str) -> OutputError | None:
+    """OutputError "``path``: the disk is full; ``what``" if ``error`` came from a full disk."""
+    if _disk_full(path.parent, error):
+        return OutputError(f"{path}: the disk is full; {what}")
+    return None
 
 
 @contextmanager
@@ -81,19 +96,16 @@ def atomic_output(path: str | Path) -> Iterator[Path]:
         If the folder is unusable, the disk is full, or writing fails with an OS error.
     """
     path = check_output(path)
-    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
-                                    suffix=f".partial{path.suffix}")
-    os.close(handle)
-    partial = Path(name)
+    partial = temporary_beside(path)
     try:
         yield partial
-        _publish(partial, path)
+        publish(partial, path)
     except BaseException as exc:
-        full = isinstance(exc, Exception) and _disk_full(path.parent, exc)
+        full = isinstance(exc, Exception) and disk_full_error(path, exc, "nothing was written")
         partial.unlink(missing_ok=True)
         if full:
-            raise OutputError(f"{path}: the disk is full; nothing was written") from exc
-        if isinstance(exc, OSError) and not isinstance(exc, OutputError):
+            raise full from exc
+        if isinstance(exc, OSError):
             raise OutputError(f"{path}: cannot write ({exc.strerror or exc}); "
                               "nothing was written") from exc
         raise

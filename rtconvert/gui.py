@@ -315,6 +315,8 @@ class MainWindow(QMainWindow):
         self.controller.attach(None)
         if live is not None:
             live.stop()
+            if live.recording_error:
+                self.show_error(live.recording_error)
         self.record_button.setChecked(False)
         self.start_button.setChecked(False)
         self.start_button.setText("Start")
@@ -334,13 +336,21 @@ class MainWindow(QMainWindow):
                 self.record_button.setChecked(False)
             return
         if on:
-            self.recording_folder.mkdir(parents=True, exist_ok=True)
             stamp = time.strftime("%Y%m%d-%H%M%S")
-            self.live.start_recording(self.recording_folder / f"{stamp}-input.wav",
-                                      self.recording_folder / f"{stamp}-output.wav")
+            try:
+                self.recording_folder.mkdir(parents=True, exist_ok=True)
+                self.live.start_recording(self.recording_folder / f"{stamp}-input.wav",
+                                          self.recording_folder / f"{stamp}-output.wav")
+            except (RtconvertError, OSError) as exc:
+                self.show_error(f"cannot record to {self.recording_folder}: {exc}")
+                self.record_button.setChecked(False)
+                return
             self.record_button.setText(f"Recording to {self.recording_folder}…")
         else:
-            self.live.stop_recording()
+            try:
+                self.live.stop_recording()
+            except RtconvertError as exc:  # e.g. the disk filled: what was recorded is kept
+                self.show_error(str(exc))
             self.record_button.setText("Record input and output")
 
     # -- controls ------------------------------------------------------------------------

@@ -32,7 +32,7 @@ import sounddevice as sd
 from .bundle import Bundle
 from .controls import Settings
 from .engine import Engine
-from .errors import AudioDeviceError
+from .errors import AudioDeviceError, OutputError
 from .devices import Device, find_device, forget_dead_stream, negotiate_rate
 from .recorder import WavRecorder
 from .replay import Replay
@@ -151,6 +151,7 @@ class LiveStream:
         self._wake = threading.Event()
         self._worker: threading.Thread | None = None
         self._recorder: WavRecorder | None = None
+        self.recording_error: str | None = None  # why the last recording ended early
         self._stopping = False
         self._callback_priority: int | None | object = _UNKNOWN  # the worker follows it
         self.input_device, self.output_device, self.monitor_device = self._resolve()
@@ -222,7 +223,10 @@ class LiveStream:
             worker.join()
             gc.unfreeze()
             sys.setswitchinterval(DEFAULT_SWITCH_INTERVAL_S)
-        self.stop_recording()
+        try:
+            self.stop_recording()
+        except OutputError as exc:  # stopping always completes; the caller shows this
+            self.recording_error = str(exc)
 
     def _close(self) -> None:
         for stream in (self._stream, self._monitor):
@@ -333,11 +337,20 @@ class LiveStream:
     # -- recording -----------------------------------------------------------------------
 
     def start_recording(self, input_path: Path, output_path: Path) -> None:
-        """Write what comes in and what goes out to two WAV files until stopped."""
+        """Write what comes in and what goes out to two WAV files until stopped.
+
+        The files get their names when the recording stops (:class:`.WavRecorder`).
+
+        Raises
+        ------
+        OutputError
+            If a folder is missing or not writable.
+        """
         self.stop_recording()
         self._recorder = WavRecorder(input_path, output_path, self.rate)
 
     def stop_recording(self) -> None:
+        """Finish the recording; raises OutputError if it stopped early (a full disk)."""
         recorder, self._recorder = self._recorder, None
         if recorder is not None:
             recorder.close()

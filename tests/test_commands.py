@@ -105,6 +105,17 @@ def test_train_refuses_bad_configs_at_once(args, words, tmp_path):
     assert not (tmp_path / "run" / "config.yaml").exists()
 
 
+def test_a_failed_data_check_leaves_no_config_behind(tmp_path):
+    """A root with no corpus passes the config check and fails the data check: the run folder
+    must not keep a config that a corrected re-run would read instead of its own."""
+    (tmp_path / "empty").mkdir()
+    result, _ = _run("rtconvert-train", "--run-dir", str(tmp_path / "run"), "--no-progress",
+                     "--set", f"data.root={tmp_path / 'empty'}", f"data.cache={tmp_path / 'c'}",
+                     cwd=REPO)
+    _assert_one_line(result, "rtconvert-train", "0 training utterances")
+    assert not (tmp_path / "run" / "config.yaml").exists()
+
+
 @pytest.mark.parametrize("command, args, words", [
     ("rtconvert-export", ["--run-dir", "no-run", "--output", "out"], ["no-run"]),
     ("rtconvert-stats", ["--cache", "no-cache", "-o", "stats.json"], ["no-cache"]),

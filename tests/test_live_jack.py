@@ -200,7 +200,7 @@ def test_the_app_converts_on_the_server_and_records(jack_server, bundle, qtbot, 
     qtbot.waitUntil(window.isActiveWindow)  # shortcuts go to the active window
     assert "JACK" in window.input_picker.currentText() and "JACK" in window.output_picker.currentText()
     window.recording_folder = tmp_path / "recordings"
-    qtbot.keyClick(window, "2")  # happy
+    qtbot.keyClick(window, str(window.emotions.index("happy") + 1))  # its number key
     window.intensity.setValue(100)
     assert window.settings.emotion == "happy"
     qtbot.mouseClick(window.start_button, Qt.MouseButton.LeftButton)
