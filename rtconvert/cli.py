@@ -107,9 +107,10 @@ def _run(args: argparse.Namespace) -> int:
     live.start()
     print(_describe_run(live, settings))
     controller.attach(live)
-    remote = _start_remote_control(controller, args, presets)
+    remote: list = []
     started = time.monotonic()
     try:
+        remote = _start_remote_control(controller, args, presets)  # a bad option stops the stream
         while args.seconds is None or time.monotonic() - started < args.seconds:
             time.sleep(0.25)
             print("\r" + live.status_line(), end="", flush=True)
@@ -154,7 +155,12 @@ def _start_remote_control(controller: Controller, args: argparse.Namespace,
     if args.midi:
         from .control.midi import MidiControl, MidiMapping, open_midi_input
         midi = MidiControl(controller, MidiMapping.from_json(presets.midi))
-        parts.append(open_midi_input(args.midi, midi.receive))
+        try:
+            parts.append(open_midi_input(args.midi, midi.receive))
+        except RtconvertError:
+            for part in parts:
+                part.close()
+            raise
         print(f"MIDI: listening on {parts[-1].port_name}")
     return parts
 
