@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+from .audiofile import output_format
 from .bench import BenchCase, bench_speech, format_table, run_bench
 from .bundle import load_bundle
 from .control import DEFAULT_PORT, Controller, ControlOptions, ControlServers, ctl
@@ -16,7 +17,7 @@ from .control.server import DEFAULT_HOST
 from .controls import DEFAULT_EMOTION, NEUTRAL, Settings, default_emotion
 from .entry import DEBUG_FLAG, ArgumentParser, run_command
 from .errors import ConfigError, RtconvertError
-from .fileconvert import FILE_BLOCK, FileGate, check_output_audio, convert_file
+from .fileconvert import FILE_BLOCK, FileGate, convert_file
 from .files import check_output, write_text
 from .devices import describe_device, list_devices
 from .live import LiveConfig, LiveStream
@@ -27,7 +28,7 @@ from .resample import RATE_RANGE_HZ
 
 def _convert(args: argparse.Namespace) -> int:
     """Convert a file through the streaming engine at the file's own rate, disk to disk."""
-    check_output_audio(args.output)  # before any work
+    output_format(args.output)  # the folder and the format, before any work
     bundle = load_bundle(args.model)
     settings = Settings(emotion=args.emotion, intensity=args.intensity).validate(bundle.emotions)
     report = convert_file(bundle, args.input, args.output, settings, FileGate(args.gate),

@@ -13,7 +13,6 @@ all went well (:mod:`.files`), so the output may be the input itself. The result
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
@@ -25,15 +24,14 @@ import soxr
 from tqdm import tqdm
 
 from .analysis import StreamingAnalyzer, analyze_stream
-from .audiofile import check_finite
+from .audiofile import mono_blocks, open_audio, output_format
 from .bundle import Bundle
 from .controls import Settings
 from .engine import Engine
-from .errors import AudioFileError, ConfigError, OutputError
+from .errors import ConfigError, OutputError
 from .features import MIN_DURATION_S
-from .files import atomic_output, check_output
+from .files import atomic_output
 from .levels import SILENCE_DB
-from .resample import check_rate
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -47,8 +45,6 @@ SPEECH_PERCENTILE = 95.0
 #: The default file gate in dB below the speech level. A recording whose speech reads
 #: about -15 dBFS gets the live default (-55 dBFS); a quiet one gets a lower gate.
 DEFAULT_GATE_BELOW_SPEECH_DB = -40.0
-#: Subtypes for lossless outputs; other formats take libsndfile's default.
-_SUBTYPES = {"WAV": "PCM_24", "FLAC": "PCM_24"}
 
 
 @dataclass(frozen=True)
@@ -112,60 +108,6 @@ class FileReport:
         return f"  {gate}\n  {limiter} (output peak {self.peak_db:.1f} dBFS)"
 
 
-def open_audio(path: str | Path) -> soundfile.SoundFile:
-    """Open an audio file for reading in blocks, refusing what cannot be converted.
-
-    Raises
-    ------
-    AudioFileError
-        If it is missing, cannot be decoded, holds no samples or is too short.
-    ConfigError
-        If its rate is outside what the resampler supports.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise AudioFileError(f"{path}: no such file")
-    try:
-        file = soundfile.SoundFile(str(path))
-    except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
-        raise AudioFileError(f"{path}: cannot decode audio ({exc})") from exc
-    try:
-        check_rate(file.samplerate, str(path))
-        if file.frames == 0:
-            raise AudioFileError(f"{path}: the file holds no samples")
-        if file.frames < MIN_DURATION_S * file.samplerate:
-            raise AudioFileError(f"{path}: too short ({file.frames} samples); need at least "
-                                 f"{MIN_DURATION_S} s")
-    except BaseException:
-        file.close()
-        raise
-    return file
-
-
-def mono_blocks(file: soundfile.SoundFile, block: int) -> Iterator[FloatArray]:
-    """The file from its start in mono float64 blocks of ``block`` samples (the last shorter).
-
-    Raises
-    ------
-    AudioFileError
-        If decoding fails part-way or a block holds NaN or infinity.
-    """
-    file.seek(0)
-    position = 0
-    while True:
-        try:
-            data = file.read(block, dtype="float64", always_2d=True)
-        except (soundfile.LibsndfileError, RuntimeError) as exc:
-            raise AudioFileError(f"{file.name}: cannot decode audio after "
-                                 f"{position / file.samplerate:.2f} s ({exc})") from exc
-        if not len(data):
-            return
-        samples = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
-        check_finite(samples, f"{file.name} (from sample {position})")
-        position += len(samples)
-        yield samples
-
-
 def analyse_file(file: soundfile.SoundFile, engine: Engine, block: int = FILE_BLOCK,
                  bar: tqdm | None = None) -> FileAnalysis:
     """The first pass: a file's voiced F0 and energy and its speech level, in bounded memory.
@@ -209,22 +151,6 @@ def analyse_file(file: soundfile.SoundFile, engine: Engine, block: int = FILE_BL
     return FileAnalysis(f0[voiced], c0[voiced], speech_db, n_samples, n_model)
 
 
-def check_output_audio(path: str | Path) -> str:
-    """Check that converted audio can be written to ``path``; returns its libsndfile format.
-
-    Raises
-    ------
-    OutputError
-        If the folder is unusable or the suffix names no format libsndfile writes.
-    """
-    path = check_output(path)
-    kind = path.suffix[1:].upper()
-    if kind not in soundfile.available_formats():
-        raise OutputError(f"{path}: unknown output format {path.suffix!r}; use .wav, .flac or "
-                          "another suffix libsndfile knows")
-    return kind
-
-
 def convert_file(bundle: Bundle, source: str | Path, target: str | Path, settings: Settings,
                  gate: FileGate = FileGate(), block: int = FILE_BLOCK, subtype: str | None = None,
                  progress: bool = True) -> FileReport:
@@ -256,8 +182,8 @@ def convert_file(bundle: Bundle, source: str | Path, target: str | Path, setting
         For an unreadable or unsupported input, or an output that cannot be written (the
         output is then left as it was).
     """
-    kind = check_output_audio(target)
-    with open_audio(source) as file:
+    kind, default_subtype = output_format(target)
+    with open_audio(source, MIN_DURATION_S) as file:
         rate, channels = file.samplerate, file.channels
         engine = Engine(bundle, rate, settings)
         seconds = file.frames / rate
@@ -271,7 +197,7 @@ def convert_file(bundle: Bundle, source: str | Path, target: str | Path, setting
             try:
                 with atomic_output(target) as partial:
                     peak = _write_converted(engine, file, partial, kind,
-                                            subtype or _SUBTYPES.get(kind), block, bar)
+                                            subtype or default_subtype, block, bar)
             except soundfile.LibsndfileError as exc:  # not a full disk: atomic_output says so
                 raise OutputError(f"{target}: cannot write audio ({exc})") from exc
     limiter = engine.mixer.limiter
