@@ -29,8 +29,11 @@ from ..errors import ControlError
 from .controller import Controller
 from .server import ControlOptions, ServerThread
 
-#: How often the child hands a change on to the converter, at most.
-FORWARD_S = 0.005
+#: How often the child hands a change on to the converter, at most (the engine reads the
+#: settings once per 20 ms step; fewer wake-ups leave the audio threads the interpreter).
+FORWARD_S = 0.01
+#: How often the child looks for a change to hand on (it is its own process: cheap).
+_CHILD_POLL_S = 0.001
 #: How often the converter sends its state to the child, at least.
 SYNC_S = 0.05
 #: How long the child may take to start and bind its sockets.
@@ -158,9 +161,10 @@ def serve(connection: Connection, options: ControlOptions, state: dict[str, Any]
         return
     connection.send(("ready", servers.port))
     forwarded, handed_on, base = 0, replica.version, dataclasses.asdict(replica.settings)
+    forwarded_at = 0.0
     try:
         while True:
-            if connection.poll(FORWARD_S):
+            if connection.poll(_CHILD_POLL_S):
                 kind, state = connection.recv()
                 if kind == "stop":
                     break
@@ -170,12 +174,14 @@ def serve(connection: Connection, options: ControlOptions, state: dict[str, Any]
                                       state["figures"], handed_on if caught_up else None)
                 if taken is not None:
                     handed_on, base = taken, dataclasses.asdict(replica.settings)
-            if replica.version != handed_on:  # changed by messages: hand on what they changed
+            now = time.monotonic()
+            if replica.version != handed_on and now - forwarded_at >= FORWARD_S:
+                # Changed by messages: hand on what they changed.
                 handed_on, current = replica.version, dataclasses.asdict(replica.settings)
                 changes = {name: value for name, value in current.items() if value != base[name]}
                 base = current
                 if changes:  # only these fields: a change made meanwhile in the app stays
-                    forwarded += 1
+                    forwarded, forwarded_at = forwarded + 1, now
                     connection.send(("settings", forwarded, changes))
     except (EOFError, OSError):  # the converter is gone
         pass
