@@ -274,11 +274,11 @@ def test_the_app_shrugs_off_a_flood_of_control_messages(jack_server):
 
 def flood(rate: int) -> dict:
     """One run of scripts/flood_control.py (the app on JACK, flooded from another process)."""
-    done = subprocess.run([sys.executable, str(REPO / "scripts" / "flood_control.py"),
-                           "--seconds", "10", "--rate", str(rate)], capture_output=True,
-                          text=True, timeout=300, check=False,
-                          env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
-    assert done.returncode == 0, done.stderr[-2000:]
+    done = subprocess.run([sys.executable, "-X", "faulthandler",
+                           str(REPO / "scripts" / "flood_control.py"), "--seconds", "10",
+                           "--rate", str(rate)], capture_output=True, text=True, timeout=300,
+                          check=False, env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert done.returncode == 0, (done.returncode, done.stdout[-1000:], done.stderr[-3000:])
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert "error" not in result, result
     print(json.dumps(result))
