@@ -6,7 +6,8 @@ config      FeatureConfig and the other frozen settings dataclasses
 features    WORLD analysis and synthesis (pure functions shared with training)
 audiofile   reading audio files into validated mono float64 at a chosen rate
 prosody     speaker-relative log-F0 statistics, the emotion shift, running live statistics
-pitch       frame-wise YIN F0 for the stream
+pitch       PitchTracker: causal F0 of the stream's frames, a step at a time
+periodicity the frames' difference functions and their dips (YIN, pYIN), no state
 analysis    StreamingAnalyzer: WORLD frames of a live signal, a 20 ms step at a time
 controls    Settings (what the user controls) and Ramp (glides instead of jumps)
 engine      Engine: device-rate blocks in, converted blocks out, a known delay later

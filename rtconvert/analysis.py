@@ -87,6 +87,18 @@ class StreamingAnalyzer:
             raise ConfigError(f"F0 floor {config.f0_floor_hz} Hz needs {needed} samples of "
                               f"context, the stream's window holds {self.context_samples}")
         self._pitch = PitchTracker(config)
+        # Frame centres in the window: the same every step.
+        self._centres = self.context_samples + config.hop_length * np.arange(frames_per_step)
+        self._times_s = self._centres / config.sample_rate
+        every = self.aperiodicity_every
+        self._chosen_times_s = self._times_s[every - 1::every].copy()
+        frame = np.arange(frames_per_step)  # each frame between D4C's frames, and how far
+        self._segment, self._weight = frame // every, ((frame % every + 1) / every)[:, None]
+        # D4C leaves unvoiced frames at its initial value whatever the signal: the band
+        # aperiodicity of a step whose chosen frames are all unvoiced is known beforehand.
+        self._unvoiced_bap = encode_aperiodicity(aperiodicity(
+            np.zeros(2 * self.context_samples), np.zeros(len(self._chosen_times_s)),
+            self._chosen_times_s, config), config)
         self.reset()
 
     def reset(self) -> None:
@@ -130,8 +142,7 @@ class StreamingAnalyzer:
         stop = (first + self.frames_per_step - 1) * hop + self.lookahead_samples + 1
         real = self._samples(start, stop)
         window = np.concatenate([real, real[-2:-self.mirror_samples - 2:-1]])
-        centres = self.context_samples + hop * np.arange(self.frames_per_step)
-        times_s = centres / self.config.sample_rate
+        centres, times_s = self._centres, self._times_s
         coarse = self._pitch.estimate(window, centres)
         f0 = refine_causal(window, len(real), coarse, times_s, self.config)
         envelope = spectral_envelope(window, f0, times_s, self.config)
@@ -143,16 +154,16 @@ class StreamingAnalyzer:
                            times_s: FloatArray) -> FloatArray:
         """D4C on every ``aperiodicity_every``-th frame, linear in between."""
         every = self.aperiodicity_every
-        chosen = slice(every - 1, None, every)
-        measured = encode_aperiodicity(
-            aperiodicity(window, f0[chosen].copy(), times_s[chosen].copy(), self.config),
-            self.config)
+        chosen_f0 = f0[every - 1::every].copy()
+        if chosen_f0.any():
+            measured = encode_aperiodicity(
+                aperiodicity(window, chosen_f0, self._chosen_times_s, self.config), self.config)
+        else:
+            measured = self._unvoiced_bap
         before = measured[0] if self._last_bap is None else self._last_bap
         anchors = np.vstack([before, measured])
-        frame = np.arange(len(f0))
-        weight = ((frame % every + 1) / every)[:, None]
-        segment = frame // every
         self._last_bap = measured[-1]
+        segment, weight = self._segment, self._weight
         return anchors[segment] * (1 - weight) + anchors[segment + 1] * weight
 
 

@@ -71,8 +71,10 @@ class Ramp:
         self.slope = 1.0 / ticks_per_unit
 
     def step(self, target: FloatArray | float, n: int) -> FloatArray:
-        """Values after ticks 1..n; shape (n, size)."""
+        """Values after ticks 1..n; shape (n, size), read-only."""
         target = np.broadcast_to(np.asarray(target, dtype=float), self.value.shape)
+        if n and (target == self.value).all():  # at rest, as nearly always: no arithmetic
+            return np.broadcast_to(self.value, (n, len(self.value)))
         reach = self.slope * np.arange(1, n + 1)[:, None]
         values = self.value + np.clip(target - self.value, -reach, reach)
         if n:

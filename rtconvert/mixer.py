@@ -147,7 +147,10 @@ class Limiter:
     def process(self, samples: FloatArray) -> FloatArray:
         """Limit consecutive samples; returns as many."""
         n = len(samples)
-        peaks = np.maximum.reduceat(np.abs(samples), np.arange(0, n, self.chunk)) if n else []
+        magnitude = np.abs(samples)
+        if self.gain == 1.0 and (not n or magnitude.max() <= self.threshold):
+            return samples  # nothing to limit (most steps): the loop below would keep gain 1
+        peaks = np.maximum.reduceat(magnitude, np.arange(0, n, self.chunk)) if n else []
         gains = np.empty(len(peaks) + 1)
         gains[0] = gain = self.gain
         for i, peak in enumerate(peaks):

@@ -6,13 +6,14 @@ lookahead would see nothing voiced. The stream's estimator reads only the sample
 each frame (``PitchTracker.reach`` of them on each side) and carries a little state from
 step to step:
 
-1. **Periodicity.** The window is low-passed at 1 kHz (all of F0's range, little of the
-   formants above, none of the fricatives) and read at ~8 kHz. For each frame, YIN's
-   cumulative mean normalised difference (de Cheveigné & Kawahara, 2002) of one longest
-   period with itself shifted by each candidate period gives up to ``candidates`` local
-   minima, each with a probability in the manner of pYIN (Mauch & Dixon, 2014): the
-   share of thresholds, drawn from a beta distribution, for which it is the first dip
-   below threshold. That prefers the shortest good period over its multiples.
+1. **Periodicity** (:mod:`.periodicity`). The window is low-passed at 1 kHz (all of F0's
+   range, little of the formants above, none of the fricatives) and read at ~8 kHz. For
+   each frame, YIN's cumulative mean normalised difference (de Cheveigné & Kawahara,
+   2002) of one longest period with itself shifted by each candidate period gives up to
+   ``candidates`` local minima, each with a probability in the manner of pYIN (Mauch &
+   Dixon, 2014): the share of thresholds, drawn from a beta distribution, for which it is
+   the first dip below threshold. That prefers the shortest good period over its
+   multiples.
 2. **Tracking.** A Viterbi search over "unvoiced" and the candidates through the step's
    frames. Costs: voicing evidence (log-odds from the deepest dip, the low band's level
    relative to its running peak and its share of the whole band; a frame whose centre
@@ -35,7 +36,7 @@ Everything is derived from the configuration (any model rate, any F0 range) and 
 state changes once per step, in order, so the output does not depend on how the input
 was cut into blocks. The constants in :class:`TrackerParams` were tuned on 60 RAVDESS
 files plus noise against Harvest and checked on 120 other files and espeak-ng speech
-(``docs/pitch.md``). :func:`yin_f0`, plain YIN with a fixed threshold and no state, was
+(``docs/pitch.md``). :func:`.periodicity.yin_f0`, plain YIN with a fixed threshold and no state, was
 the engine's estimator before and stays as the reference.
 """
 
@@ -46,72 +47,17 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy.signal import firwin
-from scipy.special import betainc
 
 from .config import FeatureConfig
 from .features import refine_f0
+from .periodicity import SILENCE_RMS, FramePeriodicity, lag_range
 
 FloatArray = npt.NDArray[np.float64]
-
-#: A frame is voiced when its normalised difference dips below this (YIN's threshold).
-VOICING_THRESHOLD = 0.3
-#: Frames quieter than this (RMS, relative to full scale) are unvoiced whatever their periodicity.
-SILENCE_RMS = 10 ** (-80 / 20)
-
-
-def lag_range(config: FeatureConfig) -> tuple[int, int]:
-    """Shortest and longest candidate period in samples."""
-    return (int(config.sample_rate / config.f0_ceil_hz),
-            int(np.ceil(config.sample_rate / config.f0_floor_hz)))
 
 
 def half_span(config: FeatureConfig) -> int:
     """Samples F0 estimation reads on each side of a frame centre (YIN or the tracker)."""
     return max(lag_range(config)[1], PitchTracker(config).reach)
-
-
-def yin_f0(signal: FloatArray, centres: npt.NDArray[np.int64], config: FeatureConfig,
-           threshold: float = VOICING_THRESHOLD) -> FloatArray:
-    """F0 in Hz at sample positions ``centres`` by plain YIN (0 where unvoiced); shape (n_frames,).
-
-    Each frame reads ``signal[centre - L : centre + L]`` with ``L = lag_range(config)[1]``;
-    the caller keeps those samples inside the signal.
-    """
-    min_lag, max_lag = lag_range(config)
-    width = max_lag  # integration window, one longest period
-    starts = centres - max_lag
-    frames = signal[starts[:, None] + np.arange(2 * max_lag)[None, :]]
-    fft_size = 1 << int(np.ceil(np.log2(3 * max_lag)))
-    spectra = np.fft.rfft(frames, fft_size)
-    window_spectra = np.fft.rfft(frames[:, :width], fft_size)
-    # d(tau) = sum_j (x_j - x_{j+tau})^2 over j in [0, width): energies minus twice the
-    # cross-correlation of the first ``width`` samples with the frame.
-    cross = np.fft.irfft(np.conj(window_spectra) * spectra, fft_size)[:, :max_lag + 1]
-    squares = np.concatenate([np.zeros((len(frames), 1)), np.cumsum(frames ** 2, axis=1)], axis=1)
-    lags = np.arange(max_lag + 1)
-    shifted_energy = squares[:, lags + width] - squares[:, lags]
-    difference = squares[:, width:width + 1] + shifted_energy - 2 * cross
-    difference[:, 0] = 0.0
-    cumulative = np.cumsum(difference[:, 1:], axis=1) / np.arange(1, max_lag + 1)
-    normalised = np.ones_like(difference)
-    normalised[:, 1:] = difference[:, 1:] / np.maximum(cumulative, 1e-12)
-    rms = np.sqrt(squares[:, width] / width)
-    below = normalised[:, min_lag:max_lag] < threshold
-    voiced = below.any(axis=1) & (rms >= SILENCE_RMS)
-    first = below.argmax(axis=1) + min_lag
-    # Walk from the first lag under the threshold down into its dip: the first lag at or
-    # after it where the curve stops falling.
-    lags = np.arange(max_lag - 1)[None, :]
-    stops = (np.diff(normalised[:, :max_lag], axis=1) >= 0) & (lags >= first[:, None])
-    lag = np.where(stops.any(axis=1), stops.argmax(axis=1), max_lag - 2).clip(min_lag, max_lag - 2)
-    # Parabolic interpolation of the dip for a sub-sample period.
-    rows = np.arange(len(frames))
-    a, b, c = (normalised[rows, lag + k] for k in (-1, 0, 1))
-    curvature = a - 2 * b + c
-    offset = np.where(curvature > 0, 0.5 * (a - c) / np.where(curvature > 0, curvature, 1), 0.0)
-    f0 = np.where(voiced, config.sample_rate / (lag + offset), 0.0)
-    return np.where((f0 >= config.f0_floor_hz) & (f0 <= config.f0_ceil_hz), f0, 0.0)
 
 
 @dataclass(frozen=True)
@@ -180,28 +126,13 @@ class PitchTracker:
         self.config = config
         self.params = params
         rate = config.sample_rate
-        cutoff = max(params.lowpass_hz, 1.25 * config.f0_ceil_hz)
-        # Read every q-th sample: at least analysis_rate_hz, and q divides the hop so that
-        # every frame's samples lie on one grid.
-        most = max(1, int(rate // max(params.analysis_rate_hz, 4 * cutoff)))
-        self.decimation = q = max(d for d in range(1, most + 1) if config.hop_length % d == 0)
-        # Lags in analysis samples (one per ``q`` input samples).
-        self._min_lag = max(2, int(rate / config.f0_ceil_hz / q))
-        self._max_lag = int(np.ceil(rate / config.f0_floor_hz / q))
-        self._width = self._max_lag  # integration window: one longest period
-        self._candidates = min(params.candidates, self._max_lag - self._min_lag + 1)
-        self._length = self._max_lag + 1 + self._width  # analysis samples per frame
-        # Windowed-sinc low-pass, transition band about as wide as the cutoff.
-        n_taps = 2 * round(1.5 * rate / cutoff) + 1
-        self._taps = firwin(n_taps, cutoff, fs=rate)
-        self._half_taps = n_taps // 2
-        # Samples read on either side of a frame centre.
-        self.reach = q * max(self._max_lag + 1, self._width) + self._half_taps
-        # Beta CDF of the thresholds, tabulated.
-        grid = np.linspace(0.0, 1.0, 1001)
-        a = params.threshold_mean * params.threshold_concentration
-        b = (1 - params.threshold_mean) * params.threshold_concentration
-        self._cdf_grid, self._cdf = grid, betainc(a, b, grid)
+        self._periodicity = FramePeriodicity(
+            config, params.lowpass_hz, params.analysis_rate_hz, params.candidates,
+            params.threshold_mean, params.threshold_concentration, params.alpha, params.eps)
+        self.decimation = self._periodicity.decimation
+        self._candidates = self._periodicity.candidates
+        #: Samples read on either side of a frame centre.
+        self.reach = self._periodicity.reach
         hop_s = config.hop_length / rate
         self._level_decay = params.level_decay_db_per_s * hop_s
         self._recall_decay = math.exp(-hop_s / params.recall_s)
@@ -245,74 +176,26 @@ class PitchTracker:
     def _evidence(self, window: FloatArray, centres: npt.NDArray[np.int64]
                   ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
         """Candidates' log2 F0 and costs, (n, K) each, and the voicing costs, (n,) each."""
-        p, q = self.params, self.decimation
-        n_lags, width, length = self._max_lag + 1, self._width, self._length
-        # Low-pass the span the frames read and keep every q-th sample (q divides the hop,
-        # so all frames lie on one grid): low[i] is at window[first + q * i].
-        first = int(centres[0]) - q * n_lags
-        stop = int(centres[-1]) + q * width + 1
-        span = window[first - self._half_taps:stop + self._half_taps]
-        low = np.convolve(span, self._taps, mode="valid")[::q]
-        starts = (centres - centres[0]) // q
-        frames = low[starts[:, None] + np.arange(length)[None, :]]
-        # d(tau) = sum_j (x_j - x_{j+tau})^2 over j in [0, width), tau = 0..n_lags.
-        cross = np.array([np.correlate(frame, frame[:width], mode="valid") for frame in frames])
-        squares = np.concatenate([[0.0], np.cumsum(low ** 2)])
-        lags = starts[:, None] + np.arange(n_lags + 1)[None, :]
-        shifted = squares[lags + width] - squares[lags]
-        difference = shifted[:, :1] + shifted - 2 * cross
-        cumulative = np.cumsum(difference[:, 1:], axis=1) / np.arange(1, n_lags + 1)
-        normalised = difference[:, 1:] / np.maximum(cumulative, 1e-12)  # column j: lag j + 1
-        power = shifted[:, 0] / width
-        # Whole-band mean square over the same samples (the first ``width`` of each frame).
-        inside = span[self._half_taps:-self._half_taps]  # window[first:stop]
-        whole_squares = np.concatenate([[0.0], np.cumsum(inside ** 2)])
-        whole = (whole_squares[q * (starts + width)] - whole_squares[q * starts]) / (q * width)
-        # Local minima at lags min_lag..max_lag, the K deepest.
-        lo, hi = self._min_lag, self._max_lag
-        before, here, after = (normalised[:, lo - 2 + k:hi - 1 + k] for k in range(3))
-        depth = np.where((here <= before) & (here < after), here, np.inf)
-        k = self._candidates
-        index = np.argpartition(depth, k - 1, axis=1)[:, :k]
-        value = np.take_along_axis(depth, index, axis=1)
-        found = np.isfinite(value)
-        a, c = (np.take_along_axis(x, index, axis=1) for x in (before, after))
-        curvature = np.where(found, a - 2 * value + c, 1.0)
-        bent = curvature > 0
-        shift = np.where(bent, 0.5 * (a - c) / np.where(bent, curvature, 1.0), 0.0)
-        value = np.where(found, np.minimum(value, value - 0.25 * (a - c) * shift), 2.0)
-        lag = q * (index + lo + shift)
-        log2_f0 = np.log2(self.config.sample_rate / np.where(found, lag, q * lo))
-        # pYIN: a dip's share of thresholds is those above it and at or below every
-        # shorter lag's difference.
-        shorter = np.minimum.accumulate(normalised[:, lo - 1:hi], axis=1)
-        earlier = np.where(index > 0,
-                           np.take_along_axis(shorter, np.maximum(index - 1, 0), axis=1), 1.0)
-        cdf = np.interp(np.clip(earlier, 0, 1), self._cdf_grid, self._cdf) - \
-            np.interp(np.clip(value, 0, 1), self._cdf_grid, self._cdf)
-        share = np.where(found, np.maximum(cdf, 0.0), 0.0)
-        n_found = np.maximum(found.sum(axis=1, keepdims=True), 1)
-        total = share.sum(axis=1, keepdims=True) + p.eps * n_found
-        cand_cost = np.where(found, -p.alpha * np.log((share + p.eps) / total), np.inf)
+        p = self.params
+        measured = self._periodicity(window, centres)
+        dips, power = measured.dips, measured.power
         # Voicing log-odds from the deepest dip and the low band's level.
         level_db = 10 * np.log10(power + 1e-10)
-        running = np.empty(len(frames))
-        for t, db in enumerate(level_db):
-            self._level = running[t] = max(db, self._level - self._level_decay)
-        relative = level_db - running
-        tilt = np.clip(level_db - 10 * np.log10(whole + 1e-10), -30.0, 0.0)
-        deepest = np.min(value, axis=1)
-        odds = (p.voicing_bias + p.voicing_depth * deepest
-                + p.voicing_level * np.maximum(relative, -80) + p.voicing_tilt * tilt)
-        silent = (power < SILENCE_RMS ** 2) | ~found.any(axis=1)
+        running = np.empty(len(level_db))
+        level = self._level
+        for t, db in enumerate(level_db.tolist()):
+            level = running[t] = max(db, level - self._level_decay)
+        self._level = level
+        tilt = np.minimum(np.maximum(level_db - 10 * np.log10(measured.whole + 1e-10), -30.0),
+                          0.0)
+        odds = (p.voicing_bias + p.voicing_depth * dips.deepest
+                + p.voicing_level * np.maximum(level_db - running, -80) + p.voicing_tilt * tilt)
+        silent = (power < SILENCE_RMS ** 2) | ~dips.found
         if np.isfinite(p.gate_db):
-            around = max(1, self.config.hop_length // (2 * q))
-            middle = starts + n_lags
-            near = (squares[middle + around] - squares[middle - around]) / (2 * around)
-            silent |= 10 * np.log10(near + 1e-12) < running + p.gate_db
+            silent |= 10 * np.log10(measured.near + 1e-12) < running + p.gate_db
         voiced_cost = np.where(silent, np.inf, np.logaddexp(0, -odds))
         unvoiced_cost = np.where(silent, 0.0, np.logaddexp(0, odds))
-        return log2_f0, cand_cost, voiced_cost, unvoiced_cost
+        return dips.log2_f0, dips.cost, voiced_cost, unvoiced_cost
 
     def _viterbi(self, log2_f0: FloatArray, cand_cost: FloatArray, voiced_cost: FloatArray,
                  unvoiced_cost: FloatArray) -> list[int]:
@@ -325,15 +208,16 @@ class PitchTracker:
         p = self.params
         n, k = log2_f0.shape
         # Onset costs: from the last voiced F0 while it is recent, and from the speaker's mean.
-        onset = np.full((n, k), p.onset_cost)
         if self._recent_log2 is not None:
             weights = self._recent_weight * self._recall_decay ** np.arange(n)
             distance = np.minimum(1.0, np.abs(log2_f0 - self._recent_log2))
-            onset += p.recall_cost * distance * weights[:, None]
+            onset = p.onset_cost + p.recall_cost * distance * weights[:, None]
+        else:
+            onset = np.full((n, k), p.onset_cost)
         observed = voiced_cost[:, None] + cand_cost + \
             p.prior_cost * np.maximum(0.0, np.abs(log2_f0 - self._prior) - p.prior_width_oct)
         # glide[t, j, i]: from candidate j of the frame before t to candidate i of frame t.
-        before = np.vstack([self._previous_log2[None, :], log2_f0[:-1]])
+        before = np.concatenate((self._previous_log2[None, :], log2_f0[:-1]))
         glide = p.glide_cost * np.maximum(
             0.0, np.abs(log2_f0[:, None, :] - before[:, :, None]) - p.free_glide_oct)
         cost_u, cost_v = self._cost_unvoiced, self._cost_voiced
@@ -341,22 +225,24 @@ class PitchTracker:
         back_u, back_v = [], []
         for t in range(n):
             # Into unvoiced: from unvoiced, or from the best voiced state plus the offset cost.
-            best_v = int(np.argmin(cost_v))
+            best_v = int(cost_v.argmin())
             from_v = cost_v[best_v] + p.offset_cost
             back_u.append(best_v if from_v < cost_u else -1)
             new_u = min(cost_u, from_v) + unvoiced_cost[t]
             # Into each candidate: from unvoiced (onset) or from each previous candidate.
             through = cost_v[:, None] + glide[t]
-            best_from = np.argmin(through, axis=0)
+            best_from = through.argmin(axis=0)
             via_v = through[best_from, columns]
             via_u = cost_u + onset[t]
             back_v.append(np.where(via_u < via_v, -1, best_from))
             cost_v = np.minimum(via_u, via_v) + observed[t]
             cost_u = new_u
-        lowest = min(cost_u, float(np.min(cost_v)))
+        best_v = int(cost_v.argmin())
+        lowest_v = float(cost_v[best_v])
+        lowest = min(cost_u, lowest_v)
         self._cost_unvoiced, self._cost_voiced = cost_u - lowest, cost_v - lowest
         self._previous_log2 = log2_f0[-1]
-        state = -1 if cost_u <= np.min(cost_v) else int(np.argmin(cost_v))
+        state = -1 if cost_u <= lowest_v else best_v
         path = [state]
         for t in range(n - 1, 0, -1):
             state = back_u[t] if state < 0 else int(back_v[t][state])
