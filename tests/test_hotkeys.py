@@ -38,20 +38,19 @@ def x_display(monkeypatch):
     if shutil.which("Xvfb") is None:
         pytest.skip("Xvfb is not installed (apt-get install xvfb)")
     pytest.importorskip("Xlib")
-    number = 90 + os.getpid() % 100
-    server = subprocess.Popen(["Xvfb", f":{number}", "-nolisten", "tcp"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    read, write = os.pipe()
+    server = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-nolisten", "tcp"],
+                              pass_fds=[write], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    os.close(write)
+    with os.fdopen(read) as announced:  # Xvfb picks a free display and writes its number
+        number = announced.readline().strip()
+    if not number:
+        server.kill()
+        pytest.fail("Xvfb did not start")
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     monkeypatch.delenv("XDG_SESSION_TYPE", raising=False)
     monkeypatch.setenv("DISPLAY", f":{number}")
-    from Xlib.display import Display
-    from Xlib.error import DisplayError
-    for _ in range(100):
-        try:
-            Display().close()
-            break
-        except DisplayError:
-            time.sleep(0.05)
     yield
     server.terminate()
     server.wait(timeout=10)
