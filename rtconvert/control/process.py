@@ -102,10 +102,13 @@ class ControlServers:
         controller = self.controller
         status = controller.status()
         presets = controller.presets
+        saved = {}  # the app may save or delete one meanwhile: get, never index
+        for name in presets.names() if presets is not None else ():
+            settings = presets.presets.get(name)
+            if settings is not None:
+                saved[name] = dataclasses.asdict(settings)
         return {"settings": dataclasses.asdict(controller.settings),
-                "emotions": controller.emotions,
-                "presets": {name: dataclasses.asdict(presets.presets[name])
-                            for name in presets.names()} if presets is not None else {},
+                "emotions": controller.emotions, "presets": saved,
                 "figures": {key: status[key] for key in FIGURES if key in status},
                 "applied": applied}
 
