@@ -271,7 +271,9 @@ class Trainer:
             self.d_optimizer.step()
             adversarial = generator_adversarial_loss(self.d(converted, t["label"]))
         parallel = masked_l1(delta, t["target"], mask)
-        smoothness = smoothness_loss(delta, weights)
+        smooth = torch.ones(layout.n_outputs, device=self.device)
+        smooth[layout.lf0] = loss["smoothness_lf0"]
+        smoothness = smoothness_loss(delta, smooth)
         statistics = statistics_loss(converted, t["aligned"], layout)
         classification = classification_loss(self.classifier(converted), t["label"])
         total = (loss["lambda_parallel"] * parallel + loss["lambda_smoothness"] * smoothness
