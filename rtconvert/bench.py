@@ -17,9 +17,10 @@ import soxr
 from .audiofile import load_audio
 from .bundle import Bundle
 from .controls import Settings
-from .engine import STAGES, Engine
+from .engine import Engine
 from .errors import RtconvertError
 from .features import analyze, synthesize
+from .stagetimes import STAGES
 
 FloatArray = npt.NDArray[np.float64]
 

@@ -69,12 +69,18 @@ class Ramp:
     def __init__(self, initial: FloatArray | float, ticks_per_unit: float) -> None:
         self.value = np.atleast_1d(np.asarray(initial, dtype=float)).copy()
         self.slope = 1.0 / ticks_per_unit
+        self._resting: FloatArray | None = None  # ``value`` repeated, while it is at rest
 
     def step(self, target: FloatArray | float, n: int) -> FloatArray:
         """Values after ticks 1..n; shape (n, size), read-only."""
+        if n and (self.value == target).all():  # at rest, as nearly always: no arithmetic
+            resting = self._resting
+            if resting is None or len(resting) != n:
+                resting = self._resting = np.repeat(self.value[None], n, axis=0)
+                resting.flags.writeable = False
+            return resting
+        self._resting = None
         target = np.broadcast_to(np.asarray(target, dtype=float), self.value.shape)
-        if n and (target == self.value).all():  # at rest, as nearly always: no arithmetic
-            return np.broadcast_to(self.value, (n, len(self.value)))
         reach = self.slope * np.arange(1, n + 1)[:, None]
         values = self.value + np.clip(target - self.value, -reach, reach)
         if n:

@@ -77,11 +77,13 @@ class ConversionStage:
         """
         self.converter.set_condition(condition[-1])
         changes = self.converter.process(features, speaker)
-        frames = self._delay.push(np.column_stack([features.f0_hz, features.mcep, features.bap]))
+        frames = self._delay.push(np.concatenate(
+            [features.f0_hz[:, None], features.mcep, features.bap], axis=1))
         skip = min(self._frames_to_skip, features.n_frames)
         self._frames_to_skip -= skip
-        f0, mcep, bap = np.split(frames[skip:], [1, 1 + self._n_mcep], axis=1)
+        f0, mcep, bap = (frames[skip:, 0], frames[skip:, 1:1 + self._n_mcep],
+                         frames[skip:, 1 + self._n_mcep:])
         weight = speech_weight(mcep[:, 0], speaker.c0_mean)[:, None]
-        converted = WorldFeatures(f0[:, 0], mcep + weight * changes.mcep[skip:],
+        converted = WorldFeatures(f0.copy(), mcep + weight * changes.mcep[skip:],
                                   bap + weight * changes.bap[skip:])
         return ConvertedFrames(converted, changes.lf0_residual[skip:], condition[skip:])

@@ -1,10 +1,10 @@
 """The streaming converter: device-rate blocks in, converted blocks of the same size out, a fixed delay later.
 
 The engine wires the stages, each a small module with its own state, and runs them in
-fixed steps (20 ms, :mod:`.profiles`) on the model-rate stream: resampling (:mod:`.resample`), analysis
-(:mod:`.analysis`), conversion (:mod:`.conversion`), prosody (:mod:`.prosody`),
-synthesis (:mod:`.synthesis`) and mixing (:mod:`.mixer`). It applies the controls and
-times each stage. Output waits in a FIFO prefilled with just enough silence that a block
+fixed steps on the model-rate stream (their length and lookahead: :mod:`.profiles`):
+resampling (:mod:`.resample`), analysis (:mod:`.analysis`), conversion (:mod:`.conversion`),
+prosody (:mod:`.prosody`), synthesis (:mod:`.synthesis`) and mixing (:mod:`.mixer`). It
+applies the controls and times each stage and step (:mod:`.stagetimes`). Output waits in a FIFO prefilled with just enough silence that a block
 can always be returned at once, so the delay is constant and known exactly:
 ``Engine.delay_s``. Because every step sees the same samples however the input was cut
 into blocks, the output does not depend on the block size.
@@ -14,11 +14,9 @@ from __future__ import annotations
 
 import math
 import threading
-import time
-from collections import defaultdict
-from contextlib import contextmanager
 from dataclasses import replace
-from typing import Any, Iterator
+from time import perf_counter
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -28,21 +26,20 @@ from .bundle import Bundle
 from .controls import Ramp, Settings
 from .conversion import ConversionStage
 from .f0trace import TRACE_S, F0Trace
-from .levels import SILENCE_DB, level_db
+from .levels import SILENCE_DB, level_db, silence_nonfinite
 from .mixer import Gain, Gate, Mixer
 from .model import Converter, OnnxConverter
 from .profiles import PROFILES, LatencyProfile
 from .prosody import ProsodyShifter, RunningStats
 from .resample import StreamResampler
 from .samplequeue import SampleQueue
+from .stagetimes import StageTimes
 from .synthesis import StreamingSynthesizer
 
 FloatArray = npt.NDArray[np.float64]
 
 #: Time for the emotion mixture to swing fully (e.g. neutral to strong).
 CONDITION_RAMP_S = 0.05
-#: Stages the engine times; ``Engine.timings`` holds seconds spent in each.
-STAGES = ("analysis", "model", "prosody", "synthesis", "resampling")
 
 
 class Engine:
@@ -80,8 +77,6 @@ class Engine:
         self.prosody = ProsodyShifter.from_bundle(bundle)
         self.reset()
 
-    # -- controls, safe from any thread ------------------------------------------------
-
     @property
     def settings(self) -> Settings:
         return self._settings
@@ -94,8 +89,6 @@ class Engine:
         with self._lock:
             self._settings = replace(self._settings, **changes).validate(self.emotions)
             return self._settings
-
-    # -- the stream --------------------------------------------------------------------
 
     def reset(self) -> None:
         """Start a new stream: empty buffers, prior statistics, silence in the pipeline."""
@@ -112,7 +105,8 @@ class Engine:
         self._condition = Ramp(self._settings.condition(self.emotions),
                                CONDITION_RAMP_S * rate / config.hop_length)
         self._output = SampleQueue(self.prefill)
-        self.timings: dict[str, float] = defaultdict(float)
+        self._target: tuple[Settings, FloatArray] | None = None  # the condition of settings
+        self.times = StageTimes()  # seconds per stage and per step
         self.missing_samples = 0  # FIFO underflows: would mean the delay is too short
         self.nonfinite_samples = 0
         self.input_db = self.output_db = SILENCE_DB
@@ -156,60 +150,48 @@ class Engine:
         block = np.asarray(block, dtype=np.float64)
         if block.ndim != 1:
             raise ValueError(f"expected a mono block of shape (n,), got {block.shape}")
-        finite = np.isfinite(block)
-        if not finite.all():
-            self.nonfinite_samples += int(np.count_nonzero(~finite))
-            block = np.where(finite, block, 0.0)
-        settings = self._settings
-        block = self._input_gain.process(block, settings.input_gain_db)
+        block, n_bad = silence_nonfinite(block)
+        self.nonfinite_samples += n_bad
+        block = self._input_gain.process(block, self._settings.input_gain_db)
         self.input_db = level_db(block)
-        with self._timed("resampling"):
-            model_input = self._down.process(block)
+        times = self.times
+        model_input = times.run("resampling", self._down.process, block)
         self.analyzer.push(model_input)
         self.mixer.push_dry(model_input)
         while True:
-            with self._timed("analysis"):
-                step = self.analyzer.next_step()
+            began = perf_counter()
+            step = times.run("analysis", self.analyzer.next_step)
             if step is None:
                 break
-            converted = self._run_step(step)
-            with self._timed("resampling"):
-                self._output.push(self._up.process(converted))
+            self._output.push(times.run("resampling", self._up.process, self._run_step(step)))
+            times.step_done(perf_counter() - began)
         out, missing = self._output.pop(len(block))
         self.missing_samples += missing
         self.output_db = level_db(out)
         return out
 
-    @contextmanager
-    def _timed(self, stage: str) -> Iterator[None]:
-        start = time.perf_counter()
-        yield
-        self.timings[stage] += time.perf_counter() - start
-
     def _run_step(self, step: AnalysisStep) -> FloatArray:
         """Convert one step's frames; returns the model-rate samples that became final."""
-        settings = self._settings
-        features = step.features
-        condition = self._condition.step(settings.condition(self.emotions), features.n_frames)
+        settings, features, times = self._settings, step.features, self.times
+        if self._target is None or self._target[0] is not settings:
+            self._target = (settings, settings.condition(self.emotions))
+        condition = self._condition.step(self._target[1], features.n_frames)
         step_s = features.n_frames * self.config.hop_length / self.config.sample_rate
         gate_open = self.gate.process(step.level_db, settings.gate_db, step_s)
         if gate_open:
             self.prosody.observe(features.f0_hz, features.mcep[:, 0])
-        with self._timed("model"):
-            frames = self.conversion.process(features, condition, self.prosody.speaker_levels())
+        frames = times.run("model", self.conversion.process, features, condition,
+                           self.prosody.speaker_levels())
         if not frames.n_frames:
             return np.zeros(0)
-        with self._timed("prosody"):
-            f0, mcep = self.prosody.process(frames.features.f0_hz, frames.features.mcep,
-                                            frames.condition, frames.lf0_residual)
-            self.f0_trace.push(frames.features.f0_hz, f0)
-        with self._timed("synthesis"):
-            wet = self.synthesizer.process(f0, mcep, frames.features.bap)
+        f0, mcep = times.run("prosody", self.prosody.process, frames.features.f0_hz,
+                             frames.features.mcep, frames.condition, frames.lf0_residual)
+        self.f0_trace.push(frames.features.f0_hz, f0)
+        wet = times.run("synthesis", self.synthesizer.process, f0, mcep, frames.features.bap)
         return self.mixer.process(wet, 0.0 if settings.bypass or not gate_open else 1.0,
                                   settings.output_gain_db)
 
     def stage_shares(self) -> dict[str, float]:
-        """Each stage's share of the time spent in all of them."""
-        total = sum(self.timings[s] for s in STAGES) or 1.0
-        return {s: self.timings[s] / total for s in STAGES}
+        """Each stage's share of the time spent in all of them (``STAGES``)."""
+        return self.times.shares()
 

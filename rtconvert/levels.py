@@ -25,6 +25,17 @@ def level_db(samples: FloatArray) -> float:
                                              + 1e-12))
 
 
+def silence_nonfinite(samples: FloatArray) -> tuple[FloatArray, int]:
+    """``samples`` with NaN and infinities replaced by 0, and how many there were.
+
+    One sum when all are finite (a sum of finite samples is finite, short of overflow).
+    """
+    if math.isfinite(np.add.reduce(samples)):
+        return samples, 0
+    finite = np.isfinite(samples)
+    return np.where(finite, samples, 0.0), int(np.count_nonzero(~finite))
+
+
 def db_to_gain(db: float) -> float:
     """Amplitude factor of a gain in dB (``-inf`` gives 0)."""
     return 10.0 ** (db / 20.0)

@@ -191,6 +191,7 @@ class ProsodyShifter:
                  anchors: dict[str, Sequence[tuple[float, EmotionShift]]],
                  lf0_prior: tuple[float, float], c0_prior: float) -> None:
         self.emotions, self.anchors = emotions, anchors
+        self._shifts: dict[bytes, EmotionShift] = {}  # by condition row: rows repeat
         self.stats = RunningStats(*lf0_prior)
         self.energy = RunningStats(c0_prior, 1.0)
 
@@ -254,12 +255,24 @@ class ProsodyShifter:
         else:
             groups = [(row, np.arange(len(f0_hz)) == i) for i, row in enumerate(condition)]
         for row, frames in groups:
-            shift = sum((shift_at(self.anchors[e], float(x))
-                         for e, x in zip(self.emotions, row) if x > 0), EmotionShift())
+            shift = self._mixture_shift(row)
             if shift == EmotionShift():
                 continue
             sigma_ratio = math.exp(shift.log_sigma_ratio)
             lf0[frames] = shift_log_f0(lf0[frames], voiced[frames], stats, shift.delta_lf0,
                                        sigma_ratio, 1.0) + stats.std * sigma_ratio * residual[frames]
             mcep[frames, 0] += speech[frames] * shift.delta_c0_db / DB_PER_LOG_POWER
-        return np.where(voiced, np.clip(np.exp(lf0), *F0_LIMITS_HZ), 0.0), mcep
+        low, high = F0_LIMITS_HZ
+        return np.where(voiced, np.minimum(np.maximum(np.exp(lf0), low), high), 0.0), mcep
+
+    def _mixture_shift(self, row: FloatArray) -> EmotionShift:
+        """The sum of the shifts of the emotions in a condition row, each at its intensity."""
+        key = row.tobytes()
+        shift = self._shifts.get(key)
+        if shift is None:
+            if len(self._shifts) > 256:  # a long glide
+                self._shifts.clear()
+            shift = self._shifts[key] = sum((shift_at(self.anchors[e], float(x))
+                                             for e, x in zip(self.emotions, row) if x > 0),
+                                            EmotionShift())
+        return shift

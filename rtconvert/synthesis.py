@@ -12,6 +12,8 @@ output sample, so the output does not depend on block sizes.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import numpy.typing as npt
 
@@ -38,12 +40,10 @@ def minimum_phase_spectra(power: FloatArray, fft_size: int) -> npt.NDArray[np.co
     ndarray of complex, shape (n, fft_size // 2 + 1)
     """
     cepstrum = np.fft.irfft(0.5 * np.log(np.maximum(power, _SAFE_MINIMUM)), fft_size)
-    folded = np.zeros_like(cepstrum)
     half = fft_size // 2
-    folded[:, 0] = cepstrum[:, 0]
-    folded[:, 1:half] = 2.0 * cepstrum[:, 1:half]
-    folded[:, half] = cepstrum[:, half]
-    return np.exp(np.fft.rfft(folded, fft_size))
+    cepstrum[:, 1:half] *= 2.0  # folded onto the causal half
+    cepstrum[:, half + 1:] = 0.0
+    return np.exp(np.fft.rfft(cepstrum, fft_size))
 
 
 def periodic_responses(envelope: FloatArray, ap: FloatArray, period: FloatArray,
@@ -53,9 +53,15 @@ def periodic_responses(envelope: FloatArray, ap: FloatArray, period: FloatArray,
     ``period`` is each pulse's period in samples (it scales the energy as WORLD's noise
     size does).
     """
-    spectra = minimum_phase_spectra(envelope * (1.0 - ap ** 2), fft_size)
+    return pulse_responses(minimum_phase_spectra(envelope * (1.0 - ap ** 2), fft_size), period,
+                           fft_size)
+
+
+def pulse_responses(spectra: npt.NDArray[np.complex128], period: FloatArray,
+                    fft_size: int) -> FloatArray:
+    """:func:`periodic_responses` from the minimum-phase spectra of the pulses' power."""
     response = np.fft.irfft(spectra, fft_size)[:, :fft_size // 2]
-    response -= response.mean(axis=1, keepdims=True)
+    response -= np.add.reduce(response, axis=1, keepdims=True) / response.shape[1]  # the mean
     return response * np.sqrt(period)[:, None]
 
 
@@ -89,6 +95,7 @@ class StreamingSynthesizer:
         self._phase = 0.1234567
         self._tail = np.zeros(self.fft_size)  # overlap-add carried into the next block
         self._noise_filter: npt.NDArray[np.complex128] | None = None  # of the running pulse
+        self._grids: dict[int, tuple[npt.NDArray[np.intp], FloatArray, FloatArray]] = {}
 
     def process(self, f0_hz: FloatArray, mcep: FloatArray, bap: FloatArray) -> FloatArray:
         """Synthesize the samples between the previous last frame and the newest.
@@ -106,7 +113,8 @@ class StreamingSynthesizer:
             samples (the stream starts at frame 0's centre).
         """
         envelope = decode_envelope(mcep, self.config)
-        ap = np.clip(decode_aperiodicity(bap, self.config), 0.001, 0.999)
+        ap = decode_aperiodicity(bap, self.config)
+        np.minimum(np.maximum(ap, 0.001, out=ap), 0.999, out=ap)
         if self._last is not None:
             f0_hz = np.concatenate([[self._last[0]], f0_hz])
             envelope = np.concatenate([self._last[1][None], envelope])
@@ -117,57 +125,69 @@ class StreamingSynthesizer:
             return np.zeros(0)
         return self._render(f0_hz, envelope, ap, n_samples)
 
+    def _grid(self, n_samples: int) -> tuple[npt.NDArray[np.intp], FloatArray, FloatArray]:
+        """For each output sample: the frame before it, and its weights toward the next and
+        that frame (the same every step, so cached)."""
+        grid = self._grids.get(n_samples)
+        if grid is None:
+            position = np.arange(n_samples) / self.hop  # in frames, from the first given frame
+            frame = np.minimum(position.astype(int), n_samples // self.hop - 1)
+            weight = position - frame
+            grid = self._grids[n_samples] = (frame, weight, 1 - weight)
+        return grid
+
     def _render(self, f0_hz, envelope, ap, n_samples) -> FloatArray:
-        rate = self.config.sample_rate
-        position = np.arange(n_samples) / self.hop  # in frames, from the first given frame
-        frame = np.minimum(position.astype(int), len(f0_hz) - 2)
-        weight = position - frame
+        rate, fft_size = self.config.sample_rate, self.fft_size
+        frame, weight, rest = self._grid(n_samples)
         voiced_frames = (f0_hz > 0).astype(float)
-        voiced = (voiced_frames[frame] * (1 - weight) + voiced_frames[frame + 1] * weight) > 0.5
-        f0 = f0_hz[frame] * (1 - weight) + f0_hz[frame + 1] * weight
+        voiced = (voiced_frames[frame] * rest + voiced_frames[frame + 1] * weight) > 0.5
+        f0 = f0_hz[frame] * rest + f0_hz[frame + 1] * weight
         f0 = np.where(voiced, f0, UNVOICED_PULSE_HZ)
         cycles = self._phase + np.cumsum(f0 / rate)
-        pulses = np.flatnonzero(np.diff(np.floor(np.concatenate([[self._phase], cycles]))) > 0)
+        whole_cycles = np.floor(cycles)
+        before = np.empty(n_samples)  # the whole cycles one sample earlier
+        before[0], before[1:] = math.floor(self._phase), whole_cycles[:-1]
+        pulses = np.flatnonzero(whole_cycles > before)
         self._phase = float(cycles[-1] % 1.0)
 
-        out = np.zeros(n_samples + self.fft_size)
-        out[:self.fft_size] += self._tail
+        out = np.empty(n_samples + fft_size)
+        out[:fft_size] = self._tail
+        out[fft_size:] = 0.0
         noise = self._rng.standard_normal(n_samples)
+        starts = pulses
+        filters = np.zeros((0, fft_size // 2 + 1), dtype=complex)
         if len(pulses):
-            pos = pulses / self.hop
-            lo = np.minimum(pos.astype(int), len(f0_hz) - 2)
-            w = (pos - lo)[:, None]
+            lo, w = frame[pulses], weight[pulses][:, None]
             env = envelope[lo] * (1 - w) + envelope[lo + 1] * w
             ratio = ap[lo] * (1 - w) + ap[lo + 1] * w
             pulse_voiced = voiced[pulses]
             harmonic = np.flatnonzero(pulse_voiced & (ratio[:, 0] < 0.999))
-            if len(harmonic):
-                periodic = periodic_responses(env[harmonic], ratio[harmonic],
-                                              rate / f0[pulses[harmonic]], self.fft_size)
-                half = self.fft_size // 2
-                for response, p in zip(periodic, pulses[harmonic]):
-                    out[p:p + half] += response
             noise_power = np.where(pulse_voiced[:, None], env * ratio ** 2, env)
-            filters = minimum_phase_spectra(noise_power, self.fft_size)
+            # One minimum-phase pass for the pulses' and the noise's responses (row by row
+            # the same numbers as two passes, in half the calls).
+            periodic_power = env[harmonic] * (1.0 - ratio[harmonic] ** 2)
+            spectra = minimum_phase_spectra(np.concatenate([periodic_power, noise_power]),
+                                            fft_size)
+            filters = spectra[len(harmonic):]
+            if len(harmonic):
+                periodic = pulse_responses(spectra[:len(harmonic)],
+                                           rate / f0[pulses[harmonic]], fft_size)
+                half = fft_size // 2
+                for response, p in zip(periodic, pulses[harmonic].tolist()):
+                    out[p:p + half] += response
         # Noise segments run from each pulse to the next; the first continues the last
         # pulse of the previous block with that pulse's filter. All are filtered at once.
-        starts, spectra = list(pulses), [filters] if len(pulses) else []
         if self._noise_filter is not None and (not len(pulses) or pulses[0] > 0):
-            starts.insert(0, 0)
-            spectra.insert(0, self._noise_filter[None])
-        if starts:
-            starts_array = np.asarray(starts)
-            stops = np.concatenate([starts_array[1:], [n_samples]])
-            lengths = np.minimum(stops - starts_array, self.fft_size)
-            segments = np.zeros((len(starts), self.fft_size))
-            mask = np.arange(self.fft_size)[None, :] < lengths[:, None]
-            index = np.minimum(starts_array[:, None] + np.arange(self.fft_size)[None, :],
-                               n_samples - 1)
-            segments[mask] = noise[index][mask]
-            filtered = np.fft.irfft(np.fft.rfft(segments, axis=1) * np.concatenate(spectra),
-                                    self.fft_size, axis=1)
-            for a, response in zip(starts_array, filtered):
-                out[a:a + self.fft_size] += response
+            starts = np.concatenate([[0], pulses])
+            filters = np.concatenate([self._noise_filter[None], filters])
+        if len(starts):
+            stops = np.append(starts[1:], n_samples)
+            segments = np.zeros((len(starts), fft_size))
+            for segment, a, b in zip(segments, starts.tolist(), stops.tolist()):
+                segment[:min(b - a, fft_size)] = noise[a:min(b, a + fft_size)]
+            filtered = np.fft.irfft(np.fft.rfft(segments, axis=1) * filters, fft_size, axis=1)
+            for a, response in zip(starts.tolist(), filtered):
+                out[a:a + fft_size] += response
         if len(pulses):
             self._noise_filter = filters[-1]
         self._tail = out[n_samples:].copy()
