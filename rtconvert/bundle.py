@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -22,6 +22,9 @@ from .config import FeatureConfig
 from .errors import BundleError, ConfigError
 from .files import write_bytes
 from .modelio import Layout, Normalization
+
+if TYPE_CHECKING:
+    from .profiles import LatencyProfile
 
 FORMAT = "rtconvert-bundle"
 FORMAT_VERSION = 2
@@ -34,6 +37,9 @@ GRAPH_OUTPUTS = ("delta", "next_state")
 MAX_LOOKAHEAD_FRAMES = 8
 #: The emotion name that means "no change"; a model cannot list it among its emotions.
 NEUTRAL = "neutral"
+#: The folder under ``rtconvert/models`` of the bundle shipped for each latency profile:
+#: the low-latency model was trained on that profile's analysis and has one frame of lookahead.
+SHIPPED_BUNDLES = {"balanced": "default", "low": "low"}
 
 
 @dataclass(frozen=True)
@@ -75,9 +81,23 @@ class Bundle:
         return Layout(self.features.n_mcep, self.features.n_bap)
 
 
-def default_bundle_path() -> Path:
-    """The bundle shipped inside the package."""
-    return Path(str(resources.files("rtconvert") / "models" / "default"))
+def default_bundle_path(profile: str = "balanced") -> Path:
+    """The bundle shipped inside the package for a latency profile (``SHIPPED_BUNDLES``)."""
+    return Path(str(resources.files("rtconvert") / "models" / SHIPPED_BUNDLES[profile]))
+
+
+def load_for_latency(model: str | Path | None, latency: str | None
+                     ) -> tuple[Bundle, "LatencyProfile"]:
+    """The bundle a command runs and the latency profile it runs it with.
+
+    ``model`` defaults to the shipped bundle of ``latency`` (``SHIPPED_BUNDLES``);
+    ``latency`` defaults to the profile the bundle was trained on. An explicit model
+    runs with an explicit profile all the same (the engine reports the latency).
+    """
+    from .profiles import PROFILES
+
+    bundle = load_bundle(model if model is not None else default_bundle_path(latency or "balanced"))
+    return bundle, PROFILES[latency or bundle.latency_profile]
 
 
 def _sha256(path: Path) -> str:

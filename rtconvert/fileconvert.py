@@ -32,6 +32,7 @@ from .errors import ConfigError, OutputError
 from .features import MIN_DURATION_S
 from .files import atomic_output
 from .levels import SILENCE_DB
+from .profiles import LatencyProfile
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -153,7 +154,7 @@ def analyse_file(file: soundfile.SoundFile, engine: Engine, block: int = FILE_BL
 
 def convert_file(bundle: Bundle, source: str | Path, target: str | Path, settings: Settings,
                  gate: FileGate = FileGate(), block: int = FILE_BLOCK, subtype: str | None = None,
-                 progress: bool = True) -> FileReport:
+                 progress: bool = True, profile: LatencyProfile | None = None) -> FileReport:
     """Convert ``source`` to ``target`` at the file's own rate, streaming from disk to disk.
 
     Parameters
@@ -171,6 +172,8 @@ def convert_file(bundle: Bundle, source: str | Path, target: str | Path, setting
         libsndfile subtype of the output; default 24-bit PCM for WAV and FLAC.
     progress : bool
         Show a progress bar (on stderr) for files longer than ``PROGRESS_MIN_S``.
+    profile : LatencyProfile, optional
+        The engine's steps and lookahead; default: the profile the bundle was trained on.
 
     Returns
     -------
@@ -185,7 +188,7 @@ def convert_file(bundle: Bundle, source: str | Path, target: str | Path, setting
     kind, default_subtype = output_format(target)
     with open_audio(source, MIN_DURATION_S) as file:
         rate, channels = file.samplerate, file.channels
-        engine = Engine(bundle, rate, settings)
+        engine = Engine(bundle, rate, settings, profile=profile)
         seconds = file.frames / rate
         with tqdm(total=round(2 * seconds, 2), unit="s", desc=Path(source).name, leave=False,
                   disable=not progress or seconds < PROGRESS_MIN_S,

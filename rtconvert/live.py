@@ -34,6 +34,7 @@ from .controls import Settings
 from .engine import Engine
 from .errors import AudioDeviceError, OutputError
 from .devices import Device, find_device, forget_dead_stream, negotiate_rate
+from .profiles import BALANCED, PROFILES
 from .recorder import WavRecorder
 from .replay import Replay
 from .samplequeue import SampleQueue
@@ -45,7 +46,8 @@ MONITOR_QUEUE_BLOCKS = 8
 #: The least time the worker has to convert a block before the device plays it: the
 #: worst step time measured by ``rtconvert bench`` (p99 2-5 ms) plus scheduling slack (on
 #: JACK here the worker took up to 7 ms while JACK's threads and a feeder shared 2 cores).
-HEADROOM_S = 0.010
+#: The balanced profile's; each latency profile sets its own (``LatencyProfile.headroom_s``).
+HEADROOM_S = BALANCED.headroom_s
 #: While streaming, how long a Python thread may hold the interpreter before another
 #: (the audio callback) gets it: the default 5 ms is a whole audio block.
 SWITCH_INTERVAL_S = 0.0005
@@ -56,15 +58,15 @@ LIMITER_FALL_DB_S = 10.0
 _UNKNOWN = object()  # the callback's priority before its first call
 
 
-def headroom_samples(block: int, rate: int) -> int:
-    """Converted samples queued ahead of the device so the worker has ``HEADROOM_S`` per block.
+def headroom_samples(block: int, rate: int, headroom_s: float = HEADROOM_S) -> int:
+    """Converted samples queued ahead of the device so the worker has ``headroom_s`` per block.
 
     The callback pops whole blocks: with ``n`` blocks queued, block k's conversion is
     first needed by callback k + n, ``n`` block periods later. A queue of 1.9 blocks
     would leave a single period, so the headroom is rounded up to whole blocks, and is
     never less than one (the worker can only start after the callback handed it the block).
     """
-    return block * max(1, math.ceil(HEADROOM_S * rate / block - 1e-9))
+    return block * max(1, math.ceil(headroom_s * rate / block - 1e-9))
 
 
 def realtime_priority() -> int | None:
@@ -104,6 +106,7 @@ class LiveConfig:
     host_api: str | None = None  # e.g. "JACK"; None: PortAudio's default devices
     block: int = 256
     rate: int | None = None  # None: the output device's default rate
+    latency: str | None = None  # a latency profile's name; None: the bundle's own
 
 
 @dataclass
@@ -120,6 +123,8 @@ class LiveStatus:
     limiter_db: float = 0.0  # the limiter's gain reduction, held and released at LIMITER_FALL_DB_S
     limited_samples: int = 0  # samples the limiter's soft clipper bent since the start
     error: str | None = None
+    # time.monotonic() when the microphone's first sample, converted, went to the device
+    first_audio_at: float | None = None
 
 
 class LiveStream:
@@ -157,8 +162,11 @@ class LiveStream:
         self.input_device, self.output_device, self.monitor_device = self._resolve()
         self.rate = negotiate_rate(config.rate, self.input_device, self.output_device,
                                    self.monitor_device)
-        self.engine = Engine(bundle, self.rate, settings)
-        self.headroom = headroom_samples(config.block, self.rate)
+        self.engine = Engine(bundle, self.rate, settings,
+                             profile=PROFILES[config.latency] if config.latency else None)
+        self.headroom = headroom_samples(config.block, self.rate, self.engine.profile.headroom_s)
+        # Output position of the first input sample: the headroom, then the engine's delay.
+        self._first_audio_sample = self.headroom + round(self.engine.delay_s * self.rate)
 
     @property
     def latency_s(self) -> float:
@@ -284,6 +292,9 @@ class LiveStream:
         recorder = self._recorder
         if recorder is not None:
             recorder.push(block, converted)
+        if self.status.first_audio_at is None and \
+                (self.status.callbacks + 1) * frames > self._first_audio_sample:
+            self.status.first_audio_at = time.monotonic()
         self.status.callbacks += 1
 
     def _work(self) -> None:

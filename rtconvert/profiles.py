@@ -1,4 +1,5 @@
-"""Latency profiles: how long the engine's steps are and how far its analysis looks ahead."""
+"""Latency profiles: how long the engine's steps are, how far its analysis looks ahead, and the
+device block and live headroom that go with them."""
 
 from __future__ import annotations
 
@@ -18,6 +19,11 @@ class LatencyProfile:
     step_s: float
     # Future signal the F0 and envelope analysis of a frame waits for.
     analysis_lookahead_s: float
+    # Device block in samples when none is asked for (5.3 ms at 48 kHz).
+    block: int = 256
+    # Converted audio the live stream queues ahead of the device, rounded up to whole
+    # blocks: the worker's slack to convert a block (``live.headroom_samples``).
+    headroom_s: float = 0.010
 
     def geometry(self, config: FeatureConfig) -> tuple[int, int]:
         """(frames per step, analysis lookahead in frames) at a model configuration."""
@@ -28,5 +34,6 @@ class LatencyProfile:
 BALANCED = LatencyProfile("balanced", step_s=0.020, analysis_lookahead_s=0.010)
 #: 10 ms steps and 5 ms of analysis lookahead: with a one-frame generator lookahead and
 #: 128-sample blocks at 48 kHz, 24 ms from microphone to speaker (``rtconvert bench``).
-LOW = LatencyProfile("low", step_s=0.010, analysis_lookahead_s=0.005)
+LOW = LatencyProfile("low", step_s=0.010, analysis_lookahead_s=0.005, block=128,
+                     headroom_s=0.005)
 PROFILES = {profile.name: profile for profile in (BALANCED, LOW)}

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
-import soxr
-from scipy import signal
 
 from .errors import ConfigError
 
@@ -48,6 +46,8 @@ class _StreamingFir:
     """A linear-phase FIR low-pass that keeps its state between blocks."""
 
     def __init__(self, cutoff_hz: float, rate: int) -> None:
+        from scipy import signal  # here, not at import: `rtconvert --help` needs none of it
+
         self.taps = signal.firwin(FIR_TAPS, cutoff_hz, fs=rate, window=("kaiser", 8.0))
         self.reset()
 
@@ -89,6 +89,8 @@ class StreamResampler:
 
     def reset(self) -> None:
         if not self.passthrough:
+            import soxr
+
             self._soxr = soxr.ResampleStream(self.in_rate, self.out_rate, 1, dtype="float64",
                                              quality="QQ")
         for fir in (self._pre, self._post):
