@@ -13,8 +13,9 @@ from rtconvert.features import WorldFeatures
 from training.corpus import EMOTIONS, Utterance
 from training.eval_jobs import Record
 from training.evaluate import (SYSTEMS, EvaluationOptions, make_plan, main, system_members)
-from training.measures import (DNSMOS_RATE, DNSMOS_WINDOW_S, MCD_SCALE, compare, dnsmos_input,
-                               lf0_correlation, lf0_rmse_cents, mel_cepstral_distortion)
+from training.measures import (DNSMOS_LEVEL_DB, DNSMOS_RATE, DNSMOS_WINDOW_S, MCD_SCALE,
+                               active_level_db, compare, dnsmos_input, lf0_correlation,
+                               lf0_rmse_cents, mel_cepstral_distortion)
 
 
 def contour(n: int = 200, seed: int = 0) -> np.ndarray:
@@ -64,11 +65,13 @@ def test_dnsmos_input_is_one_16k_window_scaled_not_clipped():
     loud = 3.0 * np.sin(2 * np.pi * 200 * t)
     out = dnsmos_input(loud, 24000)
     assert out.dtype == np.float32 and len(out) == math.ceil(DNSMOS_WINDOW_S * DNSMOS_RATE)
-    assert np.abs(out).max() <= 1.0 and np.abs(out).max() > 0.99
-    # Scaled, so still a sine: no flat tops.
-    assert np.mean(np.abs(out) > 0.999) < 0.05  # 3 % for a sine, 78 % had it been clipped
-    quiet = dnsmos_input(0.1 * np.sin(2 * np.pi * 200 * t), 24000)
-    assert np.abs(quiet).max() == pytest.approx(0.1, abs=1e-3)
+    # Any level is brought to DNSMOS_LEVEL_DB, scaled rather than clipped: still a sine.
+    for level in (3.0, 0.1, 0.001):
+        out = dnsmos_input(level * np.sin(2 * np.pi * 200 * t), 24000)
+        assert active_level_db(out.astype(np.float64), DNSMOS_RATE) == \
+            pytest.approx(DNSMOS_LEVEL_DB, abs=0.5)
+        peak = np.abs(out).max()
+        assert peak < 1.0 and np.mean(np.abs(out) > 0.999 * peak) < 0.05
 
 
 def _utterance(speaker: str, emotion: str, intensity: int, sentence: str, rep: str) -> Utterance:
@@ -132,7 +135,7 @@ def test_judged_sets_are_balanced_like_the_real_data(bundle):
 def test_missing_root_and_bundle_are_one_line_errors(tmp_path, capsys):
     assert main(["--root", str(tmp_path / "nowhere"), "--no-progress"]) == 1
     err = capsys.readouterr().err.strip()
-    assert err.startswith("rtconvert-evaluate: error: dataset root") and "\n" not in err
+    assert err.startswith("rtconvert-evaluate: error: --root") and "\n" not in err
     assert main(["--bundle", str(tmp_path / "nobundle"), "--no-progress"]) == 1
     err = capsys.readouterr().err.strip()
     assert "nobundle" in err and "\n" not in err and "Traceback" not in err

@@ -182,7 +182,7 @@ def test_a_vanishing_server_stops_the_stream_with_a_message(tmp_path):
     assert lines[0] == "active True"
     assert lines[1] == "message the audio stream stopped: a device was disconnected or failed"
     assert lines[2] == "stopped"
-    assert lines[3].startswith("refresh an audio device vanished") and "restart" in lines[3]
+    assert lines[3].startswith("refresh an audio device or the JACK server went away") and "restart" in lines[3]
 
 
 def test_the_app_converts_on_the_server_and_records(jack_server, bundle, qtbot, speech,

@@ -53,8 +53,13 @@ def test_killed_run_resumes_exactly(espeak_corpus, tmp_path):
 
     process = subprocess.Popen(_train_command(killed, overrides), cwd=REPO,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while not (killed / CHECKPOINT_NAME).is_file() and time.monotonic() < deadline:
+    # The first checkpoint (step 0) follows the classifier's training: kill after a later one.
+    checkpoint, deadline, seen = killed / CHECKPOINT_NAME, time.monotonic() + 120, None
+    while time.monotonic() < deadline:
+        stamp = checkpoint.stat().st_mtime_ns if checkpoint.is_file() else None
+        if stamp != seen and stamp is not None and load_checkpoint(checkpoint)["step"] > 0:
+            break
+        seen = stamp
         time.sleep(0.02)
     process.send_signal(signal.SIGKILL)
     process.wait()
