@@ -4,96 +4,43 @@ The audio callback only moves samples: it queues the input block for a worker th
 and plays converted samples the worker queued earlier. The engine works in 20 ms
 steps that take a few ms of CPU each; run inside the callback, one such step per
 four 5 ms blocks would overrun the device deadline whenever the machine hiccups. On
-the worker it has at least ``HEADROOM_S`` of slack instead: the output queue holds that
-much converted audio in advance, rounded up to whole blocks (see :func:`headroom_samples`),
-and the reported latency includes it. The worker takes the real-time priority just
-below the callback's (:func:`run_just_below`). Recording to disk and the monitor
-device read what the callback left behind, on their own threads. The monitor is a
-second output stream on its own device clock, fed through a short queue: when the
-clocks drift it drops a block rather than ever making the main output wait.
+the worker it has at least the latency profile's ``headroom_s`` of slack instead: the
+output queue holds that much converted audio in advance, rounded up to whole blocks (see
+:func:`.headroom_samples`), and the reported latency includes it. The worker takes the
+real-time priority just below the callback's (:func:`.run_just_below`). Recording to
+disk and the monitor device read what the callback left behind, on their own threads.
+The monitor is a second output stream on its own device clock, fed through a short
+queue: when the clocks drift it drops a block rather than ever making the main output wait.
 """
 
 from __future__ import annotations
 
-import gc
-import math
-import os
-import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 import sounddevice as sd
 
 from .bundle import Bundle
 from .controls import Settings
+from .devices import Device, find_device, forget_dead_stream, negotiate_rate
 from .engine import Engine
 from .errors import AudioDeviceError, OutputError
-from .devices import Device, find_device, forget_dead_stream, negotiate_rate
-from .profiles import BALANCED, PROFILES
+from .headroom import headroom_samples
+from .livestatus import LiveStatus
+from .profiles import PROFILES
 from .recorder import WavRecorder
 from .replay import Replay
+from .rtthreads import enter_streaming, leave_streaming, realtime_priority, run_just_below
 from .samplequeue import SampleQueue
-
-FloatArray = npt.NDArray[np.float64]
 
 #: Monitor blocks queued at most; beyond, the oldest are dropped (clock drift).
 MONITOR_QUEUE_BLOCKS = 8
-#: The least time the worker has to convert a block before the device plays it: the
-#: worst step time measured by ``rtconvert bench`` (p99 2-5 ms) plus scheduling slack (on
-#: JACK here the worker took up to 7 ms while JACK's threads and a feeder shared 2 cores).
-#: The balanced profile's; each latency profile sets its own (``LatencyProfile.headroom_s``).
-HEADROOM_S = BALANCED.headroom_s
-#: While streaming, how long a Python thread may hold the interpreter before another
-#: (the audio callback) gets it: the default 5 ms is a whole audio block.
-SWITCH_INTERVAL_S = 0.0005
-DEFAULT_SWITCH_INTERVAL_S = sys.getswitchinterval()
-#: How fast the shown gain reduction of the limiter returns to 0 dB (dB/s), like a meter's
-#: fall: a reduction stays visible for a moment after the peak that caused it.
-LIMITER_FALL_DB_S = 10.0
 _UNKNOWN = object()  # the callback's priority before its first call
-
-
-def headroom_samples(block: int, rate: int, headroom_s: float = HEADROOM_S) -> int:
-    """Converted samples queued ahead of the device so the worker has ``headroom_s`` per block.
-
-    The callback pops whole blocks: with ``n`` blocks queued, block k's conversion is
-    first needed by callback k + n, ``n`` block periods later. A queue of 1.9 blocks
-    would leave a single period, so the headroom is rounded up to whole blocks, and is
-    never less than one (the worker can only start after the callback handed it the block).
-    """
-    return block * max(1, math.ceil(headroom_s * rate / block - 1e-9))
-
-
-def realtime_priority() -> int | None:
-    """The calling thread's real-time (FIFO or round-robin) priority; None if it has none."""
-    try:
-        if os.sched_getscheduler(0) in (os.SCHED_FIFO, os.SCHED_RR):
-            return os.sched_getparam(0).sched_priority
-    except (AttributeError, OSError):  # not Linux
-        pass
-    return None
-
-
-def run_just_below(priority: int | None) -> None:
-    """Real-time scheduling for the calling thread one step below ``priority``, where allowed.
-
-    The audio callback waits for the interpreter lock while the worker holds it, so a
-    worker preempted by ordinary processes would make the callback late; a worker above
-    the callback (or a real-time worker beside an ordinary callback) would starve it. JACK
-    runs its clients at its own priority minus 5 (5 with jackd's default of 10, 65 with
-    ``-P 70``); other host APIs may not run the callback in real time at all.
-    """
-    if priority is None or priority <= 1:
-        return
-    try:
-        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority - 1))
-    except (AttributeError, OSError):  # not Linux, or not permitted: ordinary scheduling
-        pass
 
 
 @dataclass(frozen=True)
@@ -109,24 +56,6 @@ class LiveConfig:
     latency: str | None = None  # a latency profile's name; None: the bundle's own
 
 
-@dataclass
-class LiveStatus:
-    """What the UI and the headless status line show; written by the audio thread."""
-
-    input_db: float = -120.0
-    output_db: float = -120.0
-    input_overflows: int = 0
-    output_underflows: int = 0  # reported by the device (PortAudio status flags)
-    late_blocks: int = 0  # blocks the worker had not converted in time (played with gaps)
-    callbacks: int = 0
-    load: float = 0.0  # processing time per block / block duration, smoothed
-    limiter_db: float = 0.0  # the limiter's gain reduction, held and released at LIMITER_FALL_DB_S
-    limited_samples: int = 0  # samples the limiter's soft clipper bent since the start
-    error: str | None = None
-    # time.monotonic() when the microphone's first sample, converted, went to the device
-    first_audio_at: float | None = None
-
-
 class LiveStream:
     """Microphone to speakers through an :class:`Engine`.
 
@@ -137,14 +66,14 @@ class LiveStream:
     config : LiveConfig
         Devices, block size and rate.
     settings : Settings
-        Initial controls; later change them on :attr:`engine`.
+        Initial controls (default: :class:`Settings`'s); later change them on :attr:`engine`.
     on_stop : callable, optional
         Called (from an audio thread) with an error message when the stream stops on
         its own, e.g. because a device vanished.
     """
 
     def __init__(self, bundle: Bundle, config: LiveConfig = LiveConfig(),
-                 settings: Settings = Settings(),
+                 settings: Settings | None = None,
                  on_stop: Callable[[str], None] | None = None) -> None:
         self.bundle, self.config, self.on_stop = bundle, config, on_stop
         self.status = LiveStatus()
@@ -162,7 +91,7 @@ class LiveStream:
         self.input_device, self.output_device, self.monitor_device = self._resolve()
         self.rate = negotiate_rate(config.rate, self.input_device, self.output_device,
                                    self.monitor_device)
-        self.engine = Engine(bundle, self.rate, settings,
+        self.engine = Engine(bundle, self.rate, settings or Settings(),
                              profile=PROFILES[config.latency] if config.latency else None)
         self.headroom = headroom_samples(config.block, self.rate, self.engine.profile.headroom_s)
         # Output position of the first input sample: the headroom, then the engine's delay.
@@ -197,8 +126,7 @@ class LiveStream:
         self.replay = Replay(self.rate)
         self._worker = threading.Thread(target=self._work, name="rtconvert-engine", daemon=True)
         self._worker.start()
-        sys.setswitchinterval(SWITCH_INTERVAL_S)
-        gc.freeze()  # what exists now never needs scanning: shorter collector pauses
+        enter_streaming()
         try:
             self._stream = sd.Stream(device=(self.input_device, self.output_device),
                                      samplerate=self.rate, blocksize=self.config.block,
@@ -219,7 +147,7 @@ class LiveStream:
     @property
     def underruns(self) -> int:
         """Gaps in the output: the device's own underflows and blocks converted too late."""
-        return self.status.output_underflows + self.status.late_blocks
+        return self.status.underruns
 
     def stop(self) -> None:
         """Stop and close everything (also the recording); safe to call twice."""
@@ -229,8 +157,7 @@ class LiveStream:
         if worker is not None:
             self._wake.set()
             worker.join()
-            gc.unfreeze()
-            sys.setswitchinterval(DEFAULT_SWITCH_INTERVAL_S)
+            leave_streaming()
         try:
             self.stop_recording()
         except OutputError as exc:  # stopping always completes; the caller shows this
@@ -315,14 +242,7 @@ class LiveStream:
                 continue
             began = time.perf_counter()
             self._output.push(self.engine.process(block))
-            load = (time.perf_counter() - began) * self.rate / len(block)
-            status = self.status
-            status.load = 0.95 * status.load + 0.05 * load
-            status.input_db, status.output_db = self.engine.input_db, self.engine.output_db
-            limiter = self.engine.mixer.limiter
-            released = status.limiter_db + LIMITER_FALL_DB_S * len(block) / self.rate
-            status.limiter_db = min(0.0, released, limiter.read_reduction_db())
-            status.limited_samples = limiter.limited_samples
+            self.status.meter(self.engine, time.perf_counter() - began, len(block) / self.rate)
 
     def _monitor_callback(self, outdata: np.ndarray, frames: int, timing: Any,
                           status: sd.CallbackFlags) -> None:
@@ -367,8 +287,5 @@ class LiveStream:
             recorder.close()
 
     def status_line(self) -> str:
-        s = self.status
-        return (f"in {s.input_db:6.1f} dB  out {s.output_db:6.1f} dB  "
-                f"latency {1000 * self.latency_s:.1f} ms  load {100 * s.load:3.0f}%  "
-                f"underruns {s.output_underflows + s.late_blocks}  overruns {s.input_overflows}  "
-                f"limiter {s.limiter_db:5.1f} dB")
+        """One line: levels, latency, load, dropouts and the limiter."""
+        return self.status.line(self.latency_s)

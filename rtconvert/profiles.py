@@ -22,7 +22,7 @@ class LatencyProfile:
     # Device block in samples when none is asked for (5.3 ms at 48 kHz).
     block: int = 256
     # Converted audio the live stream queues ahead of the device, rounded up to whole
-    # blocks: the worker's slack to convert a block (``live.headroom_samples``).
+    # blocks: the worker's slack to convert a block (``headroom.headroom_samples``).
     headroom_s: float = 0.010
 
     def geometry(self, config: FeatureConfig) -> tuple[int, int]:

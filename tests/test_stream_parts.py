@@ -10,9 +10,10 @@ import pytest
 
 from rtconvert.controls import Settings
 from rtconvert.errors import ConfigError
-from rtconvert.live import HEADROOM_S, headroom_samples, realtime_priority, run_just_below
+from rtconvert.headroom import HEADROOM_S, headroom_samples
 from rtconvert.presets import PresetStore
-from rtconvert.prosody import (MAX_ENERGY_SHIFT_DB, EmotionShift, RunningStats, shift_at)
+from rtconvert.prosody import MAX_ENERGY_SHIFT_DB, EmotionShift, RunningStats, shift_at
+from rtconvert.rtthreads import realtime_priority, run_just_below
 from rtconvert.samplequeue import SampleQueue
 
 
