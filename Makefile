@@ -1,12 +1,22 @@
-# The two commands of the README: `make run` and `make test`. Each sets itself up first.
+# The two commands of the README: `make run` and `make test`. Each sets itself up first, and
+# only when the set-up is missing or older than what it installs from (a second `make run`
+# starts the app at once). `make -B setup` (or setup-dev) installs again regardless.
 PY := .venv/bin/python
+SETUP_INPUTS := pyproject.toml scripts/setup.sh
+# Written by scripts/setup.sh once it succeeds; the dev set-up writes both (it is a superset).
+STAMP := .venv/.setup-stamp
+DEV_STAMP := .venv/.setup-dev-stamp
 
 .PHONY: run test setup setup-dev
 
-setup:
+setup: $(STAMP)
+
+setup-dev: $(DEV_STAMP)
+
+$(STAMP): $(SETUP_INPUTS)
 	scripts/setup.sh
 
-setup-dev:
+$(DEV_STAMP): $(SETUP_INPUTS)
 	scripts/setup.sh --dev
 
 # Installs the runtime and starts the app with the shipped default model (headless

@@ -2,6 +2,9 @@
 # Set up rtconvert on a fresh Debian machine with Python 3.11.
 #   scripts/setup.sh          runtime: system audio libraries + .venv with `pip install -e .`
 #   scripts/setup.sh --dev    also training and test tools (torch CPU, JACK, espeak-ng, pytest)
+# On success it leaves .venv/.setup-stamp (and with --dev also .venv/.setup-dev-stamp, as the dev
+# set-up includes the runtime): the Makefile runs it again only when they are older than
+# pyproject.toml or this script.
 # As root it installs the system packages itself; otherwise it prints what to install.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,4 +48,6 @@ if [ $dev = 1 ]; then
 else
   pip install -q -e .
 fi
+touch .venv/.setup-stamp
+if [ $dev = 1 ]; then touch .venv/.setup-dev-stamp; fi
 echo "rtconvert is installed in .venv ($(.venv/bin/python --version))"
