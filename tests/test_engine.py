@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 
 import numpy as np
@@ -12,9 +13,10 @@ from rtconvert.analysis import analyze_stream
 from rtconvert.bundle import load_bundle
 from rtconvert.controls import Ramp, Settings
 from rtconvert.engine import Engine
-from rtconvert.fileconvert import convert_signal
 from rtconvert.errors import ConfigError
 from rtconvert.features import analyze
+from rtconvert.fileconvert import convert_signal
+from rtconvert.mixer import CROSSFADE_S
 from rtconvert.prosody import CENTS_PER_LOG
 from rtconvert.synthesis import StreamingSynthesizer
 
@@ -190,24 +192,68 @@ def test_bad_blocks_and_settings(bundle):
     assert engine.settings.emotion == "neutral"
 
 
-def test_settings_change_from_another_thread_while_streaming(bundle, speech48):
-    engine = Engine(bundle, RATE, Settings(emotion="happy"))
-    stop = threading.Event()
+#: (emotion, intensity) and (bypass, output gain) pairs the two control threads of the
+#: thread test set, each pair in one update; the last of each is where they end.
+EMOTION_PLANS = (("happy", 0.2), ("sad", 0.6), ("fearful", 1.0), ("neutral", 0.4), ("sad", 1.0))
+MIX_PLANS = ((False, -3.0), (True, -6.0), (False, -1.0), (True, 0.0))
 
-    def twiddle():
-        emotions = ("happy", "sad", "neutral", "fearful")
-        i = 0
-        while not stop.is_set():
-            engine.update(emotion=emotions[i % 4], intensity=(i % 10) / 10, bypass=i % 7 == 0)
-            i += 1
 
-    thread = threading.Thread(target=twiddle)
-    thread.start()
+def test_settings_from_other_threads_are_never_lost_or_torn(bundle, speech48):
+    """Two control threads change disjoint fields while this thread streams: no change is
+    lost (a thread never sees its own fields revert), no thread sees half an update, and
+    the last changes reach the output within the engine's delay plus one cross-fade."""
+    # Peaks at -12 dBFS: even +6 dB of emotion stays below the limiter, whose release
+    # would otherwise carry the converted past into the bypassed output.
+    signal = speech48[:RATE] * (0.25 / np.abs(speech48[:RATE]).max())
+    engine = Engine(bundle, RATE, Settings(emotion="happy", gate_db=NO_GATE))
+    stop, problems, changes = threading.Event(), [], []
+
+    def control(plans, fields):
+        def change(plan):
+            engine.update(**dict(zip(fields, plan)))
+            for _ in range(3):
+                if tuple(getattr(engine.settings, f) for f in fields) != plan:
+                    problems.append(f"{fields}: wrote {plan}, read {engine.settings}")
+        try:
+            i = 0
+            while not stop.is_set():
+                change(plans[i % len(plans)])
+                i += 1
+            change(plans[-1])
+            changes.append(i)
+        except Exception as exc:  # noqa: BLE001 - reported by the test's own thread
+            problems.append(repr(exc))
+
+    threads = [threading.Thread(target=control, args=(EMOTION_PLANS, ("emotion", "intensity"))),
+               threading.Thread(target=control, args=(MIX_PLANS, ("bypass", "output_gain_db")))]
+    block = 128
+    split = RATE // 2 // block * block
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads every few bytecodes: races show up
     try:
-        out = stream(engine, speech48[:RATE], 128)
+        for thread in threads:
+            thread.start()
+        pieces = []
+        for start in range(0, split, block):
+            pieces.append(engine.process(signal[start:start + block]))
+            seen = engine.settings
+            if ((seen.emotion, seen.intensity) not in EMOTION_PLANS + (("happy", 0.5),)
+                    or (seen.bypass, seen.output_gain_db) not in MIX_PLANS + ((False, 0.0),)):
+                problems.append(f"torn settings {seen}")
     finally:
         stop.set()
-        thread.join()
-    assert np.isfinite(out).all() and len(out) == RATE
-    engine.update(emotion="calm", intensity=0.5, bypass=False)
-    assert engine.settings == Settings(emotion="calm", intensity=0.5)
+        for thread in threads:
+            thread.join()
+        sys.setswitchinterval(switch)
+    assert not problems, problems[:5]
+    assert min(changes) > 100  # the threads did race the stream
+    assert engine.settings == Settings(emotion="sad", intensity=1.0, bypass=True,
+                                       output_gain_db=0.0, gate_db=NO_GATE)
+    # From here on the stream is bypassed: after the delay and a cross-fade (and the
+    # output resampler's memory) it equals a stream that was bypassed throughout.
+    pieces += [engine.process(signal[start:start + block])
+               for start in range(split, RATE, block)]
+    threaded = np.concatenate(pieces)
+    reference = stream(Engine(bundle, RATE, engine.settings), signal, block)
+    settled = split + round((engine.delay_s + CROSSFADE_S + 0.005) * RATE)
+    assert np.array_equal(threaded[settled:], reference[settled:])

@@ -6,16 +6,31 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-
 from helpers import RAVDESS_ROOT, SHARED_DATA, TEST_CACHE, needs_ravdess
+
 from rtconvert.bundle import default_bundle_path, load_bundle
 from rtconvert.features import WorldFeatures
 from training.corpus import EMOTIONS, Utterance
 from training.eval_jobs import Record
-from training.evaluate import (SYSTEMS, EvaluationOptions, make_plan, main, system_members)
-from training.measures import (DNSMOS_LEVEL_DB, DNSMOS_RATE, DNSMOS_WINDOW_S, MCD_SCALE,
-                               active_level_db, compare, dnsmos_input, lf0_correlation,
-                               lf0_rmse_cents, mel_cepstral_distortion)
+from training.evaluate import (
+    SYSTEMS,
+    EvaluationOptions,
+    main,
+    make_plan,
+    system_members,
+)
+from training.measures import (
+    DNSMOS_LEVEL_DB,
+    DNSMOS_RATE,
+    DNSMOS_WINDOW_S,
+    MCD_SCALE,
+    active_level_db,
+    compare,
+    dnsmos_input,
+    lf0_correlation,
+    lf0_rmse_cents,
+    mel_cepstral_distortion,
+)
 
 
 def contour(n: int = 200, seed: int = 0) -> np.ndarray:
@@ -195,10 +210,11 @@ def test_evaluate_runs_every_system_on_real_speech(small_judge, tmp_path):
     assert "speaker split" in text
 
 
-@pytest.mark.skipif(not (default_bundle_path() / "model.onnx").is_file(),
-                    reason="no default model shipped yet")
-def test_default_bundle_is_valid_and_small():
-    bundle = load_bundle()
+@pytest.mark.parametrize("profile", ["balanced", "low"])
+def test_shipped_bundle_is_valid_and_small(profile):
+    # A missing or broken shipped bundle fails here (load_bundle raises), never skips.
+    bundle = load_bundle(default_bundle_path(profile))
+    assert bundle.latency_profile == profile
     size = sum(f.stat().st_size for f in bundle.path.iterdir())
     assert size < 10e6
     assert "CC BY-NC-SA 4.0" in bundle.licence

@@ -1,9 +1,20 @@
 """The speaker-relative log-F0 shift."""
 
+import math
+from dataclasses import astuple, replace
+
 import numpy as np
 import pytest
 
-from rtconvert.prosody import LogF0Stats, log_f0_stats, shift_log_f0
+from rtconvert.bundle import default_bundle_path, load_bundle
+from rtconvert.prosody import (
+    MAX_ENERGY_SHIFT_DB,
+    LogF0Stats,
+    ProsodyShifter,
+    log_f0_stats,
+    shift_at,
+    shift_log_f0,
+)
 
 
 @pytest.fixture
@@ -31,7 +42,42 @@ def test_shift_moves_mean_and_scales_spread(contour, intensity):
     np.testing.assert_array_equal(out[~voiced], lf0[~voiced])
 
 
-def test_too_few_voiced_frames_give_nan():
+def test_statistics_of_voiced_values_and_too_few_frames():
+    assert log_f0_stats(np.array([4.0, 6.0])) == LogF0Stats(5.0, 1.0, 2)
     stats = log_f0_stats(np.array([4.0]))
-    assert np.isnan(stats.mean) and stats.n_frames == 1
-    assert isinstance(stats, LogF0Stats)
+    assert np.isnan(stats.mean) and np.isnan(stats.std) and stats.n_frames == 1
+    # NaN statistics leave nothing to shift from: voiced frames become NaN, never a number
+    # that looks valid, and unvoiced frames pass.
+    out = shift_log_f0(np.array([4.0, 5.0]), np.array([True, False]), stats, 0.2, 1.1, 1.0)
+    assert np.isnan(out[0]) and out[1] == 5.0
+
+
+def _shift(shifter: ProsodyShifter, emotion: str, intensity: float) -> tuple[float, ...]:
+    return astuple(shift_at(shifter.anchors[emotion], intensity))
+
+
+def _measured(bundle, emotion: str, name: str) -> tuple[float, ...]:
+    s = bundle.prosody[emotion][name]
+    return (s.delta_lf0, math.log(s.sigma_ratio),
+            float(np.clip(s.delta_c0_db, -MAX_ENERGY_SHIFT_DB, MAX_ENERGY_SHIFT_DB)))
+
+
+@pytest.mark.parametrize("profile", ["balanced", "low"])
+def test_the_bundles_intensity_scale_places_the_measured_shifts(profile):
+    """The runtime reaches each measured shift at the intensity the bundle's
+    ``intensity_scale`` (the training config's) gives its corpus intensity, wherever that is."""
+    bundle = load_bundle(default_bundle_path(profile))
+    moved = replace(bundle, intensity_scale={name: 0.5 * value
+                                             for name, value in bundle.intensity_scale.items()})
+    for candidate in (bundle, moved):
+        shifter = ProsodyShifter.from_bundle(candidate)
+        for emotion in candidate.emotions:
+            for name, intensity in candidate.intensity_scale.items():
+                expected = _measured(candidate, emotion, name)
+                assert _shift(shifter, emotion, intensity) == pytest.approx(expected), (
+                    emotion, name)
+    # Half-way to the weakest anchor, half its shift (piecewise linear from none at 0).
+    shifter = ProsodyShifter.from_bundle(moved)
+    weakest = min(moved.intensity_scale, key=moved.intensity_scale.get)
+    half = _shift(shifter, "happy", moved.intensity_scale[weakest] / 2)
+    assert half[0] == pytest.approx(_measured(moved, "happy", weakest)[0] / 2)

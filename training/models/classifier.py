@@ -25,8 +25,8 @@ class EmotionClassifier(nn.Module):
     dropout : float
     """
 
-    def __init__(self, n_inputs: int = 41, n_classes: int = 8, channels: int = 64,
-                 n_layers: int = 4, dropout: float = 0.2) -> None:
+    def __init__(self, n_inputs: int, n_classes: int, channels: int, n_layers: int,
+                 dropout: float) -> None:
         super().__init__()
         layers: list[nn.Module] = [nn.Conv1d(n_inputs, channels, 1)]
         for i in range(n_layers):

@@ -25,8 +25,7 @@ class Discriminator(nn.Module):
         Strided (x2) convolutions; each patch spans about ``2 ** n_layers * 3`` frames.
     """
 
-    def __init__(self, n_inputs: int = 41, n_domains: int = 15, channels: int = 64,
-                 n_layers: int = 3) -> None:
+    def __init__(self, n_inputs: int, n_domains: int, channels: int, n_layers: int) -> None:
         super().__init__()
         layers: list[nn.Module] = [nn.Conv1d(n_inputs, channels, 3, padding=1),
                                    nn.LeakyReLU(0.2)]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import nn
@@ -45,10 +45,9 @@ class Generator(nn.Module):
         Frames of future input each output frame sees.
     """
 
-    def __init__(self, n_inputs: int = 41, n_outputs: int = 40, n_emotions: int = 7,
-                 channels: int = 64, kernel_size: int = 3,
-                 dilations: Sequence[int] = (1, 2, 4, 8, 1, 2, 4, 8),
-                 input_kernel_size: int = 5, lookahead: int = 2) -> None:
+    def __init__(self, n_inputs: int, n_outputs: int, n_emotions: int, channels: int,
+                 kernel_size: int, dilations: Sequence[int], input_kernel_size: int,
+                 lookahead: int) -> None:
         super().__init__()
         self.n_inputs, self.n_outputs = n_inputs, n_outputs
         self.n_emotions, self.lookahead = n_emotions, lookahead
