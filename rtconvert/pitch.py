@@ -1,8 +1,8 @@
 """Causal F0 for the live engine: periodicity candidates per frame, tracked step by step.
 
 DIO decides voicing over whole contours and zeroes the frames within about 35 ms of a
-signal's ends, so a streaming analysis with 10 ms (or, in a low-latency profile, 5 ms) of
-lookahead would see nothing voiced. The stream's estimator reads only the samples around
+signal's ends, so a streaming analysis with a latency profile's lookahead (a few ms:
+``analysis_lookahead_s`` in :mod:`.profiles`) would see nothing voiced. The stream's estimator reads only the samples around
 each frame (``PitchTracker.reach`` of them on each side) and carries a little state from
 step to step:
 

@@ -1,4 +1,4 @@
-"""Validation during training: how close conversions of the dev speakers come to their real emotional takes, audio samples, loss plots."""
+"""Validation in training: dev-speaker conversions against their real takes, samples, loss plots."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import torch
 from rtconvert.audiofile import write_audio
 from rtconvert.config import FeatureConfig
 from rtconvert.features import WorldFeatures, synthesize
-from rtconvert.prosody import CENTS_PER_LOG
-
+from rtconvert.files import atomic_output
 from rtconvert.modelio import speech_weight
+from rtconvert.prosody import CENTS_PER_LOG
 
 from .losses import converted_inputs
 from .measures import mel_cepstral_distortion
@@ -50,27 +50,27 @@ def validate(generator, classifier, data, sample_dir: Path, device: torch.device
         condition = data.conditions.vector(*emotional.domain)
         shift = data.conditions.shift(source.group, *emotional.domain)
         delta = _convert(generator, source.inputs, condition, data, device)
-        mask = pair.mask * _speech(source.inputs, data)
+        speech = _speech(source.inputs, data)
+        mask = pair.mask * speech
         rows["valid_parallel"].append(float(np.sum(np.abs(delta - pair.target) * mask)
                                             / max(1.0, mask.sum())))
         aligned = emotional.inputs[:, pair.to_emotional]
-        converted = source.inputs[layout.mcep] + delta[layout.mcep]
+        # The runtime's average shifts and the generator's changes, as training sees them.
+        converted = _converted_inputs(source.inputs, delta, shift, speech, layout)
         rows["valid_mcd_db"].append(mel_cepstral_distortion(
-            (converted * mcep_std).T, (aligned[layout.mcep] * mcep_std).T))
+            (converted[layout.mcep] * mcep_std).T, (aligned[layout.mcep] * mcep_std).T))
         rows["valid_mcd_zero_db"].append(mel_cepstral_distortion(
             (source.inputs[layout.mcep] * mcep_std).T, (aligned[layout.mcep] * mcep_std).T))
         voiced = (source.inputs[layout.voiced] > 0) & (aligned[layout.voiced] > 0)
         if voiced.any():
             std = data.conditions.neutral_levels[source.group].lf0_std
-            moved = shift[0] + shift[1] * (source.inputs[layout.lf0] + delta[layout.lf0])
-            for name, z in (("valid_lf0_rmse_cents", moved),
+            for name, z in (("valid_lf0_rmse_cents", converted[layout.lf0]),
                             ("valid_lf0_zero_cents", source.inputs[layout.lf0])):
                 error = (z - aligned[layout.lf0])[voiced] * std * CENTS_PER_LOG
                 rows[name].append(float(np.sqrt(np.mean(error ** 2))))
         label = data.conditions.classes.index(emotional.utterance.emotion)
-        rep = _converted_inputs(source.inputs, delta, shift, _speech(source.inputs, data), layout)
         with torch.no_grad():
-            logits = classifier(torch.from_numpy(rep)[None].to(device))
+            logits = classifier(torch.from_numpy(converted)[None].to(device))
         rows["valid_classifier_acc"].append(float(int(logits.argmax(1)) == label))
     scores = {k: float(np.mean(v)) for k, v in rows.items() if v}
     scores["valid_score"] = -scores["valid_parallel"]
@@ -92,25 +92,21 @@ def write_samples(generator, data, sample_dir: Path, device: torch.device) -> No
     levels = data.conditions.neutral_levels[source.group]
     sample_dir.mkdir(parents=True, exist_ok=True)
     strongest = max(data.conditions.intensity_scale, key=data.conditions.intensity_scale.get)
+    speech = _speech(source.inputs, data)
     for emotion in ("neutral", *data.conditions.emotions):
-        x = source.inputs.astype(np.float64)
-        delta = np.zeros((layout.n_outputs, x.shape[1]))
+        delta = np.zeros((layout.n_outputs, source.inputs.shape[1]), dtype=np.float32)
         shift = np.array([0.0, 1.0, 0.0])
         if emotion != "neutral":
             condition = data.conditions.vector(emotion, strongest)
             delta = _convert(generator, source.inputs, condition, data, device)
             shift = data.conditions.shift(source.group, emotion, strongest)
+        x = _converted_inputs(source.inputs, delta, shift, speech, layout).astype(np.float64)
         voiced = x[layout.voiced] > 0
-        z = shift[0] + shift[1] * (x[layout.lf0] + delta[layout.lf0])
-        f0 = np.where(voiced, np.exp(z * levels.lf0_std + levels.lf0_mean), 0.0)
+        f0 = np.where(voiced, np.exp(x[layout.lf0] * levels.lf0_std + levels.lf0_mean), 0.0)
         mcep = np.empty((x.shape[1], config.n_mcep))
-        mcep[:, 1:] = ((x[layout.mcep] + delta[layout.mcep]) * norm.mcep_std[1:, None]
-                       + norm.mcep_mean[1:, None]).T
-        speech = _speech(source.inputs, data)
-        mcep[:, 0] = ((x[layout.c0_in] + shift[2] * speech + delta[layout.c0_out]) * norm.c0_scale
-                      + levels.c0_mean)
-        bap = ((x[layout.bap_in] + delta[layout.bap_out]) * norm.bap_std[:, None]
-               + norm.bap_mean[:, None]).T
+        mcep[:, 1:] = (x[layout.mcep] * norm.mcep_std[1:, None] + norm.mcep_mean[1:, None]).T
+        mcep[:, 0] = x[layout.c0_in] * norm.c0_scale + levels.c0_mean
+        bap = (x[layout.bap_in] * norm.bap_std[:, None] + norm.bap_mean[:, None]).T
         audio = synthesize(WorldFeatures(f0, mcep, bap), config)
         write_audio(sample_dir / f"{emotion}.wav", 0.9 * audio / max(1e-9, np.abs(audio).max()),
                     config.sample_rate)
@@ -132,5 +128,6 @@ def plot_losses(history: list[dict[str, Any]], path: Path) -> None:
         axis.grid(alpha=0.3)
     np.atleast_1d(axes)[-1].set_xlabel("step")
     figure.tight_layout()
-    figure.savefig(path, dpi=90)
+    with atomic_output(path) as partial:  # the partial file keeps the .png suffix
+        figure.savefig(partial, dpi=90)
     pyplot.close(figure)
