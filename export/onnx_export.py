@@ -29,10 +29,10 @@ from torch import nn
 
 from rtconvert.bundle import GRAPH_INPUTS, GRAPH_OUTPUTS, load_bundle, write_bundle
 from rtconvert.config import FeatureConfig
-from rtconvert.entry import ArgumentParser, existing_file, existing_folder
+from rtconvert.entry import ArgumentParser, existing_file, existing_folder, run_command
 from rtconvert.errors import BundleError, ConfigError
-from rtconvert.modelio import Layout
 from rtconvert.model import open_session
+from rtconvert.modelio import Layout
 from training.checkpoint import CHECKPOINT_NAME, load_checkpoint
 from training.models import Generator
 from training.train import build_generator
@@ -170,5 +170,5 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__":  # python -m, as the console script: one error path
+    sys.exit(run_command("rtconvert-export", main))

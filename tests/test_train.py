@@ -1,6 +1,7 @@
 """Training: losses move on real features, a killed run resumes exactly, torchrun works."""
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -10,9 +11,10 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from conftest import tiny_overrides
 from helpers import REPO, SHARED_DATA, TEST_CACHE, needs_ravdess
+
+from rtconvert.errors import ConfigError
 from training.checkpoint import CHECKPOINT_NAME, load_checkpoint
 from training.config import load_config
 from training.train import Trainer, main, prepare_data
@@ -77,6 +79,8 @@ def test_killed_run_resumes_exactly(espeak_corpus, tmp_path):
 def test_run_folder_has_logs_plot_and_samples(tiny_run):
     for name in ("config.yaml", "stats.json", "checkpoint.pt", "log.csv", "losses.png"):
         assert (tiny_run / name).is_file(), name
+    # Written through temporary files renamed into place: none is left behind.
+    assert not [p.name for p in tiny_run.rglob("*") if ".partial" in p.name]
     samples = sorted(p.name for p in (tiny_run / "samples" / "000020").iterdir())
     assert samples == sorted(f"{e}.wav" for e in ("neutral", "calm", "happy", "sad", "angry",
                                                   "fearful", "disgust", "surprised"))
@@ -100,9 +104,38 @@ def test_torchrun_two_processes(espeak_corpus, tmp_path):
     assert state["step"] == 10 and len(state["rng"]) == 2
 
 
-def test_missing_validation_speakers_are_a_clear_error(espeak_corpus, tmp_path):
-    overrides = tiny_overrides(espeak_corpus, tmp_path / "cache") + [
-        "data.valid_speakers=[RAVDESS_99]"]
-    with pytest.raises(ValueError, match="0 validation utterances"):
+def named_corpus(root: Path, actors=("01", "02", "03", "04")) -> Path:
+    """RAVDESS-named files, neutral and happy, for checks that fail before reading audio
+    (the files are empty: unreadable)."""
+    for actor in actors:
+        folder = root / "RAVDESS" / f"Actor_{actor}"
+        folder.mkdir(parents=True)
+        for emotion in ("01", "03"):
+            (folder / f"03-01-{emotion}-01-01-01-{actor}.wav").touch()
+    return root
+
+
+@pytest.mark.parametrize("override, message", [
+    ("data.valid_speakers=[RAVDESS_99]", "data.valid_speakers: RAVDESS_99 not under"),
+    ("data.dev_speakers=[RAVDESS_01, RAVDESS_98]", "data.dev_speakers: RAVDESS_98 not under"),
+    ("data.sentences=[RAVDESS_07]", "data.sentences: RAVDESS_07 not under"),
+    ("data.corpora=[SAVEE]", "no takes of data.corpora ['SAVEE']"),
+    ("data.dev_speakers=[RAVDESS_01, RAVDESS_02, RAVDESS_03]", "0 training utterances"),
+])
+def test_a_bad_speaker_split_is_named_before_any_work(tmp_path, override, message):
+    overrides = tiny_overrides(named_corpus(tmp_path / "data"), tmp_path / "cache") + [override]
+    with pytest.raises(ConfigError, match=re.escape(message)):
         main(["--run-dir", str(tmp_path / "run"), "--no-progress", "--set", *overrides])
     assert not (tmp_path / "run" / "config.yaml").exists()  # a failed start saves no config
+    assert not (tmp_path / "cache").exists()  # refused before extracting anything
+
+
+def test_unreadable_data_is_one_line_from_the_command(tmp_path):
+    """``python -m training.train`` (as torchrun runs it) reports a data problem in one line."""
+    overrides = tiny_overrides(named_corpus(tmp_path / "data"), tmp_path / "cache")
+    result = subprocess.run(_train_command(tmp_path / "run", overrides), cwd=REPO, text=True,
+                            capture_output=True, check=False, timeout=300)
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 1 and len(lines) == 1, result.stderr
+    assert lines[0].startswith("rtconvert-train: error: no training take could be analysed")
+    assert not (tmp_path / "run" / "config.yaml").exists()

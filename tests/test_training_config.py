@@ -30,6 +30,14 @@ def test_every_shipped_config_is_valid(name, tmp_path):
     ("train.steps.x=1", "train.steps is a value, not a section"),
     ("train.steps", "expected key=value"),
     ("data.root=/no/such/folder", "data.root /no/such/folder is not a folder"),
+    ("data.emotions=[happy, hapy]", "data.emotions names ['hapy']; choose from calm, happy"),
+    ("data.emotions=[neutral]", "neutral is the source, never a target"),
+    ("data.emotions=[sad, sad]", "data.emotions repeats a name"),
+    ("data.intensity_scale={normal: 0.5, loud: 1.0}", "names 'loud'; the corpus intensities"),
+    ("data.intensity_scale={strong: 0}", "data.intensity_scale.strong is 0, expected a number"),
+    ("data.profile=fast", "data.profile is 'fast'; choose from balanced, low"),
+    ("data.speeds=[1.0, 0]", "expected positive numbers"),
+    ("data.dev_speakers=[RAVDESS_01]", "RAVDESS_01 both in data.valid_speakers and"),
 ])
 def test_bad_values_are_named(override, message, tmp_path):
     with pytest.raises(ConfigError, match=re.escape(message)):

@@ -2,7 +2,8 @@
 
 The schema is ``conf/default.yaml``: a config must hold exactly its keys, each with a
 value of the same kind as the default's. A typo is refused before any work, naming the
-closest valid key (``train.stpes``: did you mean ``train.steps``?).
+closest valid key (``train.stpes``: did you mean ``train.steps``?), and so is a data value
+the corpus or the runtime does not know (an emotion, a corpus intensity, a latency profile).
 """
 
 from __future__ import annotations
@@ -14,7 +15,11 @@ from typing import Any
 
 import yaml
 
+from rtconvert.controls import NEUTRAL
 from rtconvert.errors import ConfigError
+from rtconvert.profiles import PROFILES
+
+from .corpus import EMOTIONS, INTENSITY_NAMES
 
 #: The configuration every other one is checked against (keys and kinds of values).
 SCHEMA_PATH = Path(__file__).resolve().parent / "conf" / "default.yaml"
@@ -97,12 +102,51 @@ def schema() -> dict[str, Any]:
 def check_config(config: dict[str, Any], name: str = "config",
                  reference: dict[str, Any] | None = None) -> None:
     """Check ``config`` against ``reference`` (default: :func:`schema`); see :func:`load_config`."""
+    training = reference is None  # a training config, not some other section tree
     reference = schema() if reference is None else reference
     _check_section(config, reference, "", name, reference)
-    root = config.get("data", {}).get("root")
+    data = config.get("data", {})
+    root = data.get("root")
     if isinstance(root, str) and not Path(root).is_dir():
         raise ConfigError(f"{name}: data.root {root} is not a folder (the dataset root, "
                           "holding RAVDESS/ or ravdess24k/)")
+    if training:
+        _check_data_values(data, name)
+
+
+def _check_data_values(data: dict[str, Any], name: str) -> None:
+    """The data section's values: names the corpus and the runtime know, numbers in range."""
+    emotions = data["emotions"]
+    known = [e for e in EMOTIONS if e != NEUTRAL]
+    unknown = [e for e in emotions if e not in known]
+    if not emotions or unknown or len(set(emotions)) != len(emotions):
+        problem = (f"names {unknown}" if unknown else "repeats a name" if emotions
+                   else "is empty")
+        raise ConfigError(f"{name}: data.emotions {problem}; choose from {', '.join(known)} "
+                          "(neutral is the source, never a target)")
+    scale = data["intensity_scale"]
+    names = list(INTENSITY_NAMES.values())
+    for intensity, value in scale.items():
+        if intensity not in names:
+            raise ConfigError(f"{name}: data.intensity_scale names {intensity!r}; the corpus "
+                              f"intensities are {', '.join(names)}")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
+            raise ConfigError(f"{name}: data.intensity_scale.{intensity} is {value!r}, "
+                              "expected a number in (0, 1]")
+    if not scale:
+        raise ConfigError(f"{name}: data.intensity_scale is empty; e.g. "
+                          "{normal: 0.5, strong: 1.0}")
+    if data["profile"] not in PROFILES:
+        raise ConfigError(f"{name}: data.profile is {data['profile']!r}; choose from "
+                          f"{', '.join(PROFILES)}")
+    if not data["speeds"] or any(isinstance(v, bool) or not isinstance(v, (int, float))
+                                 or v <= 0 for v in data["speeds"]):
+        raise ConfigError(f"{name}: data.speeds is {data['speeds']!r}, expected positive "
+                          "numbers (1.0: the recordings as they are)")
+    shared = set(data["valid_speakers"]) & set(data["dev_speakers"])
+    if shared:
+        raise ConfigError(f"{name}: {', '.join(sorted(shared))} both in data.valid_speakers and "
+                          "data.dev_speakers; a speaker is held out for one purpose")
 
 
 def _check_section(values: dict[str, Any], reference: dict[str, Any], prefix: str, name: str,

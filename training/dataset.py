@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rtconvert.errors import ConfigError
 from rtconvert.modelio import Layout, Normalization, SpeakerLevels, model_inputs
 
 from .corpus import INTENSITY_NAMES, Utterance
@@ -75,12 +76,20 @@ def load_takes(directories: dict[str, Path], utterances: list[Utterance], norm: 
         Takes of speakers with neutral speech (the others can be neither source nor target).
     levels : dict
         (group, emotion, intensity) -> Levels of the group's takes in that domain.
+
+    Raises
+    ------
+    ConfigError
+        If a recording has no speech at all.
     """
     loaded, pooled = [], {}
     for variant, directory in directories.items():
         for utterance in utterances:
             features = load_features(feature_path(directory, utterance))
             speech = np.flatnonzero(speech_mask(features.mcep[:, 0]))
+            if not len(speech):
+                raise ConfigError(f"{utterance.filepath}: no speech in the recording (silent?); "
+                                  "remove it from the data")
             features = features.slice(max(0, speech[0] - TRIM_MARGIN),
                                       min(features.n_frames, speech[-1] + 1 + TRIM_MARGIN))
             group = f"{utterance.speaker}/{variant}"

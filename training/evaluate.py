@@ -34,14 +34,15 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
 from rtconvert.bundle import Bundle, load_bundle
-from rtconvert.entry import ArgumentParser, existing_folder
+from rtconvert.entry import ArgumentParser, existing_folder, run_command
 from rtconvert.errors import RtconvertError
 from rtconvert.files import check_output, write_text
 
@@ -388,5 +389,5 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__":  # python -m, as the console script: one error path
+    sys.exit(run_command("rtconvert-evaluate", main, strip_debug=False))

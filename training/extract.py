@@ -22,7 +22,7 @@ import os
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +32,7 @@ from tqdm import tqdm
 from rtconvert.analysis import ANALYSIS_VERSION, analyze_stream
 from rtconvert.audiofile import load_audio
 from rtconvert.config import FeatureConfig
-from rtconvert.entry import ArgumentParser, existing_file, existing_folder
+from rtconvert.entry import ArgumentParser, existing_file, existing_folder, run_command
 from rtconvert.errors import AudioFileError, ConfigError
 from rtconvert.features import MIN_DURATION_S, FeatureError, WorldFeatures, analyze
 from rtconvert.files import write_text
@@ -45,7 +45,7 @@ from .index import corpus_folders, read_index, resolve, scan, write_index
 class FeatureSpec:
     """How a cache's features were made."""
 
-    config: FeatureConfig = FeatureConfig()
+    config: FeatureConfig = field(default_factory=FeatureConfig)
     # (frames_per_step, lookahead_frames) of the streaming analyser; None: offline WORLD.
     stream: tuple[int, int] | None = None
     # Speed perturbation: the audio played this much faster (pitch and formants up alike).
@@ -193,5 +193,5 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__":  # python -m, as the console script: one error path
+    sys.exit(run_command("rtconvert-extract", main))

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import soundfile
 
-from rtconvert.entry import ArgumentParser, existing_file, existing_folder
+from rtconvert.entry import ArgumentParser, existing_file, existing_folder, run_command
+from rtconvert.errors import ConfigError
 from rtconvert.files import atomic_output, check_output
 
 from .corpus import AUDIO_SUFFIXES, COLUMNS, Utterance, label_file
@@ -85,7 +86,7 @@ def from_seed(seed_csv: str | Path) -> tuple[list[Utterance], list[str]]:
             relative = row["file_path"].split(SEED_PREFIX, 1)[-1]
             parsed = label_file(relative)
             if parsed is None:
-                raise ValueError(f"{seed_csv}: no naming convention matches {relative}")
+                raise ConfigError(f"{seed_csv}: no naming convention matches {relative}")
             seed_labels = (row["emotion"], int(row["emotional_intensity"]))
             if seed_labels != (parsed.emotion, parsed.intensity):
                 disagreements.append(f"{relative}: seed says {seed_labels}, name says "
@@ -235,5 +236,5 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__":  # python -m, as the console script: one error path
+    sys.exit(run_command("rtconvert-index", main))

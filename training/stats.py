@@ -24,10 +24,15 @@ from typing import Any
 import numpy as np
 
 from rtconvert.config import FeatureConfig
-from rtconvert.entry import ArgumentParser, existing_folder
+from rtconvert.entry import ArgumentParser, existing_folder, run_command
 from rtconvert.errors import ConfigError
 from rtconvert.files import check_output, write_text
-from rtconvert.prosody import CENTS_PER_LOG, DB_PER_LOG_POWER, log_f0_stats, voiced_log_f0
+from rtconvert.prosody import (
+    CENTS_PER_LOG,
+    DB_PER_LOG_POWER,
+    log_f0_stats,
+    voiced_log_f0,
+)
 
 from .corpus import INTENSITY_NAMES, Utterance
 from .extract import feature_path, load_features
@@ -48,8 +53,16 @@ def _domain(utterance: Utterance) -> tuple[str, str]:
 
 
 def compute_statistics(directory: str | Path, utterances: list[Utterance]) -> dict[str, Any]:
-    """Statistics over cached features of ``utterances``; see the module docstring."""
+    """Statistics over cached features of ``utterances``; see the module docstring.
+
+    Raises
+    ------
+    ConfigError
+        If there are no utterances, or no voiced speech in them.
+    """
     directory = Path(directory)
+    if not utterances:
+        raise ConfigError(f"{directory}: no utterances to compute statistics on")
     config = FeatureConfig.from_dict(json.loads((directory / "feature_config.json").read_text()))
     lf0: dict[tuple[str, str, str], list[np.ndarray]] = defaultdict(list)
     c0: dict[tuple[str, str, str], list[np.ndarray]] = defaultdict(list)
@@ -67,7 +80,8 @@ def compute_statistics(directory: str | Path, utterances: list[Utterance]) -> di
         genders[utterance.speaker] = utterance.gender
     speech, bap = np.concatenate(speech_frames), np.concatenate(voiced_bap)
     if not len(speech) or len(bap) < 2:
-        raise ValueError(f"{directory}: no voiced speech in {len(utterances)} utterances")
+        raise ConfigError(f"{directory}: no voiced speech in {len(utterances)} utterances "
+                          "(silent or unreadable recordings, or the wrong data.root?)")
     # Voiced energy around each speaker-domain's own mean: the scale of the generator's c0.
     c0_spread = np.concatenate([np.concatenate(v) - np.mean(np.concatenate(v))
                                 for v in c0.values() if sum(map(len, v))])
@@ -145,8 +159,8 @@ def _prosody_shifts(lf0, c0, n_utts) -> dict[str, dict[str, dict[str, Any]]]:
 
 def format_table(stats: dict[str, Any]) -> str:
     """Markdown table of the prosody shifts: one row per emotion and intensity."""
-    lines = ["| emotion | intensity | Δμ log-F0 (cents) | σ ratio | Δ energy (dB) | speakers | "
-             "utterances |", "|---|---|---:|---:|---:|---:|---:|"]
+    lines = [("| emotion | intensity | Δμ log-F0 (cents) | σ ratio | Δ energy (dB) | speakers | "
+              "utterances |"), "|---|---|---:|---:|---:|---:|---:|"]
     for emotion, by_intensity in sorted(stats["prosody"].items()):
         for intensity, s in sorted(by_intensity.items()):
             n_utts = sum(p["n_utterances"] for p in s["per_speaker"].values())
@@ -178,5 +192,5 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__":  # python -m, as the console script: one error path
+    sys.exit(run_command("rtconvert-stats", main))

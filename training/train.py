@@ -2,13 +2,14 @@
 
 Usage::
 
-    rtconvert-train --config training/conf/default.yaml --run-dir runs/default [--set train.steps=100]
+    rtconvert-train --config training/conf/default.yaml --run-dir runs/default [--set KEY=VALUE ...]
     torchrun --nproc_per_node=4 -m training.train ...   # several GPUs, DistributedDataParallel
 
 Runs on the CPU by default and on a GPU when one is present. Writes to the run folder:
 ``config.yaml`` (resolved), ``stats.json``, ``checkpoint.pt`` (atomic, every
 ``checkpoint_every`` steps; it also keeps the generator with the best validation score),
-``log.csv``, ``losses.png`` and ``samples/`` (validation audio). Re-running the same
+``log.csv``, ``losses.png`` and ``samples/`` (validation audio), each written atomically
+(:mod:`rtconvert.files`): a killed run leaves whole files, old or new. Re-running the same
 command resumes.
 """
 
@@ -33,18 +34,41 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from rtconvert.config import FeatureConfig
+from rtconvert.entry import ArgumentParser, run_command
+from rtconvert.errors import ConfigError
+from rtconvert.files import atomic_output, write_text
 from rtconvert.modelio import Layout, Normalization
 from rtconvert.profiles import PROFILES, LatencyProfile
 from rtconvert.prosody import DB_PER_LOG_POWER, EmotionShift, shift_at
 
-from .checkpoint import CHECKPOINT_NAME, load_checkpoint, restore_rng_state, rng_state, save_checkpoint
+from .checkpoint import (
+    CHECKPOINT_NAME,
+    load_checkpoint,
+    restore_rng_state,
+    rng_state,
+    save_checkpoint,
+)
 from .config import load_config
-from .dataset import NEUTRAL, ConditionMap, Take, load_takes, parallel_pairs, sample_batch
+from .dataset import (
+    NEUTRAL,
+    ConditionMap,
+    Take,
+    load_takes,
+    parallel_pairs,
+    sample_batch,
+)
 from .extract import FeatureSpec, cache_dir, extract
 from .index import scan
-from .losses import (classification_loss, converted_inputs, discriminator_loss,
-                     generator_adversarial_loss, masked_l1, smoothness_loss, speech_weights,
-                     statistics_loss)
+from .losses import (
+    classification_loss,
+    converted_inputs,
+    discriminator_loss,
+    generator_adversarial_loss,
+    masked_l1,
+    smoothness_loss,
+    speech_weights,
+    statistics_loss,
+)
 from .models import Discriminator, EmotionClassifier, Generator
 from .stats import compute_statistics
 from .validate import plot_losses, validate
@@ -75,23 +99,48 @@ def feature_spec(config: FeatureConfig, profile: LatencyProfile, speed: float = 
 
 
 def split_utterances(config: dict[str, Any]) -> tuple[list, list, list]:
-    """Training, dev (checkpoint selection) and validation (never seen) utterances."""
+    """Training, dev (checkpoint selection) and validation (never seen) utterances.
+
+    Raises
+    ------
+    ConfigError
+        If the root holds no takes of the configured corpora and emotions, a named
+        speaker or sentence is not among them, or a part of the split is left empty.
+    """
     data = config["data"]
-    utterances = [u for u in scan(data["root"])[0] if u.corpus in data["corpora"]
+    found = scan(data["root"])[0]
+    utterances = [u for u in found if u.corpus in data["corpora"]
                   and u.emotion in (NEUTRAL, *data["emotions"])]
+    if not utterances:
+        corpora = sorted({u.corpus for u in found})
+        raise ConfigError(f"data.root {data['root']}: no takes of data.corpora "
+                          f"{data['corpora']} with data.emotions (corpora found: "
+                          f"{', '.join(corpora) or 'none'})")
     valid, dev = set(data["valid_speakers"]), set(data["dev_speakers"])
     sentences = data.get("sentences")
+    speakers, known_sentences = {u.speaker for u in utterances}, {u.sentence for u in utterances}
+    for key, names, known in (("valid_speakers", valid, speakers), ("dev_speakers", dev, speakers),
+                              ("sentences", set(sentences or ()), known_sentences)):
+        if names - known:
+            raise ConfigError(f"data.{key}: {', '.join(sorted(names - known))} not under "
+                              f"{data['root']} (found {_names(known)})")
     train = [u for u in utterances if u.speaker not in valid | dev
              and (sentences is None or u.sentence in sentences)]
     dev_rows = [u for u in utterances if u.speaker in dev]
     valid_rows = [u for u in utterances if u.speaker in valid]
-    for name, rows, speakers in (("training", train, None), ("dev", dev_rows, dev),
-                                 ("validation", valid_rows, valid)):
+    for name, rows in (("training", train), ("dev", dev_rows), ("validation", valid_rows)):
         if not rows:
-            raise ValueError(f"the speaker split left 0 {name} utterances "
-                             f"(valid_speakers={sorted(valid)}, dev_speakers={sorted(dev)}, "
-                             f"sentences={sentences})")
+            raise ConfigError(f"the speaker split left 0 {name} utterances "
+                              f"(valid_speakers={sorted(valid)}, dev_speakers={sorted(dev)}, "
+                              f"sentences={sentences}; speakers found: {_names(speakers)})")
     return train, dev_rows, valid_rows
+
+
+def _names(names: set[str], most: int = 8) -> str:
+    """Up to ``most`` of ``names``, sorted, for a message."""
+    listed = sorted(names)
+    return ", ".join(listed[:most]) + (f" and {len(listed) - most} more" if len(listed) > most
+                                       else "")
 
 
 def _runtime_shifts(stats: dict[str, Any], emotions: list[str], scale: dict[str, float]
@@ -118,14 +167,18 @@ def prepare_data(config: dict[str, Any], run_dir: Path, progress: bool) -> Data:
     train, dev, _ = split_utterances(config)
     profile = PROFILES[data["profile"]]
     clean = feature_spec(features, profile)
-    failed: set[str] = set()
+    failed: dict[str, Path] = {}  # file -> the list of failures that names it
     for speed in data["speeds"]:
         rows = train if speed != 1.0 else train + dev
         report = extract(rows, data["root"], data["cache"], feature_spec(features, profile, speed),
                          progress=progress)
-        failed |= {line.split(": ", 1)[0] for line in report.failures}
+        failed |= {line.split(": ", 1)[0]: report.directory / "failures.txt"
+                   for line in report.failures}
     train = [u for u in train if u.filepath not in failed]
     dev = [u for u in dev if u.filepath not in failed]
+    if failed and not (train and dev):
+        raise ConfigError(f"no {'training' if not train else 'dev'} take could be analysed "
+                          f"({len(failed)} failed; see {next(iter(failed.values()))})")
     stats_path = run_dir / "stats.json"
     if stats_path.is_file():
         stats = json.loads(stats_path.read_text())
@@ -133,7 +186,7 @@ def prepare_data(config: dict[str, Any], run_dir: Path, progress: bool) -> Data:
         stats = compute_statistics(cache_dir(data["cache"], clean), train)
         stats.update(valid_speakers=sorted(data["valid_speakers"]),
                      dev_speakers=sorted(data["dev_speakers"]))
-        stats_path.write_text(json.dumps(stats, indent=1))
+        write_text(stats_path, json.dumps(stats, indent=1))
     norm = Normalization(*(np.array(stats[k]) for k in ("mcep_mean", "mcep_std", "bap_mean",
                                                          "bap_std")), stats["c0_scale"])
     layout = Layout(features.n_mcep, features.n_bap)
@@ -146,9 +199,14 @@ def prepare_data(config: dict[str, Any], run_dir: Path, progress: bool) -> Data:
                               _runtime_shifts(stats, data["emotions"], data["intensity_scale"]),
                               {g: lv for (g, e, _), lv in levels.items() if e == NEUTRAL},
                               norm.c0_scale)
-    return Data(train_takes, parallel_pairs(train_takes, levels, norm.c0_scale, layout),
-                dev_takes, parallel_pairs(dev_takes, levels, norm.c0_scale, layout),
-                stats, norm, layout, conditions, clean)
+    pairs = {}
+    for name, takes in (("training", train_takes), ("dev", dev_takes)):
+        pairs[name] = parallel_pairs(takes, levels, norm.c0_scale, layout)
+        if not pairs[name]:  # each speaker needs a neutral and an emotional take of a sentence
+            raise ConfigError(f"the {name} speakers have no neutral and emotional takes of one "
+                              f"sentence to pair (takes with voiced neutral speech: {len(takes)})")
+    return Data(train_takes, pairs["training"], dev_takes, pairs["dev"], stats, norm, layout,
+                conditions, clean)
 
 
 def _distributed() -> tuple[int, int, torch.device]:
@@ -173,7 +231,7 @@ def build_generator(config: dict[str, Any], layout: Layout) -> Generator:
 
 
 class Trainer:
-    """The generator, its critics (classifier, discriminator), their optimisers and the step loop."""
+    """The generator, its critics (classifier, discriminator), their optimisers, the step loop."""
 
     def __init__(self, config: dict[str, Any], run_dir: Path, data: Data, rank: int,
                  world_size: int, device: torch.device) -> None:
@@ -339,7 +397,8 @@ class Trainer:
     def _write_log(self) -> None:
         names = ["step", *LOSS_NAMES] + sorted({k for row in self.history for k in row}
                                                 - {"step", *LOSS_NAMES})
-        with open(self.run_dir / "log.csv", "w", newline="") as handle:
+        with atomic_output(self.run_dir / "log.csv") as partial, \
+                open(partial, "w", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=names)
             writer.writeheader()
             writer.writerows(self.history)
@@ -347,8 +406,8 @@ class Trainer:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="rtconvert-train", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(prog="rtconvert-train", description=__doc__,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", type=Path, default=Path("training/conf/default.yaml"))
     parser.add_argument("--run-dir", type=Path, required=True)
     parser.add_argument("--set", dest="overrides", nargs="*", default=[],
@@ -369,7 +428,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     data = prepare_data(config, run_dir, progress=not args.no_progress and rank == 0)
     if rank == 0:  # only once the data checks passed: a failed start leaves no config behind
-        saved.write_text(yaml.safe_dump(config, sort_keys=False))
+        write_text(saved, yaml.safe_dump(config, sort_keys=False))
     trainer = Trainer(config, run_dir, data, rank, world_size, device)
     trainer.run(progress=not args.no_progress)
     if rank == 0:
@@ -380,5 +439,5 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__":  # python -m training.train, torchrun -m training.train
+    sys.exit(run_command("rtconvert-train", main))
