@@ -133,7 +133,7 @@ def parity_error(generator: Generator, bundle_path: Path, n_frames: int = 300,
 
 
 def export_run(run_dir: Path, output: Path, licence: str = RAVDESS_LICENCE) -> tuple[Path, float]:
-    """Export the best generator of ``run_dir`` to a bundle at ``output``; returns the parity error."""
+    """Export ``run_dir``'s best generator as a bundle at ``output``; returns the parity error."""
     state = load_checkpoint(run_dir / CHECKPOINT_NAME)
     config = state["config"]
     features = FeatureConfig.from_dict(json.loads((run_dir / "stats.json").read_text())

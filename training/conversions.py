@@ -16,8 +16,8 @@ import numpy.typing as npt
 from rtconvert.bundle import Bundle, load_bundle
 from rtconvert.controls import Settings
 from rtconvert.engine import Engine
-from rtconvert.fileconvert import convert_signal
 from rtconvert.features import analyze, synthesize
+from rtconvert.fileconvert import convert_signal
 from rtconvert.model import IdentityConverter
 
 FloatArray = npt.NDArray[np.float64]

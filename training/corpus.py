@@ -50,7 +50,7 @@ class Utterance:
         return {key: str(value) for key, value in asdict(self).items()}
 
     @classmethod
-    def from_row(cls, row: dict[str, str]) -> "Utterance":
+    def from_row(cls, row: dict[str, str]) -> Utterance:
         return cls(row["filepath"], row["emotion"], int(row["intensity"]), row["corpus"],
                    row["speaker"], row["gender"], row["sentence"])
 

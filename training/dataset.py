@@ -215,7 +215,7 @@ def _crop(length: int, segment: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def sample_batch(takes: list[Take], pairs: list[Pair], batch_size: int, segment: int,
-                 condition: "ConditionMap", rng: np.random.Generator) -> Batch:
+                 condition: ConditionMap, rng: np.random.Generator) -> Batch:
     """Random segments of ``batch_size`` random pairs."""
     fields: dict[str, list] = {k: [] for k in Batch.__dataclass_fields__}
     for index in rng.integers(0, len(pairs), batch_size):

@@ -95,8 +95,8 @@ def _cell(value: float | None, fmt: str, scale: float = 1.0) -> str:
 
 
 def main_table(summary: dict[str, Any]) -> list[str]:
-    lines = ["| system | recognised % | p(target) | MCD dB | log-F0 RMSE cents | log-F0 r "
-             "| DNSMOS OVRL | SIG | BAK | P.808 |", "|---|" + "---:|" * 9]
+    lines = [("| system | recognised % | p(target) | MCD dB | log-F0 RMSE cents | log-F0 r "
+              "| DNSMOS OVRL | SIG | BAK | P.808 |"), "|---|" + "---:|" * 9]
     for name, label in SYSTEM_NAMES.items():
         m = summary["systems"][name]["overall"]
         cells = [_cell(m["recognised"], "{:.0f}", 100), _cell(m["p_target"], "{:.2f}"),
@@ -136,17 +136,17 @@ def curve_table(summary: dict[str, Any], emotions: list[str]) -> list[str]:
 
 def judge_section(judge: dict[str, Any]) -> list[str]:
     real, info = judge["real"], judge["trained_on"]
-    lines = [f"Features {' + '.join(judge['feature_sets'])} functionals (openSMILE), z-scored "
-             f"per speaker and set; StandardScaler + multinomial logistic regression, C = "
-             f"{judge['c']:g}; chosen by cross-validation grouped by speaker on "
-             f"{len(info.get('speakers', []))} training speakers ({info.get('n_rows', '?')} rows: "
-             f"{', '.join(info.get('materials', []))}).", "",
-             f"- grouped-CV accuracy on the training speakers (real takes and their engine "
-             f"resynthesis, 8 classes): **{100 * judge['cv_accuracy']:.1f} %**",
-             f"- validation speakers' real takes, all {real['n_all']} (8 classes, z-scored over "
-             f"each speaker's takes): **{100 * real['all']:.1f} %**",
-             f"- validation speakers' real strong takes, {real['n_strong']} (sets of neutral + "
-             f"strong takes, as the ceiling): **{100 * real['strong']:.1f} %**", "",
+    lines = [(f"Features {' + '.join(judge['feature_sets'])} functionals (openSMILE), z-scored "
+              f"per speaker and set; StandardScaler + multinomial logistic regression, C = "
+              f"{judge['c']:g}; chosen by cross-validation grouped by speaker on "
+              f"{len(info.get('speakers', []))} training speakers ({info.get('n_rows', '?')} rows: "
+              f"{', '.join(info.get('materials', []))})."), "",
+             (f"- grouped-CV accuracy on the training speakers (real takes and their engine "
+              f"resynthesis, 8 classes): **{100 * judge['cv_accuracy']:.1f} %**"),
+             (f"- validation speakers' real takes, all {real['n_all']} (8 classes, z-scored over "
+              f"each speaker's takes): **{100 * real['all']:.1f} %**"),
+             (f"- validation speakers' real strong takes, {real['n_strong']} (sets of neutral + "
+              f"strong takes, as the ceiling): **{100 * real['strong']:.1f} %**"), "",
              "| features | C | grouped-CV accuracy % |", "|---|---:|---:|"]
     lines += [f"| {row['feature_sets']} | {row['c']:g} | {100 * row['cv_accuracy']:.1f} |"
               for row in judge["cv_table"]]
@@ -159,18 +159,19 @@ def markdown(summary: dict[str, Any]) -> str:
     split = "held-out sentence" if setup["held_out_sentence"] else "speaker split"
     emotions = setup["emotions"]
     lines = [f"# Evaluation of `{setup['bundle']}` ({split})", "",
-             f"Speakers {', '.join(setup['speakers'])}; sentences {', '.join(setup['sentences'])}; "
-             f"{setup['n_sources']} neutral source takes x {len(emotions)} emotions, compared "
-             "with the same speaker's real strong takes of the same sentence (the ceiling with "
-             "its own take). Every conversion ran through the streaming `Engine` at 24 kHz, "
-             "gate off. Means over the emotions; recognition is the judge's most probable of 8 "
-             "classes; MCD on the coded mel-cepstra c1.. after DTW, so not on SPTK's scale.", "",
+             (f"Speakers {', '.join(setup['speakers'])}; "
+              f"sentences {', '.join(setup['sentences'])}; {setup['n_sources']} neutral source "
+              f"takes x {len(emotions)} emotions, compared "
+              "with the same speaker's real strong takes of the same sentence (the ceiling with "
+              "its own take). Every conversion ran through the streaming `Engine` at 24 kHz, "
+              "gate off. Means over the emotions; recognition is the judge's most probable of 8 "
+              "classes; MCD on the coded mel-cepstra c1.. after DTW, so not on SPTK's scale."), "",
              *main_table(summary), "",
              "## Recognised as the target, per emotion (%)", "", *emotion_table(summary, emotions),
              "", "## Intensity curve (converter): the judge's mean probability of the target", "",
              *curve_table(summary, emotions), "", "## The judge", "",
              *judge_section(summary["judge"]), "",
-             f"{setup['n_jobs']} renders in {setup['wall_time_s']:.0f} s wall time with "
-             f"{setup['workers']} worker process(es), {setup['judge_time_s']:.0f} s of it for "
-             "loading or fitting the judge."]
+             (f"{setup['n_jobs']} renders in {setup['wall_time_s']:.0f} s wall time with "
+              f"{setup['workers']} worker process(es), {setup['judge_time_s']:.0f} s of it for "
+              "loading or fitting the judge.")]
     return "\n".join(lines)

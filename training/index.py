@@ -111,7 +111,7 @@ class CheckReport:
 
 
 def corpus_folders(root: Path) -> dict[str, Path]:
-    """Folders directly under ``root`` by lower-case name, for :func:`resolve` (ravdess24k for RAVDESS)."""
+    """Folders directly under ``root`` by lower-case name (ravdess24k for RAVDESS), for resolve."""
     if not root.is_dir():
         return {}
     return {child.name.lower(): child for child in root.iterdir() if child.is_dir()}

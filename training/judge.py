@@ -5,13 +5,16 @@ from __future__ import annotations
 import hashlib
 import os
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+from rtconvert.errors import ConfigError
 
 from .corpus import EMOTIONS
 
@@ -54,7 +57,7 @@ class JudgeConfig:
 # -- features -------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=None)
+@cache
 def _smile(feature_set: str) -> Any:
     import opensmile
 
@@ -295,5 +298,5 @@ def load_judge(path: Path) -> Judge:
 
     judge = joblib.load(path)
     if not isinstance(judge, Judge):
-        raise ValueError(f"{path}: not a fitted judge (found {type(judge).__name__})")
+        raise ConfigError(f"{path}: not a fitted judge (found {type(judge).__name__})")
     return judge

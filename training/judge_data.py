@@ -19,14 +19,28 @@ import numpy.typing as npt
 from rtconvert.audiofile import load_audio
 from rtconvert.bundle import Bundle
 
-from .conversions import (cached_bundle, offline_copy_synthesis, resynthesize,
-                          vocoder_fingerprint)
+from .conversions import (
+    cached_bundle,
+    offline_copy_synthesis,
+    resynthesize,
+    vocoder_fingerprint,
+)
 from .corpus import Utterance
 from .index import corpus_folders, resolve
 from .jobs import map_jobs
-from .judge import FunctionalsCache, Judge, JudgeConfig, fit_judge, load_judge, save_judge
+from .judge import (
+    FunctionalsCache,
+    Judge,
+    JudgeConfig,
+    fit_judge,
+    load_judge,
+    save_judge,
+)
 
 FloatArray = npt.NDArray[np.float64]
+
+#: The judge fitted when no configuration is given.
+DEFAULT_JUDGE = JudgeConfig()
 
 #: Real takes, the streaming engine's resynthesis at intensity 0, offline pyworld copy-synthesis.
 MATERIALS = ("real", "engine", "offline")
@@ -131,7 +145,7 @@ def judge_key(speakers: list[str], config: JudgeConfig, materials: tuple[str, ..
 
 
 def load_or_fit_judge(utterances: list[Utterance], root: Path, bundle: Bundle, cache_dir: Path,
-                      config: JudgeConfig = JudgeConfig(), workers: int = 1,
+                      config: JudgeConfig = DEFAULT_JUDGE, workers: int = 1,
                       progress: bool = True) -> Judge:
     """The judge for these training utterances: from ``cache_dir/judge`` or fitted and saved.
 

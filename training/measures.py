@@ -155,7 +155,8 @@ def dnsmos(samples: FloatArray, sample_rate: int) -> dict[str, float]:
     sample_rate : int
         Rate of ``samples`` in Hz.
     """
-    from speechmos import dnsmos as speechmos_dnsmos  # loads its ONNX models on first use
+    # Imported here: it loads its ONNX models on first use.
+    from speechmos import dnsmos as speechmos_dnsmos
 
     scores = speechmos_dnsmos.run(dnsmos_input(samples, sample_rate), DNSMOS_RATE)
     return {name: float(scores[key]) for name, key in DNSMOS_KEYS.items()}

@@ -159,8 +159,9 @@ def _prosody_shifts(lf0, c0, n_utts) -> dict[str, dict[str, dict[str, Any]]]:
 
 def format_table(stats: dict[str, Any]) -> str:
     """Markdown table of the prosody shifts: one row per emotion and intensity."""
-    lines = [("| emotion | intensity | Δμ log-F0 (cents) | σ ratio | Δ energy (dB) | speakers | "
-              "utterances |"), "|---|---|---:|---:|---:|---:|---:|"]
+    header = ("| emotion | intensity | Δμ log-F0 (cents) | σ ratio | Δ energy (dB) | speakers "
+              "| utterances |")
+    lines = [header, "|---|---|---:|---:|---:|---:|---:|"]
     for emotion, by_intensity in sorted(stats["prosody"].items()):
         for intensity, s in sorted(by_intensity.items()):
             n_utts = sum(p["n_utterances"] for p in s["per_speaker"].values())
