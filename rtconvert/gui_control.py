@@ -1,4 +1,4 @@
-"""The app's remote-control panel: the OSC/WebSocket server, global hotkeys, MIDI input and learning."""
+"""The app's remote-control panel: the OSC/WebSocket server, global hotkeys, MIDI and learning."""
 
 from __future__ import annotations
 
@@ -14,7 +14,12 @@ from PyQt6.QtWidgets import (
 )
 
 from .control import Controller, ControlOptions, ControlServers
-from .control.hotkeys import MODIFIERS, GlobalHotkeys, controller_actions, unsupported_reason
+from .control.hotkeys import (
+    MODIFIERS,
+    GlobalHotkeys,
+    controller_actions,
+    unsupported_reason,
+)
 from .control.midi import (
     JackMidiInput,
     MidiControl,

@@ -1,4 +1,4 @@
-"""The app's 'see it, hear it' panel: input and output F0 of the last seconds, the output level, A/B replay."""
+"""The app's 'see it, hear it' panel: input and output F0, output level, A/B replay."""
 
 from __future__ import annotations
 
@@ -7,7 +7,14 @@ import math
 import numpy as np
 from PyQt6.QtCore import QPointF, QRectF, Qt
 from PyQt6.QtGui import QBrush, QColor, QPainter, QPen, QPolygonF
-from PyQt6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PyQt6.QtWidgets import (
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from .f0trace import TRACE_S
 from .live import LiveStream

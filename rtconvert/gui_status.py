@@ -8,9 +8,17 @@ import tempfile
 from pathlib import Path
 
 from PyQt6.QtCore import QProcess, pyqtSignal
-from PyQt6.QtWidgets import QFormLayout, QGroupBox, QHBoxLayout, QLabel, QProgressBar, QPushButton
+from PyQt6.QtWidgets import (
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+)
 
 from .live import LiveStream
+from .profiles import LatencyProfile
 
 METER_FLOOR_DB = -60
 
@@ -20,6 +28,12 @@ def _meter() -> QProgressBar:
     meter.setRange(METER_FLOOR_DB, 0)
     meter.setFormat("%v dB")
     return meter
+
+
+def profile_text(profile: LatencyProfile) -> str:
+    """A latency profile's name and timing, as the pickers and the status show it."""
+    return (f"{profile.name}: {1000 * profile.step_s:g} ms steps, "
+            f"{1000 * profile.analysis_lookahead_s:g} ms analysis lookahead")
 
 
 def limiter_text(reduction_db: float, limited_samples: int) -> str:
@@ -42,11 +56,12 @@ class StatusPanel(QGroupBox):
         form = QFormLayout(self)
         self.input_meter, self.output_meter = _meter(), _meter()
         self.latency_label, self.load_label, self.underrun_label = QLabel(), QLabel(), QLabel()
-        self.limiter_label = QLabel()
+        self.profile_label, self.limiter_label = QLabel(), QLabel()
         self.measured_label = QLabel("not measured")
         self.measure_button = QPushButton("Measure (JACK loopback)")
         form.addRow("Input level", self.input_meter)
         form.addRow("Output level", self.output_meter)
+        form.addRow("Latency profile", self.profile_label)
         form.addRow("Latency", self.latency_label)
         row = QHBoxLayout()
         row.addWidget(self.measured_label, 1)
@@ -64,8 +79,8 @@ class StatusPanel(QGroupBox):
         if live is None:
             for meter in (self.input_meter, self.output_meter):
                 meter.setValue(METER_FLOOR_DB)
-            for label in (self.latency_label, self.load_label, self.underrun_label,
-                          self.limiter_label):
+            for label in (self.profile_label, self.latency_label, self.load_label,
+                          self.underrun_label, self.limiter_label):
                 label.setText("—")
             return
         status = live.status
@@ -74,6 +89,8 @@ class StatusPanel(QGroupBox):
         device_in, device_out = live.server_latency_s
         round_trip = 1000 * (live.latency_s + device_in + device_out)
         algorithmic = 1000 * live.engine.algorithmic_latency_s(live.config.block)
+        self.profile_label.setText(f"{profile_text(live.engine.profile)}, "
+                                   f"{live.config.block}-sample blocks")
         self.latency_label.setText(f"{1000 * live.latency_s:.1f} ms through rtconvert "
                                    f"({algorithmic:.1f} algorithmic + headroom), "
                                    f"{round_trip:.1f} ms with the devices' buffers")
@@ -81,14 +98,14 @@ class StatusPanel(QGroupBox):
         self.underrun_label.setText(f"{live.underruns} / {status.input_overflows}")
         self.limiter_label.setText(limiter_text(status.limiter_db, status.limited_samples))
 
-    def measure(self, block: int, model: Path) -> None:
+    def measure(self, block: int, model: Path, latency: str) -> None:
         """Start the loopback measurement (the live stream must be stopped: it opens its own)."""
         self.measure_button.setEnabled(False)
         self.measured_label.setText("measuring…")
         self._result_file.unlink(missing_ok=True)
         self.process.start(sys.executable, [
             "-m", "rtconvert.cli", "bench", "--loopback", "--seconds", "3", "--block", str(block),
-            "--model", str(model), "--json", str(self._result_file)])
+            "--model", str(model), "--latency", latency, "--json", str(self._result_file)])
 
     def _finished(self, exit_code: int, _status: object = None) -> None:
         self.measure_button.setEnabled(True)

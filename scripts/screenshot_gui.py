@@ -30,7 +30,7 @@ def main(target: Path) -> None:
     from rtconvert.bench import bench_speech
     from rtconvert.bundle import load_bundle
     from rtconvert.control import ControlOptions
-    from rtconvert.gui import MainWindow
+    from rtconvert.gui_window import MainWindow
     from rtconvert.loopback import Feeder
     from rtconvert.presets import PresetStore
 

@@ -1,16 +1,19 @@
-"""The PyQt6 app under pytest-qt (offscreen): controls drive the engine, shortcuts, presets, errors."""
+"""The PyQt6 app under pytest-qt (offscreen): controls, keys, presets, latency profiles, errors."""
 
 from __future__ import annotations
 
 import math
 
 import pytest
+from helpers import needs_jackd
 from PyQt6.QtCore import Qt
 
-from rtconvert.bundle import load_bundle
+from rtconvert.bundle import default_bundle_path, load_bundle
 from rtconvert.controls import Settings
-from rtconvert.gui import MainWindow
+from rtconvert.gui_devices import DevicePanel
+from rtconvert.gui_window import MainWindow
 from rtconvert.presets import LAST_SESSION, PresetStore
+from rtconvert.profiles import PROFILES
 
 
 @pytest.fixture(scope="module")
@@ -29,28 +32,30 @@ def window(qtbot, bundle, tmp_path):
 
 
 def test_controls_change_the_settings(window, qtbot):
-    qtbot.mouseClick(window.emotion_buttons.button(window.emotions.index("sad")), Qt.MouseButton.LeftButton)
+    sad = window.emotion_panel.buttons.button(window.emotions.index("sad"))
+    qtbot.mouseClick(sad, Qt.MouseButton.LeftButton)
     window.intensity.setValue(80)
-    window.gate.setValue(-40)
-    window.output_gain.setValue(-6)
+    window.settings_panel.gate.setValue(-40)
+    window.settings_panel.output_gain.setValue(-6)
     assert window.settings == Settings(emotion="sad", intensity=0.8, gate_db=-40.0,
                                        output_gain_db=-6.0)
-    window.gate.setValue(-90)
-    assert math.isinf(window.settings.gate_db) and window.gate_label.text() == "off"
+    window.settings_panel.gate.setValue(-90)
+    assert math.isinf(window.settings.gate_db)
+    assert window.settings_panel.gate_label.text() == "off"
 
 
 def test_shortcuts_pick_emotions_and_bypass(window, qtbot):
     key = str(window.emotions.index("angry") + 1)
     qtbot.keyClick(window, key)
     assert window.settings.emotion == "angry"
-    assert window.emotion_buttons.checkedButton().text().startswith("Angry")
+    assert window.emotion_panel.buttons.checkedButton().text().startswith("Angry")
     qtbot.keyClick(window, "B")
-    assert window.settings.bypass and window.bypass_button.isChecked()
+    assert window.settings.bypass and window.emotion_panel.bypass_button.isChecked()
     qtbot.keyClick(window, "B")
     assert not window.settings.bypass
     qtbot.keyClick(window, "1")
     assert window.settings.emotion == "neutral"
-    assert f"[{key}]" in window.emotion_buttons.button(int(key) - 1).text()  # shown in the UI
+    assert f"[{key}]" in window.emotion_panel.buttons.button(int(key) - 1).text()  # on the button
 
 
 def test_presets_round_trip_through_the_config_file(window, qtbot, bundle, tmp_path):
@@ -62,9 +67,10 @@ def test_presets_round_trip_through_the_config_file(window, qtbot, bundle, tmp_p
     again = MainWindow(bundle, PresetStore(tmp_path / "presets.json"))
     qtbot.addWidget(again)
     assert again.settings.emotion == "happy" and again.settings.intensity == 0.3  # last session
-    assert [again.preset_picker.itemText(i) for i in range(again.preset_picker.count())] == ["quiet fear"]
+    picker = again.settings_panel.preset_picker
+    assert [picker.itemText(i) for i in range(picker.count())] == ["quiet fear"]
     again.set_emotion("calm")
-    again._load_preset()
+    picker.activated.emit(0)  # as a click on its first item
     assert again.settings == Settings(emotion="fearful", intensity=0.3)
     assert LAST_SESSION in PresetStore(tmp_path / "presets.json").presets
 
@@ -74,10 +80,66 @@ def test_a_device_error_shows_a_message_instead_of_crashing(window, qtbot):
     window.input_picker.setCurrentIndex(window.input_picker.count() - 1)
     qtbot.mouseClick(window.start_button, Qt.MouseButton.LeftButton)
     assert window.live is None and not window.start_button.isChecked()
-    assert window.banner.isVisible() and "no input device 9999; input devices:" in window.banner.text()
+    assert window.banner.isVisible()
+    assert "no input device 9999; input devices:" in window.banner.text()
 
 
 def test_a_bad_model_folder_shows_a_message(window, tmp_path):
     window.load_model(tmp_path)
-    assert "metadata.json is missing" in window.banner.text() or "is missing" in window.banner.text()
+    assert window.banner.text() == f"bundle {tmp_path}: metadata.json is missing"
     assert window.bundle.metadata["name"] == "default"
+
+
+def choose(panel: DevicePanel, profile: str) -> None:
+    """Pick a latency profile as a user does: select it, and the picker says it was chosen."""
+    index = panel.profile_picker.findData(profile)
+    panel.profile_picker.setCurrentIndex(index)
+    panel.profile_picker.activated.emit(index)
+
+
+def test_the_latency_profile_picks_the_shipped_model_and_the_block(window, bundle):
+    panel = window.device_panel
+    assert panel.profile.name == bundle.latency_profile == "balanced"
+    assert panel.block_picker.currentData() == PROFILES["balanced"].block == 256
+    choose(panel, "low")
+    assert window.bundle.path == default_bundle_path("low"), window.banner.text()
+    assert panel.config().latency == "low" and panel.config().block == PROFILES["low"].block == 128
+    assert panel.model_label.text().startswith("low: ")
+    choose(panel, "balanced")
+    assert window.bundle.path == default_bundle_path("balanced") and panel.config().block == 256
+    # A model chosen with Model… stays, and runs with the profile it was trained for
+    # until another is picked.
+    window.load_model(default_bundle_path("low"))
+    assert panel.config().latency == "low"
+    choose(panel, "balanced")
+    assert window.bundle.path == default_bundle_path("low")
+    assert panel.config().latency == "balanced" and not window.banner.isVisible()
+
+
+@needs_jackd
+def test_the_status_names_the_running_profile_and_its_latency(jack_server, window, qtbot):
+    panel, status = window.device_panel, window.status_panel
+    assert "JACK" in panel.input_picker.currentText(), panel.input_picker.currentText()
+    assert status.profile_label.text() == "—"
+    choose(panel, "low")
+    window.start_stream()
+    low = window.live
+    assert low is not None and low.active, window.banner.text()
+    assert low.engine.profile.name == "low" and low.config.block == 128
+    assert low.bundle.path == default_bundle_path("low")
+    qtbot.waitUntil(lambda: status.profile_label.text() != "—")  # the readouts' timer
+    assert status.profile_label.text() == \
+        "low: 10 ms steps, 5 ms analysis lookahead, 128-sample blocks"
+    algorithmic = 1000 * low.engine.algorithmic_latency_s(128)
+    assert status.latency_label.text().startswith(
+        f"{1000 * low.latency_s:.1f} ms through rtconvert ({algorithmic:.1f} algorithmic")
+    choose(panel, "balanced")  # while running: the stream restarts with the balanced model
+    balanced = window.live
+    assert balanced is not None and balanced is not low and balanced.active, window.banner.text()
+    assert balanced.engine.profile.name == "balanced" and balanced.config.block == 256
+    assert balanced.bundle.path == default_bundle_path("balanced")
+    assert balanced.latency_s > low.latency_s
+    qtbot.waitUntil(lambda: status.profile_label.text().startswith("balanced: 20 ms steps"))
+    assert status.latency_label.text().startswith(f"{1000 * balanced.latency_s:.1f} ms")
+    window.close()
+    assert window.live is None

@@ -14,8 +14,8 @@ from rtconvert.bundle import load_bundle
 from rtconvert.control import ControlOptions
 from rtconvert.controls import NEUTRAL
 from rtconvert.f0trace import F0Trace
-from rtconvert.gui import MainWindow
 from rtconvert.gui_f0 import OUTPUT_COLOUR, F0View
+from rtconvert.gui_window import MainWindow
 from rtconvert.presets import PresetStore
 
 
@@ -45,7 +45,8 @@ def test_a_websocket_message_moves_the_app_s_widgets(window, qtbot, bundle):
         ws.send(json.dumps({"command": "intensity", "value": "NaN"}))
         assert not json.loads(ws.recv(timeout=3))["ok"]
     qtbot.waitUntil(lambda: window.intensity.value() == 25, timeout=2000)  # the UI timer
-    assert window.emotion_buttons.checkedButton().text().startswith(emotion.capitalize())
+    checked = window.emotion_panel.buttons.checkedButton()
+    assert checked.text().startswith(emotion.capitalize())
     assert window.intensity_label.text() == "0.25"
     window.intensity.setValue(70)  # and the widgets go through the same controller
     assert window.controller.settings.intensity == 0.7

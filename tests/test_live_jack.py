@@ -190,7 +190,7 @@ def test_the_app_converts_on_the_server_and_records(jack_server, bundle, qtbot, 
     """`rtconvert gui` on JACK: pick the devices, Start, speak (a feeder plays speech), Stop."""
     from PyQt6.QtCore import Qt
 
-    from rtconvert.gui import MainWindow
+    from rtconvert.gui_window import MainWindow
     from rtconvert.presets import PresetStore
 
     window = MainWindow(bundle, PresetStore(tmp_path / "presets.json"))
@@ -255,7 +255,7 @@ def test_headless_run_and_device_listing(jack_server, capsys):
 
 
 def test_the_app_measures_the_round_trip_and_resumes(jack_server, bundle, qtbot, tmp_path):
-    from rtconvert.gui import MainWindow
+    from rtconvert.gui_window import MainWindow
     from rtconvert.presets import PresetStore
 
     window = MainWindow(bundle, PresetStore(tmp_path / "presets.json"))
