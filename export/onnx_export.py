@@ -35,7 +35,7 @@ from rtconvert.model import open_session
 from rtconvert.modelio import Layout
 from training.checkpoint import CHECKPOINT_NAME, load_checkpoint
 from training.models import Generator
-from training.train import build_generator
+from training.train import STATS_NAME, build_generator
 
 OPSET = 17
 PARITY_TOLERANCE = 1e-4
@@ -136,13 +136,12 @@ def export_run(run_dir: Path, output: Path, licence: str = RAVDESS_LICENCE) -> t
     """Export ``run_dir``'s best generator as a bundle at ``output``; returns the parity error."""
     state = load_checkpoint(run_dir / CHECKPOINT_NAME)
     config = state["config"]
-    features = FeatureConfig.from_dict(json.loads((run_dir / "stats.json").read_text())
-                                       ["feature_config"])
+    stats = json.loads((run_dir / STATS_NAME).read_text())
+    features = FeatureConfig.from_dict(stats["feature_config"])
     generator = build_generator(config, Layout(features.n_mcep, features.n_bap))
     best = state.get("best")
     generator.load_state_dict(best["generator"] if best else state["generator"])
     generator.eval()
-    stats = json.loads((run_dir / "stats.json").read_text())
     step = best["step"] if best else state["step"]
     metadata = bundle_metadata(generator, stats, {**config, "name": output.name}, step, licence)
     write_bundle(output, onnx_bytes(generator), metadata)
@@ -160,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, required=True, help="bundle folder to write")
     args = parser.parse_args(argv)
     existing_folder(args.run_dir, "--run-dir")
-    for name in (CHECKPOINT_NAME, "stats.json"):
+    for name in (CHECKPOINT_NAME, STATS_NAME):
         existing_file(args.run_dir / name, f"--run-dir {args.run_dir} is not a training run:")
     if args.output.exists() and not args.output.is_dir():
         raise ConfigError(f"--output {args.output}: is a file, expected a bundle folder")

@@ -120,6 +120,7 @@ def named_corpus(root: Path, actors=("01", "02", "03", "04")) -> Path:
     ("data.dev_speakers=[RAVDESS_01, RAVDESS_98]", "data.dev_speakers: RAVDESS_98 not under"),
     ("data.sentences=[RAVDESS_07]", "data.sentences: RAVDESS_07 not under"),
     ("data.corpora=[SAVEE]", "no takes of data.corpora ['SAVEE']"),
+    ("data.intensity_scale={strong: 1.0}", "no generator intensity for the normal takes"),
     ("data.dev_speakers=[RAVDESS_01, RAVDESS_02, RAVDESS_03]", "0 training utterances"),
 ])
 def test_a_bad_speaker_split_is_named_before_any_work(tmp_path, override, message):
@@ -128,6 +129,20 @@ def test_a_bad_speaker_split_is_named_before_any_work(tmp_path, override, messag
         main(["--run-dir", str(tmp_path / "run"), "--no-progress", "--set", *overrides])
     assert not (tmp_path / "run" / "config.yaml").exists()  # a failed start saves no config
     assert not (tmp_path / "cache").exists()  # refused before extracting anything
+
+
+def test_a_failed_start_leaves_nothing_a_rerun_would_read(espeak_corpus, tmp_path):
+    """Statistics are computed before the pairing check; like the config they are saved
+    only once every check passed (a re-run with corrected data would read them)."""
+    root = tmp_path / "data"
+    shutil.copytree(espeak_corpus, root)
+    for actor in ("01", "02"):  # the training speakers lose their neutral takes
+        for neutral in (root / "RAVDESS" / f"Actor_{actor}").glob("03-01-01-*"):
+            neutral.unlink()
+    overrides = tiny_overrides(root, tmp_path / "cache")
+    with pytest.raises(ConfigError, match="training speakers have no neutral and emotional"):
+        main(["--run-dir", str(tmp_path / "run"), "--no-progress", "--set", *overrides])
+    assert list((tmp_path / "run").iterdir()) == []
 
 
 def test_unreadable_data_is_one_line_from_the_command(tmp_path):

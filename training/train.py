@@ -49,6 +49,7 @@ from .checkpoint import (
     save_checkpoint,
 )
 from .config import load_config
+from .corpus import INTENSITY_NAMES
 from .dataset import (
     NEUTRAL,
     ConditionMap,
@@ -73,6 +74,9 @@ from .models import Discriminator, EmotionClassifier, Generator
 from .stats import compute_statistics
 from .validate import plot_losses, validate
 
+#: The run folder's resolved config and training-speaker statistics: written once every
+#: data check passed, so a failed start leaves nothing a re-run would read.
+CONFIG_NAME, STATS_NAME = "config.yaml", "stats.json"
 LOSS_NAMES = ("g_parallel", "g_smoothness", "g_statistics", "g_classification",
               "g_adversarial", "g_total", "d_loss")
 
@@ -116,6 +120,11 @@ def split_utterances(config: dict[str, Any]) -> tuple[list, list, list]:
         raise ConfigError(f"data.root {data['root']}: no takes of data.corpora "
                           f"{data['corpora']} with data.emotions (corpora found: "
                           f"{', '.join(corpora) or 'none'})")
+    unscaled = {INTENSITY_NAMES[u.intensity] for u in utterances
+                if u.emotion != NEUTRAL} - set(data["intensity_scale"])
+    if unscaled:
+        raise ConfigError(f"data.intensity_scale gives no generator intensity for the "
+                          f"{', '.join(sorted(unscaled))} takes under {data['root']}")
     valid, dev = set(data["valid_speakers"]), set(data["dev_speakers"])
     sentences = data.get("sentences")
     speakers, known_sentences = {u.speaker for u in utterances}, {u.sentence for u in utterances}
@@ -179,14 +188,16 @@ def prepare_data(config: dict[str, Any], run_dir: Path, progress: bool) -> Data:
     if failed and not (train and dev):
         raise ConfigError(f"no {'training' if not train else 'dev'} take could be analysed "
                           f"({len(failed)} failed; see {next(iter(failed.values()))})")
-    stats_path = run_dir / "stats.json"
-    if stats_path.is_file():
+    # A started run (its config saved) keeps its statistics; a new start computes them
+    # and saves them only once every check passed, as the config.
+    stats_path = run_dir / STATS_NAME
+    reuse = (run_dir / CONFIG_NAME).is_file() and stats_path.is_file()
+    if reuse:
         stats = json.loads(stats_path.read_text())
     else:
         stats = compute_statistics(cache_dir(data["cache"], clean), train)
         stats.update(valid_speakers=sorted(data["valid_speakers"]),
                      dev_speakers=sorted(data["dev_speakers"]))
-        write_text(stats_path, json.dumps(stats, indent=1))
     norm = Normalization(*(np.array(stats[k]) for k in ("mcep_mean", "mcep_std", "bap_mean",
                                                          "bap_std")), stats["c0_scale"])
     layout = Layout(features.n_mcep, features.n_bap)
@@ -205,6 +216,8 @@ def prepare_data(config: dict[str, Any], run_dir: Path, progress: bool) -> Data:
         if not pairs[name]:  # each speaker needs a neutral and an emotional take of a sentence
             raise ConfigError(f"the {name} speakers have no neutral and emotional takes of one "
                               f"sentence to pair (takes with voiced neutral speech: {len(takes)})")
+    if not reuse:
+        write_text(stats_path, json.dumps(stats, indent=1))
     return Data(train_takes, pairs["training"], dev_takes, pairs["dev"], stats, norm, layout,
                 conditions, clean)
 
@@ -417,7 +430,7 @@ def main(argv: list[str] | None = None) -> int:
 
     rank, world_size, device = _distributed()
     run_dir = args.run_dir
-    saved = run_dir / "config.yaml"
+    saved = run_dir / CONFIG_NAME
     if saved.is_file():  # resuming: the run's own config wins over the file given
         config = load_config(saved, args.overrides)
     else:
