@@ -63,7 +63,8 @@ def _gui(args: argparse.Namespace) -> int:
     from .gui import run_app  # Qt only when asked for
 
     return run_app(args.model, ControlOptions(args.control_host, args.control_port,
-                                              args.control_token, not args.no_control))
+                                              args.control_token, not args.no_control),
+                   args.latency)
 
 
 def live_config(args: argparse.Namespace, block: int) -> LiveConfig:
@@ -87,16 +88,18 @@ def run(args: argparse.Namespace) -> int:
     print(describe_run(live, settings))
     controller.attach(live)
     remote: list = []
-    started, first_audio_told = time.monotonic(), False
+    started, first_audio_told, status_shown = time.monotonic(), False, False
     try:
         remote = _start_remote_control(controller, args, presets)  # a bad option stops the stream
         while args.seconds is None or time.monotonic() - started < args.seconds:
             time.sleep(0.25)
             if not first_audio_told and live.status.first_audio_at is not None:
                 first_audio_told = True
-                print(f"first converted audio {_process_age_s(live.status.first_audio_at):.2f} s "
-                      "after the command started")
+                age = _process_age_s(live.status.first_audio_at)
+                print(("\n" if status_shown else "")  # below the status line, not on it
+                      + f"first converted audio {age:.2f} s after the command started")
             print("\r" + live.status_line(), end="", flush=True)
+            status_shown = True
             if live.status.error:
                 raise RtconvertError(live.status.error)
     except KeyboardInterrupt:
