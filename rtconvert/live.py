@@ -30,7 +30,8 @@ from .controls import Settings
 from .devices import Device, find_device, forget_dead_stream, negotiate_rate
 from .engine import Engine
 from .errors import AudioDeviceError, OutputError
-from .headroom import headroom_samples
+from .headroom import MAX_HEADROOM_S, AdaptiveHeadroom, headroom_samples
+from .jackserver import portaudio_ports
 from .livestatus import LiveStatus
 from .profiles import PROFILES
 from .recorder import WavRecorder
@@ -54,6 +55,8 @@ class LiveConfig:
     block: int = 256
     rate: int | None = None  # None: the output device's default rate
     latency: str | None = None  # a latency profile's name; None: the bundle's own
+    # The most the headroom grows to under load; at or below the profile's, it stays fixed.
+    max_headroom_s: float = MAX_HEADROOM_S
 
 
 class LiveStream:
@@ -93,14 +96,20 @@ class LiveStream:
                                    self.monitor_device)
         self.engine = Engine(bundle, self.rate, settings or Settings(),
                              profile=PROFILES[config.latency] if config.latency else None)
-        self.headroom = headroom_samples(config.block, self.rate, self.engine.profile.headroom_s)
+        base = headroom_samples(config.block, self.rate, self.engine.profile.headroom_s)
+        self.headroom = AdaptiveHeadroom(base, config.block, self.rate, config.max_headroom_s)
         # Output position of the first input sample: the headroom, then the engine's delay.
-        self._first_audio_sample = self.headroom + round(self.engine.delay_s * self.rate)
+        self._first_audio_sample = base + round(self.engine.delay_s * self.rate)
 
     @property
     def latency_s(self) -> float:
-        """Input to output through the stream, beyond the audio server's own buffering."""
-        return self.engine.algorithmic_latency_s(self.config.block) + self.headroom / self.rate
+        """Input to output through the stream now, beyond the audio server's own buffering."""
+        return self.engine.algorithmic_latency_s(self.config.block) + self.headroom_s
+
+    @property
+    def headroom_s(self) -> float:
+        """Converted audio queued ahead of the device now; it follows the load (:attr:`headroom`)."""
+        return self.headroom.samples / self.rate
 
     def _resolve(self) -> tuple[int | None, int | None, int | None]:
         c = self.config
@@ -118,10 +127,12 @@ class LiveStream:
     def start(self) -> None:
         """Open the devices and start converting; raises AudioDeviceError on a bad combination."""
         self.engine.warm_up()
-        self.status = LiveStatus()
         self._stopping = False
         self._callback_priority = _UNKNOWN
-        self._input, self._output = SampleQueue(), SampleQueue(self.headroom)
+        self.headroom = AdaptiveHeadroom(self.headroom.base, self.config.block, self.rate,
+                                         self.config.max_headroom_s)
+        self.status = LiveStatus(headroom_ms=1000 * self.headroom_s)
+        self._input, self._output = SampleQueue(), SampleQueue(self.headroom.base)
         self._monitor_queue = SampleQueue()
         self.replay = Replay(self.rate)
         self._worker = threading.Thread(target=self._work, name="rtconvert-engine", daemon=True)
@@ -177,19 +188,7 @@ class LiveStream:
 
     def jack_ports(self) -> tuple[str, str]:
         """The JACK ports PortAudio registered for this stream: (input, output)."""
-        try:
-            import jack
-            client = jack.Client("rtconvert-ports", no_start_server=True)
-        except Exception as exc:  # ImportError, OSError (no libjack), JackError
-            raise AudioDeviceError(f"cannot reach the JACK server ({exc})") from exc
-        try:
-            inputs = client.get_ports("PortAudio.*:in_", is_input=True, is_audio=True)
-            outputs = client.get_ports("PortAudio.*:out_", is_output=True, is_audio=True)
-        finally:
-            client.close()
-        if not inputs or not outputs:
-            raise AudioDeviceError("the stream has no JACK ports; open it on the JACK host API")
-        return inputs[0].name, outputs[0].name
+        return portaudio_ports()
 
     @property
     def server_latency_s(self) -> tuple[float, float]:
@@ -207,11 +206,13 @@ class LiveStream:
         if status.output_underflow:
             self.status.output_underflows += 1
         block = indata[:, 0].astype(np.float64)
+        self.headroom.arrived()
         self._input.push(block)
         self._wake.set()
         converted, missing = self._output.pop(frames)
         if missing:
             self.status.late_blocks += 1
+            self.headroom.missed(missing)
         outdata[:, 0] = converted
         if self._monitor is not None:
             self._monitor_queue.push(converted)
@@ -241,8 +242,10 @@ class LiveStream:
             if not len(block):
                 continue
             began = time.perf_counter()
-            self._output.push(self.engine.process(block))
+            converted = self.engine.process(block)
             self.status.meter(self.engine, time.perf_counter() - began, len(block) / self.rate)
+            self._output.push(self.headroom.adjust(converted))
+            self.status.headroom_ms = 1000 * self.headroom_s
 
     def _monitor_callback(self, outdata: np.ndarray, frames: int, timing: Any,
                           status: sd.CallbackFlags) -> None:
