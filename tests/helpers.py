@@ -1,4 +1,4 @@
-"""Helpers the tests share: paths of the real corpus and generated speech."""
+"""Helpers the tests share: paths of the real corpus, generated speech, a JACK dummy server."""
 
 from __future__ import annotations
 
@@ -6,10 +6,12 @@ import os
 import shutil
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
+
+from rtconvert.errors import AudioDeviceError
+from rtconvert.jackserver import portaudio_ports, start_dummy_server, stop_server
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -70,24 +72,13 @@ JACK_LOG = Path(tempfile.gettempdir()) / f"rtconvert-test-jackd-{os.getpid()}.lo
 
 
 def launch_jack(name: str) -> subprocess.Popen:
-    """A JACK server with the dummy backend, once it answers; realtime where the machine allows.
-
-    Its messages (xruns name the late client) go to ``JACK_LOG``: a pipe nobody reads
-    would fill up and stall the server.
-    """
-    import jack
-
-    with open(JACK_LOG, "ab") as log:
-        server = subprocess.Popen(["jackd", "-R", "-P", "70", "-n", name, "-d", "dummy", "-r",
-                                   str(JACK_RATE), "-p", str(JACK_PERIOD)], stdout=log, stderr=log)
-    for _ in range(100):
-        try:
-            jack.Client("probe", servername=name, no_start_server=True).close()
-            return server
-        except jack.JackError:
-            time.sleep(0.1)
-    server.kill()
-    pytest.fail(f"jackd did not start: {JACK_LOG.read_text()[-500:]}")
+    """A JACK server with the dummy backend (:mod:`rtconvert.jackserver`), once it answers;
+    realtime where the machine allows. Its messages (xruns name the late client) go to
+    ``JACK_LOG``."""
+    try:
+        return start_dummy_server(name, JACK_RATE, JACK_PERIOD, priority=70, log=JACK_LOG)
+    except AudioDeviceError as exc:
+        pytest.fail(str(exc))
 
 
 def start_jack(name: str) -> subprocess.Popen:
@@ -105,22 +96,9 @@ def stop_jack(server: subprocess.Popen) -> None:
     import sounddevice as sd
 
     sd._terminate()  # PortAudio must let go of the server while it still answers
-    server.terminate()
-    try:
-        server.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        server.kill()
+    stop_server(server)
     sd._initialize()
 
 
-def jack_stream_ports() -> tuple[str, str]:
-    """The JACK ports of the (one) PortAudio stream another process opened: (input, output)."""
-    import jack
-
-    client = jack.Client("rtconvert-test-ports", no_start_server=True)
-    try:
-        inputs = client.get_ports("PortAudio.*:in_", is_input=True, is_audio=True)
-        outputs = client.get_ports("PortAudio.*:out_", is_output=True, is_audio=True)
-    finally:
-        client.close()
-    return inputs[0].name, outputs[0].name
+#: The JACK ports of the (one) PortAudio stream another process opened: (input, output).
+jack_stream_ports = portaudio_ports
