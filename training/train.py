@@ -117,8 +117,8 @@ def split_utterances(config: dict[str, Any]) -> tuple[list, list, list]:
                   and u.emotion in (NEUTRAL, *data["emotions"])]
     if not utterances:
         corpora = sorted({u.corpus for u in found})
-        raise ConfigError(f"data.root {data['root']}: no takes of data.corpora "
-                          f"{data['corpora']} with data.emotions (corpora found: "
+        raise ConfigError(f"0 training utterances: data.root {data['root']} holds no takes of "
+                          f"data.corpora {data['corpora']} with data.emotions (corpora found: "
                           f"{', '.join(corpora) or 'none'})")
     unscaled = {INTENSITY_NAMES[u.intensity] for u in utterances
                 if u.emotion != NEUTRAL} - set(data["intensity_scale"])
