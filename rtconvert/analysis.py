@@ -21,8 +21,13 @@ import numpy.typing as npt
 
 from .config import FeatureConfig
 from .errors import ConfigError
-from .features import (WorldFeatures, aperiodicity, encode_aperiodicity, encode_envelope,
-                       spectral_envelope)
+from .features import (
+    WorldFeatures,
+    aperiodicity,
+    encode_aperiodicity,
+    encode_envelope,
+    spectral_envelope,
+)
 from .levels import level_db
 from .pitch import PitchTracker, half_span, refine_causal
 

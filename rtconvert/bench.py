@@ -1,4 +1,4 @@
-"""The latency benchmark: stream speech through the engine as fast as one thread can, and time it."""
+"""Latency benchmark: stream speech through the engine as fast as one thread can, and time it."""
 
 from __future__ import annotations
 

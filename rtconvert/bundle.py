@@ -87,7 +87,7 @@ def default_bundle_path(profile: str = "balanced") -> Path:
 
 
 def load_for_latency(model: str | Path | None, latency: str | None
-                     ) -> tuple[Bundle, "LatencyProfile"]:
+                     ) -> tuple[Bundle, LatencyProfile]:
     """The bundle a command runs and the latency profile it runs it with.
 
     ``model`` defaults to the shipped bundle of ``latency`` (``SHIPPED_BUNDLES``);
@@ -152,7 +152,8 @@ class _Reader:
     def vector(self, dotted: str, length: int, positive: bool = False) -> np.ndarray:
         values = np.asarray(self.get(dotted, list), dtype=np.float64)
         if values.shape != (length,) or not np.isfinite(values).all():
-            raise self.fail(dotted, f"has shape {values.shape}, expected ({length},) finite numbers")
+            raise self.fail(dotted,
+                            f"has shape {values.shape}, expected ({length},) finite numbers")
         if positive and np.any(values <= 0):
             raise self.fail(dotted, "has values <= 0, expected positive numbers")
         return values
@@ -280,7 +281,8 @@ def _check_graph(bundle: Bundle) -> None:
     name = str(bundle.path)
     if tuple(inputs) != GRAPH_INPUTS or not set(GRAPH_OUTPUTS) <= set(outputs):
         raise BundleError(f"bundle {name}: {MODEL_FILE} has inputs {list(inputs)} and outputs "
-                          f"{sorted(outputs)}, expected {list(GRAPH_INPUTS)} and {list(GRAPH_OUTPUTS)}")
+                          f"{sorted(outputs)}, expected {list(GRAPH_INPUTS)} and "
+                          f"{list(GRAPH_OUTPUTS)}")
     layout, shapes = bundle.layout, {**inputs, **outputs}
     expected = {"features": layout.n_inputs, "condition": len(bundle.emotions),
                 "state": bundle.state_size, "delta": layout.n_outputs}

@@ -103,7 +103,8 @@ def _info(args: argparse.Namespace) -> int:
     features = bundle.features
     print(f"model      {bundle.metadata.get('name', '?')} ({bundle.path})")
     print(f"emotions   {', '.join((NEUTRAL,) + bundle.emotions)}")
-    print(f"intensity  0 none; {', '.join(f'{v:g} {k}' for k, v in bundle.intensity_scale.items())}")
+    scale = ", ".join(f"{v:g} {k}" for k, v in bundle.intensity_scale.items())
+    print(f"intensity  0 none; {scale}")
     print(f"features   {features.sample_rate} Hz, {features.frame_period_ms:g} ms frames, "
           f"lookahead {bundle.lookahead_frames} frames, trained for the "
           f"{bundle.latency_profile} latency profile")
@@ -208,7 +209,8 @@ def _convert_arguments(convert: argparse.ArgumentParser) -> None:
     convert.add_argument("input", type=Path)
     convert.add_argument("output", type=Path)
     convert.add_argument("--emotion", required=True,
-                         help=f"one of the model's emotions (`rtconvert info` lists them) or {NEUTRAL}")
+                         help="one of the model's emotions (`rtconvert info` lists them) "
+                              f"or {NEUTRAL}")
     convert.add_argument("--intensity", type=float, default=0.5,
                          help="0 none, 0.5 normal, 1 strong (default 0.5)")
     add_model_arguments(convert)

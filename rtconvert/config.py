@@ -74,7 +74,7 @@ class FeatureConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> "FeatureConfig":
+    def from_dict(cls, values: dict[str, Any]) -> FeatureConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known)
         _require(not unknown, f"unknown feature settings {unknown}; known: {sorted(known)}")

@@ -1,4 +1,4 @@
-"""The converter's live controls: validated settings, and ramps that turn their jumps into glides."""
+"""The converter's live controls: validated settings and ramps that turn their jumps into glides."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ class Settings:
     input_gain_db: float = 0.0
     output_gain_db: float = 0.0
 
-    def validate(self, emotions: tuple[str, ...]) -> "Settings":
+    def validate(self, emotions: tuple[str, ...]) -> Settings:
         """Return self, or raise ConfigError naming the bad value and what is allowed."""
         if self.emotion != NEUTRAL and self.emotion not in emotions:
             raise ConfigError(f"unknown emotion {self.emotion!r}; choose one of "

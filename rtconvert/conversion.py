@@ -1,4 +1,4 @@
-"""The conversion stage: runs the generator on each step's frames and applies its changes to the frames they belong to.
+"""The conversion stage: runs the generator on each step's frames and applies its changes to them.
 
 A converter returns the changes of its frames ``lookahead_frames`` late (it needs that
 much future), so the stage delays the frames themselves by as much before it changes

@@ -1,13 +1,14 @@
-"""The streaming converter: device-rate blocks in, converted blocks of the same size out, a fixed delay later.
+"""Streaming converter: device-rate blocks in, same-size converted blocks out, a fixed delay later.
 
 The engine wires the stages, each a small module with its own state, and runs them in
 fixed steps on the model-rate stream (their length and lookahead: :mod:`.profiles`):
 resampling (:mod:`.resample`), analysis (:mod:`.analysis`), conversion (:mod:`.conversion`),
 prosody (:mod:`.prosody`), synthesis (:mod:`.synthesis`) and mixing (:mod:`.mixer`). It
-applies the controls and times each stage and step (:mod:`.stagetimes`). Output waits in a FIFO prefilled with just enough silence that a block
-can always be returned at once, so the delay is constant and known exactly:
-``Engine.delay_s``. Because every step sees the same samples however the input was cut
-into blocks, the output does not depend on the block size.
+applies the controls and times each stage and step (:mod:`.stagetimes`). Output waits in
+a FIFO prefilled with just enough silence that a block can always be returned at once, so
+the delay is constant and known exactly: ``Engine.delay_s``. Because every step sees the
+same samples however the input was cut into blocks, the output does not depend on the
+block size.
 """
 
 from __future__ import annotations
@@ -51,20 +52,21 @@ class Engine:
         The model and its prosody statistics.
     device_rate : int
         Sample rate of the blocks given to :meth:`process`.
-    settings : Settings
-        Initial controls; change them any time with :meth:`update` (from any thread).
+    settings : Settings, optional
+        Initial controls (default: ``Settings()``); change them any time with :meth:`update`
+        (from any thread).
     converter : Converter, optional
         Defaults to the bundle's generator in ONNX Runtime (one thread).
     profile : LatencyProfile, optional
         Step length and analysis lookahead; defaults to the one the bundle was trained on.
     """
 
-    def __init__(self, bundle: Bundle, device_rate: int, settings: Settings = Settings(),
+    def __init__(self, bundle: Bundle, device_rate: int, settings: Settings | None = None,
                  converter: Converter | None = None, profile: LatencyProfile | None = None
                  ) -> None:
         self.bundle, self.config, self.device_rate = bundle, bundle.features, device_rate
         self.emotions = bundle.emotions
-        self._settings = settings.validate(self.emotions)
+        self._settings = (settings or Settings()).validate(self.emotions)
         self._lock = threading.Lock()
         self.profile = profile or PROFILES[bundle.latency_profile]
         self.frames_per_step, self.lookahead_frames = self.profile.geometry(self.config)

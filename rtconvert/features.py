@@ -1,4 +1,4 @@
-"""WORLD analysis and synthesis as pure functions: the features both training and the live engine see.
+"""WORLD analysis and synthesis, pure functions: the features training and the live engine both see.
 
 A frame ``k`` is centred at ``k * frame_period_ms``. Analysis gives, per frame, F0 in Hz
 (0 where unvoiced), mel-cepstra coded from the CheapTrick envelope, and band
@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from ._world import pyworld
 
+from ._world import pyworld
 from .config import FeatureConfig
 
 FloatArray = npt.NDArray[np.float64]
@@ -43,7 +43,7 @@ class WorldFeatures:
     def n_frames(self) -> int:
         return len(self.f0_hz)
 
-    def slice(self, start: int, stop: int) -> "WorldFeatures":
+    def slice(self, start: int, stop: int) -> WorldFeatures:
         """Frames ``start:stop`` as a new WorldFeatures."""
         return WorldFeatures(self.f0_hz[start:stop], self.mcep[start:stop], self.bap[start:stop])
 

@@ -54,7 +54,7 @@ def _disk_full(folder: Path, error: BaseException) -> bool:
 
 
 def temporary_beside(path: Path) -> Path:
-    """A new, empty, hidden file in ``path``'s folder, keeping its suffix, to write ``path`` into."""
+    """A new empty hidden file in ``path``'s folder, keeping its suffix, to write ``path`` into."""
     handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
                                     suffix=f".partial{path.suffix}")
     os.close(handle)

@@ -1,4 +1,4 @@
-"""The ``rtconvert`` console script: ``ctl`` straight away, every other command through :mod:`.cli`."""
+"""``rtconvert`` console script: ``ctl`` straight away, every other command through :mod:`.cli`."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The last stage before the output: silence gate, wet/dry cross-fade against a delayed dry signal, gain, limiter.
+"""The last stage: silence gate, wet/dry cross-fade against a delayed dry signal, gain, limiter.
 
 The converted ("wet") samples leave synthesis in stream order, starting at stream sample 0,
 so the dry signal they are mixed with is the model-rate input delayed by exactly as much:

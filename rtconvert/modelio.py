@@ -1,4 +1,4 @@
-"""What the generator reads and writes: WORLD frames to its normalised inputs, its outputs to frame changes.
+"""What the generator reads and writes: WORLD frames to normalised inputs, outputs to frame changes.
 
 Training and the live engine both go through these pure functions, so the model sees
 live exactly what it was trained on. Per frame the generator reads
@@ -140,7 +140,7 @@ class FrameChanges:
     lf0_residual: FloatArray  # (n_frames,): z-units of the target log-F0 statistics
 
     @classmethod
-    def none(cls, n_frames: int, n_mcep: int, n_bap: int) -> "FrameChanges":
+    def none(cls, n_frames: int, n_mcep: int, n_bap: int) -> FrameChanges:
         return cls(np.zeros((n_frames, n_mcep)), np.zeros((n_frames, n_bap)), np.zeros(n_frames))
 
 

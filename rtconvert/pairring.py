@@ -1,4 +1,4 @@
-"""A fixed two-row ring that one thread fills and others copy from, without a lock on either side."""
+"""A fixed two-row ring that one thread fills and others copy from, with no lock on either side."""
 
 from __future__ import annotations
 

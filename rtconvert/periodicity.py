@@ -198,7 +198,8 @@ class FramePeriodicity:
         #: Samples read on either side of a frame centre.
         self.reach = q * max(max_lag + 1, self.width) + self._half_taps
         grid = np.linspace(0.0, 1.0, 1001)
-        a, b = threshold_mean * threshold_concentration, (1 - threshold_mean) * threshold_concentration
+        a = threshold_mean * threshold_concentration
+        b = (1 - threshold_mean) * threshold_concentration
         self._dips = DipSearch(min_lag, max_lag, self.candidates, q, rate, grid,
                                betainc(a, b, grid), alpha, eps)
         self._lag_counts = np.arange(1.0, max_lag + 2)  # the cumulative mean's divisors

@@ -2,9 +2,9 @@
 
 DIO decides voicing over whole contours and zeroes the frames within about 35 ms of a
 signal's ends, so a streaming analysis with a latency profile's lookahead (a few ms:
-``analysis_lookahead_s`` in :mod:`.profiles`) would see nothing voiced. The stream's estimator reads only the samples around
-each frame (``PitchTracker.reach`` of them on each side) and carries a little state from
-step to step:
+``analysis_lookahead_s`` in :mod:`.profiles`) would see nothing voiced. The stream's
+estimator reads only the samples around each frame (``PitchTracker.reach`` of them on
+each side) and carries a little state from step to step:
 
 1. **Periodicity** (:mod:`.periodicity`). The window is low-passed at 1 kHz (all of F0's
    range, little of the formants above, none of the fricatives) and read at ~8 kHz. For

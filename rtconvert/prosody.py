@@ -7,8 +7,9 @@ wraps them.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import astuple, dataclass
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -84,7 +85,7 @@ class EmotionShift:
     log_sigma_ratio: float = 0.0  # natural log of the log-F0 std ratio
     delta_c0_db: float = 0.0  # energy shift in dB
 
-    def __add__(self, other: "EmotionShift") -> "EmotionShift":
+    def __add__(self, other: EmotionShift) -> EmotionShift:
         return EmotionShift(self.delta_lf0 + other.delta_lf0,
                             self.log_sigma_ratio + other.log_sigma_ratio,
                             self.delta_c0_db + other.delta_c0_db)
@@ -196,7 +197,7 @@ class ProsodyShifter:
         self.energy = RunningStats(c0_prior, 1.0)
 
     @classmethod
-    def from_bundle(cls, bundle: "Bundle") -> "ProsodyShifter":
+    def from_bundle(cls, bundle: Bundle) -> ProsodyShifter:
         """The shifter for a bundle's emotions, statistics and intensity scale."""
         anchors = {e: sorted((bundle.intensity_scale[name],
                               EmotionShift(s.delta_lf0, math.log(s.sigma_ratio), s.delta_c0_db))
@@ -259,8 +260,9 @@ class ProsodyShifter:
             if shift == EmotionShift():
                 continue
             sigma_ratio = math.exp(shift.log_sigma_ratio)
-            lf0[frames] = shift_log_f0(lf0[frames], voiced[frames], stats, shift.delta_lf0,
-                                       sigma_ratio, 1.0) + stats.std * sigma_ratio * residual[frames]
+            shifted = shift_log_f0(lf0[frames], voiced[frames], stats, shift.delta_lf0,
+                                   sigma_ratio, 1.0)
+            lf0[frames] = shifted + stats.std * sigma_ratio * residual[frames]
             mcep[frames, 0] += speech[frames] * shift.delta_c0_db / DB_PER_LOG_POWER
         low, high = F0_LIMITS_HZ
         return np.where(voiced, np.minimum(np.maximum(np.exp(lf0), low), high), 0.0), mcep

@@ -1,4 +1,4 @@
-"""'Hear it': the last seconds of a live stream, converted then unconverted, for the monitor device."""
+"""'Hear it': a live stream's last seconds, converted then unconverted, for the monitor device."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Streaming WORLD synthesis: pulse-by-pulse overlap-add that carries its phase, noise and tail across blocks.
+"""Streaming WORLD synthesis: overlap-add of pulses, carrying phase, noise and tail across blocks.
 
 pyworld's ``synthesize`` starts its pulse train and noise anew on every call, so calling
 it per block would click and buzz. This follows WORLD's synthesis (Morise et al.):

@@ -1,4 +1,4 @@
-"""Flood the running app's control server (OSC + WebSocket, valid and malformed) while it streams on JACK.
+"""Flood the app's control server (OSC + WebSocket, valid and malformed) while it streams on JACK.
 
     jackd -R -d dummy -r 48000 -p 256 &
     QT_QPA_PLATFORM=offscreen python scripts/flood_control.py --seconds 10 --rate 10000
@@ -217,9 +217,10 @@ def run_app(seconds: float, rate: int) -> dict:
     QTimer.singleShot(0, thread.start)
     app.exec()
     gaps = [b - a for a, b in itertools.pairwise(ticks)]
+    shown = window.intensity_label.text() == f"{window.settings.intensity:.2f}"
     result.update(ui_max_gap_ms=round(1000 * max(gaps), 1),
                   ui_ticks_per_s=round(len(ticks) / (ticks[-1] - ticks[0]), 1),
-                  settings_shown=window.intensity_label.text() == f"{window.settings.intensity:.2f}")
+                  settings_shown=shown)
     window.close()
     return result
 

@@ -1,4 +1,4 @@
-"""Screenshot of the running app for the README: JACK dummy server, speech fed in, happy at 0.8, F0 shown.
+"""README screenshot of the running app: JACK dummy server, speech fed in, happy at 0.8, F0 shown.
 
     QT_QPA_PLATFORM=offscreen python scripts/screenshot_gui.py docs/gui.png
 """

@@ -1,4 +1,4 @@
-"""Shared fixtures: generated speech (espeak-ng), the RAVDESS corpus when present, feature caches."""
+"""Shared fixtures: generated speech (espeak-ng), the RAVDESS corpus if present, feature caches."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from helpers import RAVDESS_ROOT, SHARED_DATA, TEST_CACHE, speak, start_jack, stop_jack
+
 from rtconvert.audiofile import load_audio
 from rtconvert.config import FeatureConfig
 
@@ -51,14 +51,15 @@ def ravdess_features(feature_config):
     from training.index import scan
 
     utterances, _ = scan(SHARED_DATA)
-    report = extract(utterances, SHARED_DATA, TEST_CACHE, FeatureSpec(feature_config), progress=False)
+    spec = FeatureSpec(feature_config)
+    report = extract(utterances, SHARED_DATA, TEST_CACHE, spec, progress=False)
     assert not report.failures
     return report.directory, utterances
 
 
 @pytest.fixture(scope="session")
 def espeak_corpus(tmp_path_factory) -> Path:
-    """Four espeak-ng 'actors' with neutral, 'happy' (higher, faster) and 'sad' (lower, slower) takes."""
+    """Four espeak-ng 'actors': neutral, 'happy' (higher, faster), 'sad' (lower, slower) takes."""
     from helpers import make_espeak_corpus
 
     return make_espeak_corpus(tmp_path_factory.mktemp("espeak-corpus"),

@@ -28,10 +28,12 @@ def test_convert_writes_the_input_rate_and_says_it_downmixed(speech_file, tmp_pa
     (["missing.wav", "out.wav", "--emotion", "happy"], "no such file"),
     (["corrupt.wav", "out.wav", "--emotion", "happy"], "cannot decode audio"),
     (["SPEECH", "out.wav", "--emotion", "bored"], "unknown emotion 'bored'"),
-    (["SPEECH", "out.wav", "--emotion", "sad", "--intensity", "2"], "intensity 2.0 is out of range"),
+    (["SPEECH", "out.wav", "--emotion", "sad", "--intensity", "2"],
+     "intensity 2.0 is out of range"),
     (["SPEECH", "out.wav", "--emotion", "sad", "--model", "nowhere"], "no such folder"),
 ])
-def test_convert_errors_are_one_clear_line(args, message, speech_file, tmp_path, monkeypatch, capsys):
+def test_convert_errors_are_one_clear_line(args, message, speech_file, tmp_path, monkeypatch,
+                                           capsys):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "corrupt.wav").write_bytes(b"RIFF not really a wave file")
     args = [str(speech_file) if a == "SPEECH" else a for a in args]
@@ -51,8 +53,10 @@ def test_bench_reports_every_key_in_json(speech_file, tmp_path, capsys):
         for key in ("algorithmic_latency_ms", "rtf", "block_ms_p50", "block_ms_p95", "block_ms_p99",
                     "block_ms_max", "offline_world_ratio"):
             assert run[key] > 0, key
-        assert set(run["stage_shares"]) == {"analysis", "model", "prosody", "synthesis", "resampling"}
+        assert set(run["stage_shares"]) == {"analysis", "model", "prosody", "synthesis",
+                                            "resampling"}
         assert sum(run["stage_shares"].values()) == pytest.approx(1, abs=0.01)
         assert run["missing_samples"] == 0
-    assert runs[1]["algorithmic_latency_ms"] - runs[0]["algorithmic_latency_ms"] == pytest.approx(16, abs=0.01)
+    longer = runs[1]["algorithmic_latency_ms"] - runs[0]["algorithmic_latency_ms"]
+    assert longer == pytest.approx(16, abs=0.01)
     assert "latency ms" in capsys.readouterr().out

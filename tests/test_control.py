@@ -1,4 +1,4 @@
-"""The controller and its inputs on real sockets: validation, OSC, WebSocket, `rtconvert ctl`, MIDI."""
+"""The controller and inputs on real sockets: validation, OSC, WebSocket, `rtconvert ctl`, MIDI."""
 
 from __future__ import annotations
 

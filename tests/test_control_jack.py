@@ -1,4 +1,4 @@
-"""Controlling a converter that streams on a real JACK server: `rtconvert ctl`, JACK MIDI, the flood."""
+"""Controlling a converter on a real JACK server: `rtconvert ctl`, JACK MIDI, the flood."""
 
 from __future__ import annotations
 
@@ -119,7 +119,8 @@ def test_rtconvert_ctl_changes_a_running_headless_converter(jack_server, bundle,
         started = time.monotonic()
         player.start()
         times = {}
-        for at, args in ((EMOTION_AT_S, ("emotion", "angry")), (INTENSITY_AT_S, ("intensity", "0.6"))):
+        changes = ((EMOTION_AT_S, ("emotion", "angry")), (INTENSITY_AT_S, ("intensity", "0.6")))
+        for at, args in changes:
             time.sleep(max(0.0, started + at - time.monotonic()))
             sent = time.monotonic()
             done = ctl(*args, port=port)
@@ -165,7 +166,8 @@ def test_rtconvert_ctl_changes_a_running_headless_converter(jack_server, bundle,
     stronger = median_cents(intensity_done + 0.5, FEED_S)
     wanted = expected_cents(bundle, "angry", 0.5), expected_cents(bundle, "angry", 0.6)
     assert abs(before) < 60, before  # neutral: the buzz's own F0
-    assert abs(angry - wanted[0]) < 200 and abs(stronger - wanted[1]) < 200, (angry, stronger, wanted)
+    assert abs(angry - wanted[0]) < 200 and abs(stronger - wanted[1]) < 200, (
+        angry, stronger, wanted)
     assert stronger > angry + 0.3 * (wanted[1] - wanted[0])
     # When the change was heard: the first frame past half the shift, after `ctl` returned.
     moved = np.flatnonzero(cents[round(emotion_sent / frame_s):] > wanted[0] / 2)

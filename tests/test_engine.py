@@ -1,4 +1,4 @@
-"""The streaming engine with the shipped model: latency, block invariance, smooth controls, bad input."""
+"""The engine with the shipped model: latency, block invariance, smooth controls, bad input."""
 
 from __future__ import annotations
 
@@ -135,7 +135,8 @@ def test_changing_controls_while_running_never_clicks(bundle, speech48):
         pieces.append(engine.process(speech48[start:start + block]))
     switching = np.concatenate(pieces)
     assert len(switching) == len(speech48)
-    assert np.abs(np.diff(switching)).max() <= 1.1 * max(steady_jump, np.abs(np.diff(speech48)).max())
+    input_jump = np.abs(np.diff(speech48)).max()
+    assert np.abs(np.diff(switching)).max() <= 1.1 * max(steady_jump, input_jump)
 
 
 def test_the_emotion_glides_instead_of_jumping():
@@ -146,10 +147,11 @@ def test_the_emotion_glides_instead_of_jumping():
 
 
 def test_f0_moves_as_the_statistics_say(bundle, speech, feature_config):
-    """Converted F0's voiced log mean moves by the emotion's shift (the speaker's own statistics)."""
+    """Converted F0's voiced log mean moves by the emotion's shift (the speaker's own stats)."""
     source = analyze(speech, feature_config).f0_hz
     for emotion in ("happy", "sad", "angry"):
-        engine = Engine(bundle, feature_config.sample_rate, Settings(emotion=emotion, intensity=1.0))
+        settings = Settings(emotion=emotion, intensity=1.0)
+        engine = Engine(bundle, feature_config.sample_rate, settings)
         converted = convert_signal(engine, np.concatenate([speech, speech]))[len(speech):]
         f0 = analyze(converted, feature_config).f0_hz
         moved = np.mean(np.log(f0[f0 > 0])) - np.mean(np.log(source[source > 0]))
@@ -166,7 +168,8 @@ def test_gate_passes_quiet_input_instead_of_converting_noise(bundle, feature_con
     np.testing.assert_allclose(out, noise, atol=1e-12)
 
 
-def test_running_statistics_follow_the_speaker_and_freeze_in_silence(bundle, speech, feature_config):
+def test_running_statistics_follow_the_speaker_and_freeze_in_silence(bundle, speech,
+                                                                      feature_config):
     engine = Engine(bundle, feature_config.sample_rate, Settings(emotion="happy", intensity=1.0))
     convert_signal(engine, np.concatenate([speech, speech]))
     f0 = analyze(speech, feature_config).f0_hz

@@ -15,8 +15,10 @@ def _raise(exc: BaseException):
 
 
 @pytest.mark.parametrize("exc, line", [
-    (BundleError("bundle x: metadata.emotions is missing"), "bundle x: metadata.emotions is missing"),
-    (FileNotFoundError(2, "No such file or directory", "a.csv"), "a.csv: No such file or directory"),
+    (BundleError("bundle x: metadata.emotions is missing"),
+     "bundle x: metadata.emotions is missing"),
+    (FileNotFoundError(2, "No such file or directory", "a.csv"),
+     "a.csv: No such file or directory"),
     (ModuleNotFoundError("No module named 'torch'", name="torch"), "rtconvert[train]"),
     (ValueError("first\nsecond"), "unexpected ValueError: first; second (run again with --debug"),
 ])

@@ -1,4 +1,4 @@
-"""The evaluation: distance measures on known inputs, DNSMOS input, splits and judged sets, and a real run."""
+"""Evaluation: distance measures on known inputs, DNSMOS input, splits, judged sets, a real run."""
 
 import json
 import math

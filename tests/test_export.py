@@ -1,4 +1,4 @@
-"""Export: ONNX parity with PyTorch, the bundle's self-description and validation, running without torch."""
+"""Export: ONNX parity with PyTorch, the bundle's self-description and validation, torch-free."""
 
 import hashlib
 import json
@@ -98,16 +98,20 @@ def _set(section, key, value):
      f"format_version is {FORMAT_VERSION + 1}, this rtconvert reads version {FORMAT_VERSION}"),
     (lambda m: m.update(format_version=1), "format_version is 1, .* re-export the model"),
     (lambda m: m.update(format="something-else"), "not an rtconvert bundle"),
-    (_set("normalization", "mcep_mean", [0.0] * 24), r"mcep_mean has shape \(24,\), expected \(36,\)"),
+    (_set("normalization", "mcep_mean", [0.0] * 24),
+     r"mcep_mean has shape \(24,\), expected \(36,\)"),
     (_set("normalization", "mcep_std", [0.0] * 36), "mcep_std has values <= 0"),
     (_set("normalization", "c0_scale", float("nan")), "c0_scale is nan, expected a finite"),
     (lambda m: m["prosody"].pop("sad"), "prosody.sad is missing: the emotion has no prosody"),
     (lambda m: m["prosody"]["sad"]["strong"].update(sigma_ratio=0.0), "sigma_ratio is 0.0"),
     (lambda m: m["prosody"]["sad"]["strong"].update(sigma_ratio=-1), "sigma_ratio is -1.0"),
     (lambda m: m["prosody"]["sad"]["normal"].update(delta_lf0=float("inf")), "delta_lf0 is inf"),
-    (lambda m: m.update(emotions=["happy", "sad", "happy", "a", "b", "c", "d"]), "names an emotion twice"),
-    (lambda m: m.update(emotions=["neutral", "sad", "happy", "a", "b", "c", "d"]), "lists 'neutral'"),
-    (_set("model", "n_emotions", 5), "n_emotions is 5, but the feature configuration and emotion list need 7"),
+    (lambda m: m.update(emotions=["happy", "sad", "happy", "a", "b", "c", "d"]),
+     "names an emotion twice"),
+    (lambda m: m.update(emotions=["neutral", "sad", "happy", "a", "b", "c", "d"]),
+     "lists 'neutral'"),
+    (_set("model", "n_emotions", 5),
+     "n_emotions is 5, but the feature configuration and emotion list need 7"),
     (_set("model", "lookahead_frames", -3), r"lookahead_frames is -3, expected 0..8"),
     (_set("model", "lookahead_frames", 9), r"lookahead_frames is 9, expected 0..8"),
     (_set("model", "state_size", 10), "tensor state has size"),
@@ -158,7 +162,8 @@ from rtconvert.fileconvert import convert_signal
 bundle = load_bundle(sys.argv[1])
 t = np.arange(24000) / 24000
 voice = 0.1 * sum(np.sin(2 * np.pi * 140 * k * t) / k for k in range(1, 20))
-out = convert_signal(Engine(bundle, 24000, Settings(emotion=bundle.emotions[1], intensity=1.0)), voice)
+settings = Settings(emotion=bundle.emotions[1], intensity=1.0)
+out = convert_signal(Engine(bundle, 24000, settings), voice)
 assert out.shape == voice.shape and np.isfinite(out).all()
 assert "torch" not in sys.modules
 print("ok")

@@ -5,8 +5,8 @@ import json
 import numpy as np
 import pytest
 import soundfile
-
 from helpers import speak
+
 from rtconvert.prosody import CENTS_PER_LOG
 from training.extract import FeatureSpec, extract, feature_path, load_features, main
 from training.index import read_index, scan
@@ -44,7 +44,8 @@ def corpus(tmp_path_factory):
 
 def test_bad_files_are_reported_and_skipped(corpus, tmp_path, feature_config):
     utterances, _ = scan(corpus)
-    report = extract(utterances, corpus, tmp_path, FeatureSpec(feature_config), workers=2, progress=False)
+    spec = FeatureSpec(feature_config)
+    report = extract(utterances, corpus, tmp_path, spec, workers=2, progress=False)
     assert report.n_done == 10 and report.n_cached == 0
     reasons = {line.split(": ", 1)[0].rsplit("/", 1)[1]: line for line in report.failures}
     assert sorted(reasons) == ["03-01-01-01-01-01-03.wav", "03-01-01-01-02-01-03.wav",
@@ -63,20 +64,22 @@ def test_bad_files_are_reported_and_skipped(corpus, tmp_path, feature_config):
 
 def test_rerun_reuses_the_cache_and_resumes(corpus, tmp_path, feature_config):
     utterances, _ = scan(corpus)
-    first = extract(utterances, corpus, tmp_path, FeatureSpec(feature_config), workers=1, progress=False)
+    spec = FeatureSpec(feature_config)
+    first = extract(utterances, corpus, tmp_path, spec, workers=1, progress=False)
     assert first.n_done == 10
-    again = extract(utterances, corpus, tmp_path, FeatureSpec(feature_config), workers=1, progress=False)
+    again = extract(utterances, corpus, tmp_path, spec, workers=1, progress=False)
     assert again.n_done == 0 and again.n_cached == 10
     # A run killed mid-file leaves only a .partial file; the next run redoes that file.
     victim = feature_path(first.directory, utterances[0])
     victim.rename(victim.with_name(victim.name + ".123.partial"))
-    resumed = extract(utterances, corpus, tmp_path, FeatureSpec(feature_config), workers=1, progress=False)
+    resumed = extract(utterances, corpus, tmp_path, spec, workers=1, progress=False)
     assert resumed.n_done == 1 and resumed.n_cached == 9 and victim.is_file()
 
 
 def test_statistics_are_speaker_relative(corpus, tmp_path, feature_config):
     utterances, _ = scan(corpus)
-    report = extract(utterances, corpus, tmp_path, FeatureSpec(feature_config), workers=2, progress=False)
+    spec = FeatureSpec(feature_config)
+    report = extract(utterances, corpus, tmp_path, spec, workers=2, progress=False)
     good = read_index(report.directory / "index.csv")
     stats = compute_statistics(report.directory, good)
     happy = stats["prosody"]["happy"]["strong"]

@@ -5,9 +5,16 @@ import pytest
 
 from rtconvert.config import FeatureConfig
 from rtconvert.errors import ConfigError
-from rtconvert.features import (FeatureError, analyze, decode_envelope, features_at,
-                                encode_envelope, estimate_f0, spectral_envelope,
-                                synthesize)
+from rtconvert.features import (
+    FeatureError,
+    analyze,
+    decode_envelope,
+    encode_envelope,
+    estimate_f0,
+    features_at,
+    spectral_envelope,
+    synthesize,
+)
 
 
 def test_analysis_shapes_and_voicing(speech, feature_config):

@@ -55,7 +55,8 @@ def test_a_websocket_message_moves_the_app_s_widgets(window, qtbot, bundle):
 def test_midi_learning_in_the_app(window, qtbot, bundle, tmp_path):
     panel = window.control_panel
     targets = [panel.learn_picker.itemData(i) for i in range(panel.learn_picker.count())]
-    assert targets == ["intensity", "bypass", *(f"emotion:{e}" for e in (NEUTRAL, *bundle.emotions))]
+    emotions = [f"emotion:{e}" for e in (NEUTRAL, *bundle.emotions)]
+    assert targets == ["intensity", "bypass", *emotions]
     panel.learn_picker.setCurrentIndex(targets.index(f"emotion:{bundle.emotions[0]}"))
     panel.learn_button.setChecked(True)
     assert panel.learn_button.text().startswith("Move a knob")

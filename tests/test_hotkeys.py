@@ -1,4 +1,4 @@
-"""Global hotkeys: a real X server (Xvfb) and XTest key presses; what the app says where there are none."""
+"""Global hotkeys: Xvfb and XTest key presses; what the app says where there are none."""
 
 from __future__ import annotations
 

@@ -4,11 +4,10 @@ import csv
 
 import numpy as np
 import soundfile
-
 from helpers import REPO, SEED_CSV, SHARED_DATA, needs_ravdess
-from training.corpus import COLUMNS
+
+from training.corpus import COLUMNS, label_file
 from training.index import check, from_seed, main, read_index, scan, write_index
-from training.corpus import label_file
 
 
 def test_data_csv_has_every_notebook_row():

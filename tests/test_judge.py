@@ -1,11 +1,20 @@
-"""The emotion judge: per-speaker z-scoring, grouped cross-validation, openSMILE features and their cache."""
+"""The emotion judge: per-speaker z-scoring, grouped CV, openSMILE features and their cache."""
 
 import numpy as np
 import pytest
 
 from training.conversions import probe_signal
-from training.judge import (CLASSES, FunctionalsCache, JudgeConfig, audio_key, fit_judge,
-                            grouped_cv_accuracy, load_judge, save_judge, zscore_by_group)
+from training.judge import (
+    CLASSES,
+    FunctionalsCache,
+    JudgeConfig,
+    audio_key,
+    fit_judge,
+    grouped_cv_accuracy,
+    load_judge,
+    save_judge,
+    zscore_by_group,
+)
 
 RATE = 24000
 ONE_SET = JudgeConfig(feature_sets=(("egemaps",),), c_values=(0.1, 1.0), n_folds=3)

@@ -4,9 +4,9 @@ import pkgutil
 import subprocess
 import sys
 
-import rtconvert
-
 from helpers import BLOCK_TORCH
+
+import rtconvert
 
 IMPORT_ALL = BLOCK_TORCH + """
 import importlib

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from helpers import RAVDESS_ROOT, needs_ravdess
+
 from rtconvert.analysis import StreamingAnalyzer, analyze_stream
 from rtconvert.audiofile import load_audio
 from rtconvert.config import FeatureConfig

@@ -1,8 +1,8 @@
 """Statistics of the real RAVDESS corpus show what is known of acted emotional speech."""
 
 import pytest
-
 from helpers import needs_ravdess
+
 from training.stats import compute_statistics
 
 pytestmark = [needs_ravdess, pytest.mark.shared_data]

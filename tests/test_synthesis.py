@@ -31,7 +31,9 @@ def test_matches_pyworld_synthesis(features, feature_config, speech):
     ours = StreamingSynthesizer(feature_config).process(features.f0_hz, features.mcep,
                                                         features.bap)
     reference = synthesize(features, feature_config)[:len(ours)]
-    rms = lambda a: np.sqrt(np.mean(a ** 2))
+    def rms(a):
+        return np.sqrt(np.mean(a ** 2))
+
     assert rms(ours) == pytest.approx(rms(reference), rel=0.15)
     # Re-analysed, both are about as far from the analysed features.
     def distance(audio):

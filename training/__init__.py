@@ -1,4 +1,4 @@
-"""Training side of rtconvert: corpus index, feature extraction, statistics, the CycleGAN and its evaluation.
+"""Training side of rtconvert: index, feature extraction, statistics, the CycleGAN, its evaluation.
 
 Everything under training/ may import torch; the runtime package rtconvert/ must not.
 """

@@ -1,4 +1,4 @@
-"""The ways the evaluation turns a take into audio: the streaming engine, and offline WORLD copy-synthesis.
+"""How the evaluation turns a take into audio: the streaming engine, offline WORLD copy-synthesis.
 
 Every conversion the evaluation scores runs through :class:`rtconvert.engine.Engine`,
 the live code path, at the corpus rate with the silence gate off.

@@ -1,4 +1,4 @@
-"""Training data from the feature cache: takes as generator inputs, DTW-aligned parallel pairs with their targets, batches.
+"""Training data from the feature cache: generator inputs, DTW-aligned pairs with targets, batches.
 
 RAVDESS is parallel: every actor says both sentences neutrally and in every emotion.
 Each take becomes the generator's inputs (:func:`rtconvert.modelio.model_inputs`) under

@@ -1,4 +1,4 @@
-"""The evaluation's numbers: per-emotion and overall means of each system, and their markdown report."""
+"""The evaluation's numbers: per-emotion and overall means of each system, their markdown report."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Score a model bundle as it ships: every conversion through the streaming engine, judged against real takes.
+"""Score a model bundle as it ships: each conversion via the streaming engine, judged on real takes.
 
 Usage::
 

@@ -1,4 +1,4 @@
-"""Extract WORLD features for every row of an index into an on-disk cache, in parallel and resumable.
+"""Extract WORLD features for each row of an index into an on-disk cache, in parallel and resumable.
 
 Usage::
 

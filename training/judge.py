@@ -1,4 +1,4 @@
-"""A speech-emotion judge: openSMILE functionals z-scored per speaker set, logistic regression chosen by speaker-grouped CV."""
+"""Emotion judge: openSMILE functionals z-scored per speaker set, grouped-CV logistic regression."""
 
 from __future__ import annotations
 

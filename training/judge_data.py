@@ -1,4 +1,4 @@
-"""The judge's training material (real takes and their WORLD copy-synthesis) and the fitted judge, kept on disk.
+"""The judge's training material (real takes, their WORLD copy-synthesis) and fitted judge, on disk.
 
 The judge learns from the training speakers' real takes *and* from the same takes
 resynthesised by the streaming engine at intensity 0, each z-scored within its own

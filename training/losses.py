@@ -1,4 +1,4 @@
-"""Losses: least-squares adversarial, masked L1 to the parallel target, smoothness, utterance statistics, classification."""
+"""Losses: LSGAN, masked L1 to the target, smoothness, utterance statistics, classification."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Corpus statistics from the feature cache: mel-cepstrum normalisation and speaker-relative prosody shifts.
+"""Corpus statistics from the feature cache: mcep normalisation and speaker-relative prosody shifts.
 
 Usage::
 

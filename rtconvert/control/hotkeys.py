@@ -37,7 +37,8 @@ def unsupported_reason() -> str | None:
     if sys.platform == "win32":
         return None
     if sys.platform == "darwin":
-        return f"macOS gives global hotkeys only to apps with accessibility permission: {_CONTROL_API}"
+        return ("macOS gives global hotkeys only to apps with accessibility permission: "
+                f"{_CONTROL_API}")
     if os.environ.get("WAYLAND_DISPLAY") or os.environ.get("XDG_SESSION_TYPE") == "wayland":
         return f"Wayland does not let applications take global hotkeys: {_CONTROL_API}"
     if not os.environ.get("DISPLAY"):

@@ -1,4 +1,4 @@
-"""The emotion classifier whose judgement the generator learns to satisfy (the StarGAN-VC classification loss)."""
+"""The emotion classifier the generator learns to satisfy (StarGAN-VC's classification loss)."""
 
 from __future__ import annotations
 

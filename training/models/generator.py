@@ -1,4 +1,4 @@
-"""The generator: causal gated convolutions that change WORLD frames toward an emotion, streamable by design."""
+"""The generator: streamable causal gated convolutions changing WORLD frames toward an emotion."""
 
 from __future__ import annotations
 
