@@ -25,6 +25,7 @@ run: setup
 	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ]; then .venv/bin/rtconvert gui; \
 	else .venv/bin/rtconvert run --emotion happy; fi
 
-# Installs everything (system packages as root) and runs the whole test suite.
+# Installs everything (system packages as root), lints and runs the whole test suite.
 test: setup-dev
+	$(PY) -m ruff check .
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest
