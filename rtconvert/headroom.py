@@ -37,7 +37,7 @@ MAX_HEADROOM_S = 0.050
 #: A block is nearly late when the worker used more than this share of the time it had.
 NEARLY_LATE = 0.75
 #: After this long with neither a late nor a nearly late block, the headroom shrinks by a block.
-CALM_S = 30.0
+CALM_S = 60.0
 #: Peak level (dBFS) under which converted audio counts as silence: a block of silence goes
 #: in, or a quiet block is left out, only there, so that speech is never cut.
 QUIET_DB = -50.0

@@ -11,8 +11,11 @@ from .errors import AudioDeviceError
 
 
 def start_dummy_server(name: str, rate: int = 48000, period: int = 256,
-                       priority: int | None = None, log: Path | None = None) -> subprocess.Popen:
+                       priority: int | None = None, log: Path | None = None,
+                       realtime: bool = True) -> subprocess.Popen:
     """``jackd -R [-P priority] -n name -d dummy -r rate -p period``, once a client can connect.
+
+    Without ``realtime``, ``-r`` instead of ``-R``: no client thread gets real-time scheduling.
 
     Its messages (xruns name the late client) go to ``log``, or nowhere: a pipe nobody
     reads would fill up and stall the server. Raises AudioDeviceError if it does not start.
@@ -21,8 +24,8 @@ def start_dummy_server(name: str, rate: int = 48000, period: int = 256,
 
     if shutil.which("jackd") is None:
         raise AudioDeviceError("jackd is not installed (apt-get install jackd2)")
-    command = ["jackd", "-R", *(["-P", str(priority)] if priority else []), "-n", name,
-               "-d", "dummy", "-r", str(rate), "-p", str(period)]
+    command = ["jackd", "-R" if realtime else "-r", *(["-P", str(priority)] if priority else []),
+               "-n", name, "-d", "dummy", "-r", str(rate), "-p", str(period)]
     with open(log or "/dev/null", "ab") as sink:
         server = subprocess.Popen(command, stdout=sink, stderr=sink)
     for _ in range(100):

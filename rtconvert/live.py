@@ -6,7 +6,8 @@ steps that take a few ms of CPU each; run inside the callback, one such step per
 four 5 ms blocks would overrun the device deadline whenever the machine hiccups. On
 the worker it has at least the latency profile's ``headroom_s`` of slack instead: the
 output queue holds that much converted audio in advance, rounded up to whole blocks (see
-:func:`.headroom_samples`), and the reported latency includes it. The worker takes the
+:func:`.headroom_samples`), more while the worker comes late or nearly late
+(:class:`.AdaptiveHeadroom`), and the reported latency includes it. The worker takes the
 real-time priority just below the callback's (:func:`.run_just_below`). Recording to
 disk and the monitor device read what the callback left behind, on their own threads.
 The monitor is a second output stream on its own device clock, fed through a short
@@ -242,9 +243,8 @@ class LiveStream:
             if not len(block):
                 continue
             began = time.perf_counter()
-            converted = self.engine.process(block)
+            self._output.push(self.headroom.adjust(self.engine.process(block)))
             self.status.meter(self.engine, time.perf_counter() - began, len(block) / self.rate)
-            self._output.push(self.headroom.adjust(converted))
             self.status.headroom_ms = 1000 * self.headroom_s
 
     def _monitor_callback(self, outdata: np.ndarray, frames: int, timing: Any,
