@@ -109,7 +109,7 @@ class LiveStream:
 
     @property
     def headroom_s(self) -> float:
-        """Converted audio queued ahead of the device now; it follows the load (:attr:`headroom`)."""
+        """Converted audio queued ahead of the device now (it follows the load)."""
         return self.headroom.samples / self.rate
 
     def _resolve(self) -> tuple[int | None, int | None, int | None]:
