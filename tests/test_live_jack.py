@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import soundfile
 import soxr
+from helpers import JACK_LOG, JACK_PERIOD, JACK_RATE, needs_jackd
 
 from rtconvert.bundle import load_bundle
 from rtconvert.errors import AudioDeviceError
@@ -19,8 +20,6 @@ from rtconvert.features import analyze
 from rtconvert.live import LiveConfig, LiveStream
 from rtconvert.loopback import Feeder
 from rtconvert.prosody import CENTS_PER_LOG
-
-from helpers import JACK_LOG, JACK_PERIOD, JACK_RATE, needs_jackd
 
 RATE, PERIOD = JACK_RATE, JACK_PERIOD
 
@@ -65,7 +64,8 @@ def test_live_stream_converts_speech_for_30_s_without_a_dropout(jack_server, bun
     model_rate = feature_config.sample_rate
     seconds = 30
     sentence = np.concatenate([speech, np.zeros(model_rate // 2)])
-    feed = np.tile(sentence, int(np.ceil(seconds * model_rate / len(sentence))))[:seconds * model_rate]
+    repeats = int(np.ceil(seconds * model_rate / len(sentence)))
+    feed = np.tile(sentence, repeats)[:seconds * model_rate]
     played, recorded = tmp_path / "feed.wav", tmp_path / "back.wav"
     soundfile.write(played, soxr.resample(feed, model_rate, RATE, "HQ"), RATE, subtype="FLOAT")
     script = tmp_path / "live.py"
@@ -165,11 +165,11 @@ except AudioDeviceError as exc:
 
 
 def test_a_vanishing_server_stops_the_stream_with_a_message(tmp_path):
-    """Stopping the audio server mid-stream: the stream reports it, stops cleanly, the process exits.
+    """Stopping the audio server mid-stream: the stream reports it, stops, the process exits.
 
     Runs in its own process with its own server, since PortAudio keeps the dead stream.
     """
-    name = f"rtconvert-vanish-{os.getpid()}"
+    name = "rtconvert-vanish-test"  # one name: a killed server's registry slot is reused
     script = tmp_path / "vanish.py"
     script.write_text(VANISH_SCRIPT)
     try:
@@ -182,7 +182,8 @@ def test_a_vanishing_server_stops_the_stream_with_a_message(tmp_path):
     assert lines[0] == "active True"
     assert lines[1] == "message the audio stream stopped: a device was disconnected or failed"
     assert lines[2] == "stopped"
-    assert lines[3].startswith("refresh an audio device or the JACK server went away") and "restart" in lines[3]
+    assert lines[3].startswith("refresh an audio device or the JACK server went away")
+    assert "restart" in lines[3]
 
 
 def test_the_app_converts_on_the_server_and_records(jack_server, bundle, qtbot, speech,
@@ -198,7 +199,8 @@ def test_the_app_converts_on_the_server_and_records(jack_server, bundle, qtbot, 
     window.show()
     window.activateWindow()
     qtbot.waitUntil(window.isActiveWindow)  # shortcuts go to the active window
-    assert "JACK" in window.input_picker.currentText() and "JACK" in window.output_picker.currentText()
+    assert "JACK" in window.input_picker.currentText()
+    assert "JACK" in window.output_picker.currentText()
     window.recording_folder = tmp_path / "recordings"
     qtbot.keyClick(window, str(window.emotions.index("happy") + 1))  # its number key
     window.intensity.setValue(100)
@@ -225,7 +227,8 @@ def test_the_app_converts_on_the_server_and_records(jack_server, bundle, qtbot, 
     assert max(input_levels) > -40 and min(input_levels) < max(input_levels) - 20, input_levels
     assert window.status_panel.underrun_label.text() == \
         f"{window.live.underruns} / {window.live.status.input_overflows}"
-    assert window.status_panel.latency_label.text().startswith(f"{1000 * window.live.latency_s:.1f} ms")
+    latency_text = window.status_panel.latency_label.text()
+    assert latency_text.startswith(f"{1000 * window.live.latency_s:.1f} ms")
     window.record_button.setChecked(False)
     window.close()
     assert window.live is None  # closing stopped the stream
