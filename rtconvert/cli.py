@@ -105,8 +105,9 @@ def _info(args: argparse.Namespace) -> int:
     print(f"emotions   {', '.join((NEUTRAL,) + bundle.emotions)}")
     scale = ", ".join(f"{v:g} {k}" for k, v in bundle.intensity_scale.items())
     print(f"intensity  0 none; {scale}")
+    ahead = bundle.lookahead_frames
     print(f"features   {features.sample_rate} Hz, {features.frame_period_ms:g} ms frames, "
-          f"lookahead {bundle.lookahead_frames} frames, trained for the "
+          f"lookahead {ahead} frame{'' if ahead == 1 else 's'}, trained for the "
           f"{bundle.latency_profile} latency profile")
     print(f"licence    {bundle.licence}")
     return 0
