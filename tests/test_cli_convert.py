@@ -60,3 +60,16 @@ def test_bench_reports_every_key_in_json(speech_file, tmp_path, capsys):
     longer = runs[1]["algorithmic_latency_ms"] - runs[0]["algorithmic_latency_ms"]
     assert longer == pytest.approx(16, abs=0.01)
     assert "latency ms" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("profile, model, lookahead", [
+    ("balanced", "default", "lookahead 2 frames,"), ("low", "low", "lookahead 1 frame,")])
+def test_info_describes_each_shipped_model(profile, model, lookahead, capsys):
+    from rtconvert.bundle import default_bundle_path
+
+    assert main(["info", "--model", str(default_bundle_path(profile))]) == 0
+    out = capsys.readouterr().out
+    assert f"model      {model} (" in out
+    assert "emotions   neutral, calm, happy, sad, angry, fearful, disgust, surprised" in out
+    assert f"{lookahead} trained for the {profile} latency profile" in out
+    assert "CC BY-NC-SA 4.0" in out
