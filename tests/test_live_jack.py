@@ -63,8 +63,8 @@ live.stop()
 """
 
 
-def test_live_stream_converts_speech_for_30_s_without_a_late_block(jack_server, bundle, speech,
-                                                                feature_config, tmp_path):
+def test_live_stream_converts_speech_for_30_s_without_a_late_block(
+        jack_server, bundle, speech, feature_config, tmp_path):
     model_rate = feature_config.sample_rate
     seconds = 30
     sentence = np.concatenate([speech, np.zeros(model_rate // 2)])
