@@ -35,7 +35,8 @@ from rtconvert.model import open_session
 from rtconvert.modelio import Layout
 from training.checkpoint import CHECKPOINT_NAME, load_checkpoint
 from training.models import Generator
-from training.train import STATS_NAME, build_generator
+from training.prepare import STATS_NAME
+from training.train import build_generator
 
 OPSET = 17
 PARITY_TOLERANCE = 1e-4

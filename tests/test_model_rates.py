@@ -34,7 +34,8 @@ def rate_bundle(request, tiny_run, tmp_path_factory) -> Path:
 
     from export.onnx_export import PARITY_TOLERANCE, bundle_metadata, onnx_bytes, parity_error
     from training.checkpoint import CHECKPOINT_NAME, load_checkpoint
-    from training.train import STATS_NAME, build_generator
+    from training.prepare import STATS_NAME
+    from training.train import build_generator
 
     rate = request.param
     config = load_checkpoint(tiny_run / CHECKPOINT_NAME)["config"]

@@ -17,7 +17,8 @@ from helpers import REPO, SHARED_DATA, TEST_CACHE, needs_ravdess
 from rtconvert.errors import ConfigError
 from training.checkpoint import CHECKPOINT_NAME, load_checkpoint
 from training.config import load_config
-from training.train import Trainer, main, prepare_data
+from training.prepare import prepare_data
+from training.train import Trainer, main
 
 
 def _train_command(run_dir: Path, overrides: list[str]) -> list[str]:

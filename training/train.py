@@ -17,12 +17,9 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
-import math
 import os
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,13 +30,9 @@ from torch import distributed
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from rtconvert.config import FeatureConfig
 from rtconvert.entry import ArgumentParser, run_command
-from rtconvert.errors import ConfigError
 from rtconvert.files import atomic_output, write_text
-from rtconvert.modelio import Layout, Normalization
-from rtconvert.profiles import PROFILES, LatencyProfile
-from rtconvert.prosody import DB_PER_LOG_POWER, EmotionShift, shift_at
+from rtconvert.modelio import Layout
 
 from .checkpoint import (
     CHECKPOINT_NAME,
@@ -49,17 +42,7 @@ from .checkpoint import (
     save_checkpoint,
 )
 from .config import load_config
-from .corpus import INTENSITY_NAMES
-from .dataset import (
-    NEUTRAL,
-    ConditionMap,
-    Take,
-    load_takes,
-    parallel_pairs,
-    sample_batch,
-)
-from .extract import FeatureSpec, cache_dir, extract
-from .index import scan
+from .dataset import sample_batch
 from .losses import (
     classification_loss,
     converted_inputs,
@@ -71,155 +54,11 @@ from .losses import (
     statistics_loss,
 )
 from .models import Discriminator, EmotionClassifier, Generator
-from .stats import compute_statistics
+from .prepare import CONFIG_NAME, Data, prepare_data
 from .validate import plot_losses, validate
 
-#: The run folder's resolved config and training-speaker statistics: written once every
-#: data check passed, so a failed start leaves nothing a re-run would read.
-CONFIG_NAME, STATS_NAME = "config.yaml", "stats.json"
 LOSS_NAMES = ("g_parallel", "g_smoothness", "g_statistics", "g_classification",
               "g_adversarial", "g_total", "d_loss")
-
-
-@dataclass
-class Data:
-    """Everything the trainer reads: takes and pairs of the training and dev speakers."""
-
-    train_takes: list[Take]
-    train_pairs: list
-    dev_takes: list[Take]
-    dev_pairs: list
-    stats: dict[str, Any]
-    norm: Normalization
-    layout: Layout
-    conditions: ConditionMap
-    spec: FeatureSpec
-
-
-def feature_spec(config: FeatureConfig, profile: LatencyProfile, speed: float = 1.0
-                 ) -> FeatureSpec:
-    """The streaming analysis of a latency profile: what the engine sees live."""
-    return FeatureSpec(config, profile.geometry(config), speed)
-
-
-def split_utterances(config: dict[str, Any]) -> tuple[list, list, list]:
-    """Training, dev (checkpoint selection) and validation (never seen) utterances.
-
-    Raises
-    ------
-    ConfigError
-        If the root holds no takes of the configured corpora and emotions, a named
-        speaker or sentence is not among them, or a part of the split is left empty.
-    """
-    data = config["data"]
-    found = scan(data["root"])[0]
-    utterances = [u for u in found if u.corpus in data["corpora"]
-                  and u.emotion in (NEUTRAL, *data["emotions"])]
-    if not utterances:
-        corpora = sorted({u.corpus for u in found})
-        raise ConfigError(f"0 training utterances: data.root {data['root']} holds no takes of "
-                          f"data.corpora {data['corpora']} with data.emotions (corpora found: "
-                          f"{', '.join(corpora) or 'none'})")
-    unscaled = {INTENSITY_NAMES[u.intensity] for u in utterances
-                if u.emotion != NEUTRAL} - set(data["intensity_scale"])
-    if unscaled:
-        raise ConfigError(f"data.intensity_scale gives no generator intensity for the "
-                          f"{', '.join(sorted(unscaled))} takes under {data['root']}")
-    valid, dev = set(data["valid_speakers"]), set(data["dev_speakers"])
-    sentences = data.get("sentences")
-    speakers, known_sentences = {u.speaker for u in utterances}, {u.sentence for u in utterances}
-    for key, names, known in (("valid_speakers", valid, speakers), ("dev_speakers", dev, speakers),
-                              ("sentences", set(sentences or ()), known_sentences)):
-        if names - known:
-            raise ConfigError(f"data.{key}: {', '.join(sorted(names - known))} not under "
-                              f"{data['root']} (found {_names(known)})")
-    train = [u for u in utterances if u.speaker not in valid | dev
-             and (sentences is None or u.sentence in sentences)]
-    dev_rows = [u for u in utterances if u.speaker in dev]
-    valid_rows = [u for u in utterances if u.speaker in valid]
-    for name, rows in (("training", train), ("dev", dev_rows), ("validation", valid_rows)):
-        if not rows:
-            raise ConfigError(f"the speaker split left 0 {name} utterances "
-                              f"(valid_speakers={sorted(valid)}, dev_speakers={sorted(dev)}, "
-                              f"sentences={sentences}; speakers found: {_names(speakers)})")
-    return train, dev_rows, valid_rows
-
-
-def _names(names: set[str], most: int = 8) -> str:
-    """Up to ``most`` of ``names``, sorted, for a message."""
-    listed = sorted(names)
-    return ", ".join(listed[:most]) + (f" and {len(listed) - most} more" if len(listed) > most
-                                       else "")
-
-
-def _runtime_shifts(stats: dict[str, Any], emotions: list[str], scale: dict[str, float]
-                    ) -> dict[tuple[str, str], tuple[float, float, float]]:
-    """(emotion, intensity) -> the shifts the runtime applies there (rtconvert.prosody)."""
-    shifts = {}
-    for emotion in emotions:
-        measured = stats["prosody"].get(emotion, {})
-        anchors = sorted((scale[name], EmotionShift(s["delta_lf0"], math.log(s["sigma_ratio"]),
-                                                    s["delta_c0_db"]))
-                         for name, s in measured.items() if name in scale)
-        for name in measured:
-            if name in scale:
-                shift = shift_at(anchors, scale[name])
-                shifts[(emotion, name)] = (shift.delta_lf0, math.exp(shift.log_sigma_ratio),
-                                           shift.delta_c0_db / DB_PER_LOG_POWER)
-    return shifts
-
-
-def prepare_data(config: dict[str, Any], run_dir: Path, progress: bool) -> Data:
-    """Extract (or reuse) features, split speakers, compute statistics on the training ones."""
-    data = config["data"]
-    features = FeatureConfig()
-    train, dev, _ = split_utterances(config)
-    profile = PROFILES[data["profile"]]
-    clean = feature_spec(features, profile)
-    failed: dict[str, Path] = {}  # file -> the list of failures that names it
-    for speed in data["speeds"]:
-        rows = train if speed != 1.0 else train + dev
-        report = extract(rows, data["root"], data["cache"], feature_spec(features, profile, speed),
-                         progress=progress)
-        failed |= {line.split(": ", 1)[0]: report.directory / "failures.txt"
-                   for line in report.failures}
-    train = [u for u in train if u.filepath not in failed]
-    dev = [u for u in dev if u.filepath not in failed]
-    if failed and not (train and dev):
-        raise ConfigError(f"no {'training' if not train else 'dev'} take could be analysed "
-                          f"({len(failed)} failed; see {next(iter(failed.values()))})")
-    # A started run (its config saved) keeps its statistics; a new start computes them
-    # and saves them only once every check passed, as the config.
-    stats_path = run_dir / STATS_NAME
-    reuse = (run_dir / CONFIG_NAME).is_file() and stats_path.is_file()
-    if reuse:
-        stats = json.loads(stats_path.read_text())
-    else:
-        stats = compute_statistics(cache_dir(data["cache"], clean), train)
-        stats.update(valid_speakers=sorted(data["valid_speakers"]),
-                     dev_speakers=sorted(data["dev_speakers"]))
-    norm = Normalization(*(np.array(stats[k]) for k in ("mcep_mean", "mcep_std", "bap_mean",
-                                                         "bap_std")), stats["c0_scale"])
-    layout = Layout(features.n_mcep, features.n_bap)
-    variants = {f"speed{speed}": cache_dir(data["cache"], feature_spec(features, profile, speed))
-                for speed in data["speeds"]}
-    train_takes, levels = load_takes(variants, train, norm)
-    dev_takes, dev_levels = load_takes({"speed1.0": cache_dir(data["cache"], clean)}, dev, norm)
-    levels.update(dev_levels)
-    conditions = ConditionMap(tuple(data["emotions"]), data["intensity_scale"],
-                              _runtime_shifts(stats, data["emotions"], data["intensity_scale"]),
-                              {g: lv for (g, e, _), lv in levels.items() if e == NEUTRAL},
-                              norm.c0_scale)
-    pairs = {}
-    for name, takes in (("training", train_takes), ("dev", dev_takes)):
-        pairs[name] = parallel_pairs(takes, levels, norm.c0_scale, layout)
-        if not pairs[name]:  # each speaker needs a neutral and an emotional take of a sentence
-            raise ConfigError(f"the {name} speakers have no neutral and emotional takes of one "
-                              f"sentence to pair (takes with voiced neutral speech: {len(takes)})")
-    if not reuse:
-        write_text(stats_path, json.dumps(stats, indent=1))
-    return Data(train_takes, pairs["training"], dev_takes, pairs["dev"], stats, norm, layout,
-                conditions, clean)
 
 
 def _distributed() -> tuple[int, int, torch.device]:
