@@ -86,7 +86,8 @@ def test_run_folder_has_logs_plot_and_samples(tiny_run):
     assert samples == sorted(f"{e}.wav" for e in ("neutral", "calm", "happy", "sad", "angry",
                                                   "fearful", "disgust", "surprised"))
     header = (tiny_run / "log.csv").read_text().splitlines()[0]
-    assert "valid_mcd_db" in header and "g_parallel" in header
+    assert all(name in header.split(",") for name in (
+        "valid_mcd_db", "valid_lf0_r", "g_parallel", "g_lf0_correlation"))
     state = load_checkpoint(tiny_run / CHECKPOINT_NAME)
     assert state["best"]["step"] in (10, 20)  # the checkpoint that ships is chosen by score
 

@@ -85,6 +85,25 @@ def statistics_loss(converted: torch.Tensor, aligned: torch.Tensor, layout: Layo
     return mean_error.mean() + (stds[0] - stds[1]).abs().mean()
 
 
+def lf0_correlation_loss(converted: torch.Tensor, aligned: torch.Tensor, layout: Layout
+                         ) -> torch.Tensor:
+    """Mean of 1 - Pearson r between the segments' log-F0 and the real take's, voiced in both.
+
+    The L1 to another take's frames is minimised by a residual that averages accents out
+    (their timing jitters from take to take); correlation asks for the contour's shape
+    (rises, falls, accents) whatever its scale, which the statistics loss sets.
+    Segments with fewer than 10 frames voiced in both do not count.
+    """
+    weight = converted[:, layout.voiced] * aligned[:, layout.voiced]
+    n = weight.sum(1)
+    a, b = converted[:, layout.lf0], aligned[:, layout.lf0]
+    a = (a - (a * weight).sum(1, keepdim=True) / n.clamp(min=1.0)[:, None]) * weight
+    b = (b - (b * weight).sum(1, keepdim=True) / n.clamp(min=1.0)[:, None]) * weight
+    r = (a * b).sum(1) / ((a ** 2).sum(1) * (b ** 2).sum(1) + 1e-6).sqrt()
+    counted = n >= 10
+    return (1.0 - r[counted]).sum() / counted.sum().clamp(min=1)
+
+
 def classification_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """Cross-entropy of the classifier's verdict against the asked-for emotion."""
     return F.cross_entropy(logits, labels)

@@ -48,6 +48,7 @@ from .losses import (
     converted_inputs,
     discriminator_loss,
     generator_adversarial_loss,
+    lf0_correlation_loss,
     masked_l1,
     smoothness_loss,
     speech_weights,
@@ -57,8 +58,8 @@ from .models import Discriminator, EmotionClassifier, Generator
 from .prepare import CONFIG_NAME, Data, prepare_data
 from .validate import plot_losses, validate
 
-LOSS_NAMES = ("g_parallel", "g_smoothness", "g_statistics", "g_classification",
-              "g_adversarial", "g_total", "d_loss")
+LOSS_NAMES = ("g_parallel", "g_smoothness", "g_statistics", "g_lf0_correlation",
+              "g_classification", "g_adversarial", "g_total", "d_loss")
 
 
 def _distributed() -> tuple[int, int, torch.device]:
@@ -185,15 +186,18 @@ class Trainer:
         smooth[layout.lf0] = loss["smoothness_lf0"]
         smoothness = smoothness_loss(delta, smooth)
         statistics = statistics_loss(converted, t["aligned"], layout)
+        correlation = lf0_correlation_loss(converted, t["aligned"], layout)
         classification = classification_loss(self.classifier(converted), t["label"])
         total = (loss["lambda_parallel"] * parallel + loss["lambda_smoothness"] * smoothness
                  + loss["lambda_statistics"] * statistics
+                 + loss["lambda_lf0_correlation"] * correlation
                  + loss["lambda_classification"] * classification
                  + loss["lambda_adversarial"] * adversarial)
         self.g_optimizer.zero_grad(set_to_none=True)
         total.backward()
         self.g_optimizer.step()
-        values = (parallel, smoothness, statistics, classification, adversarial, total, d_loss)
+        values = (parallel, smoothness, statistics, correlation, classification, adversarial,
+                  total, d_loss)
         return {name: float(v.detach()) for name, v in zip(LOSS_NAMES, values)}
 
     def run(self, progress: bool = True) -> None:

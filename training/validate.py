@@ -44,7 +44,8 @@ def validate(generator, classifier, data, sample_dir: Path, device: torch.device
     mcep_std = norm.mcep_std[1:, None]
     rows: dict[str, list[float]] = {k: [] for k in (
         "valid_parallel", "valid_mcd_db", "valid_mcd_zero_db", "valid_lf0_rmse_cents",
-        "valid_lf0_zero_cents", "valid_classifier_acc")}
+        "valid_lf0_zero_cents", "valid_lf0_r", "valid_lf0_r_zero",
+        "valid_classifier_acc")}
     for pair in data.dev_pairs:
         source, emotional = data.dev_takes[pair.neutral], data.dev_takes[pair.emotional]
         condition = data.conditions.vector(*emotional.domain)
@@ -68,6 +69,10 @@ def validate(generator, classifier, data, sample_dir: Path, device: torch.device
                             ("valid_lf0_zero_cents", source.inputs[layout.lf0])):
                 error = (z - aligned[layout.lf0])[voiced] * std * CENTS_PER_LOG
                 rows[name].append(float(np.sqrt(np.mean(error ** 2))))
+        if voiced.sum() >= 10:
+            for name, z in (("valid_lf0_r", converted[layout.lf0]),
+                            ("valid_lf0_r_zero", source.inputs[layout.lf0])):
+                rows[name].append(float(np.corrcoef(z[voiced], aligned[layout.lf0][voiced])[0, 1]))
         label = data.conditions.classes.index(emotional.utterance.emotion)
         with torch.no_grad():
             logits = classifier(torch.from_numpy(converted)[None].to(device))
