@@ -31,7 +31,7 @@ def test_only_the_contour_shape_counts():
 def test_unvoiced_frames_and_short_segments_do_not_count():
     t = torch.linspace(0.0, 1.0, 64)[None]
     contour = torch.sin(2 * math.pi * 3 * t)
-    voiced = (torch.arange(64) % 8 < 6).float()[None]  # every 8th and 7th frame unvoiced
+    voiced = (torch.arange(64) % 8 < 6).float()[None]  # the 7th and 8th of every 8 frames unvoiced
     noise = torch.randn(1, 64) * (1 - voiced) * 10.0  # only where unvoiced
     converted = _frames(contour, voiced)
     converted[:, LAYOUT.lf0] += noise
