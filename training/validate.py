@@ -16,7 +16,7 @@ from rtconvert.modelio import speech_weight
 from rtconvert.prosody import CENTS_PER_LOG
 
 from .losses import converted_inputs
-from .measures import mel_cepstral_distortion
+from .measures import lf0_correlation, mel_cepstral_distortion
 
 
 def _speech(inputs: np.ndarray, data) -> np.ndarray:
@@ -65,14 +65,16 @@ def validate(generator, classifier, data, sample_dir: Path, device: torch.device
         voiced = (source.inputs[layout.voiced] > 0) & (aligned[layout.voiced] > 0)
         if voiced.any():
             std = data.conditions.neutral_levels[source.group].lf0_std
-            for name, z in (("valid_lf0_rmse_cents", converted[layout.lf0]),
-                            ("valid_lf0_zero_cents", source.inputs[layout.lf0])):
+            # Pearson r is unchanged by the affine map from z-scores to log Hz: exp(z) serves.
+            reference = np.where(voiced, np.exp(aligned[layout.lf0]), 0.0)
+            for rmse_name, r_name, z in (
+                    ("valid_lf0_rmse_cents", "valid_lf0_r", converted[layout.lf0]),
+                    ("valid_lf0_zero_cents", "valid_lf0_r_zero", source.inputs[layout.lf0])):
                 error = (z - aligned[layout.lf0])[voiced] * std * CENTS_PER_LOG
-                rows[name].append(float(np.sqrt(np.mean(error ** 2))))
-        if voiced.sum() >= 10:
-            for name, z in (("valid_lf0_r", converted[layout.lf0]),
-                            ("valid_lf0_r_zero", source.inputs[layout.lf0])):
-                rows[name].append(float(np.corrcoef(z[voiced], aligned[layout.lf0][voiced])[0, 1]))
+                rows[rmse_name].append(float(np.sqrt(np.mean(error ** 2))))
+                r = lf0_correlation(np.where(voiced, np.exp(z), 0.0), reference)
+                if np.isfinite(r):
+                    rows[r_name].append(r)
         label = data.conditions.classes.index(emotional.utterance.emotion)
         with torch.no_grad():
             logits = classifier(torch.from_numpy(converted)[None].to(device))
