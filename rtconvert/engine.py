@@ -71,7 +71,7 @@ class Engine:
         self.profile = profile or PROFILES[bundle.latency_profile]
         self.frames_per_step, self.lookahead_frames = self.profile.geometry(self.config)
         self.conversion = ConversionStage(converter or OnnxConverter(bundle), self.config.n_mcep,
-                                          self.config.n_bap)
+                                          self.config.n_bap, self.config.frame_period_ms)
         # A step runs when its last frame's lookahead arrives, and its output ends where the
         # converter's lookahead lets it: a sample arriving just after a step waits this long.
         self.model_delay = self.config.hop_length * (
@@ -187,7 +187,8 @@ class Engine:
         if not frames.n_frames:
             return np.zeros(0)
         f0, mcep = times.run("prosody", self.prosody.process, frames.features.f0_hz,
-                             frames.features.mcep, frames.condition, frames.lf0_residual)
+                             frames.features.mcep, frames.condition, frames.lf0_residual,
+                             frames.speech)
         self.f0_trace.push(frames.features.f0_hz, f0)
         wet = times.run("synthesis", self.synthesizer.process, f0, mcep, frames.features.bap)
         return self.mixer.process(wet, 0.0 if settings.bypass or not gate_open else 1.0,

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from .modelio import SpeakerLevels, speech_weight
+from .modelio import SpeakerLevels
 
 if TYPE_CHECKING:
     from .bundle import Bundle
@@ -174,7 +174,8 @@ class ProsodyShifter:
     feeds them), by the sum of the shifts of the emotions in the mixture, each at its
     intensity (:func:`shift_at`), and then by the generator's per-frame residual in
     z-units of the shifted statistics; the energy (c0) of speech frames moves by the
-    mixture's energy shift (:func:`rtconvert.modelio.speech_weight`: not the pauses).
+    mixture's energy shift, weighed by how much of the *input* frame was speech
+    (:func:`rtconvert.modelio.speech_weight`: not the pauses), as in training.
 
     Parameters
     ----------
@@ -227,7 +228,7 @@ class ProsodyShifter:
         return SpeakerLevels(self.stats.mean, self.stats.std, self.energy.mean)
 
     def process(self, f0_hz: FloatArray, mcep: FloatArray, condition: FloatArray,
-                lf0_residual: FloatArray | None = None) -> tuple[FloatArray, FloatArray]:
+                lf0_residual: FloatArray, speech: FloatArray) -> tuple[FloatArray, FloatArray]:
         """F0 and mel-cepstra of each frame moved by the emotion mixture of its condition row.
 
         Parameters
@@ -236,8 +237,10 @@ class ProsodyShifter:
         mcep : ndarray, shape (n_frames, n_mcep)
         condition : ndarray, shape (n_frames, n_emotions)
             Intensity per emotion at each frame.
-        lf0_residual : ndarray, shape (n_frames,), optional
+        lf0_residual : ndarray, shape (n_frames,)
             The generator's log-F0 change in z-units of the shifted statistics.
+        speech : ndarray, shape (n_frames,)
+            How much of each input frame is speech (0..1): the energy shift's weight.
 
         Returns
         -------
@@ -248,8 +251,6 @@ class ProsodyShifter:
         voiced = f0_hz > 0
         lf0 = np.log(np.where(voiced, f0_hz, 1.0))
         mcep = mcep.copy()
-        residual = np.zeros(len(f0_hz)) if lf0_residual is None else lf0_residual
-        speech = speech_weight(mcep[:, 0], self.energy.mean)
         # Rows differ only while the mixture glides; otherwise one shift serves all frames.
         if (condition == condition[0]).all():
             groups = [(condition[0], np.ones(len(f0_hz), dtype=bool))]
@@ -262,7 +263,7 @@ class ProsodyShifter:
             sigma_ratio = math.exp(shift.log_sigma_ratio)
             shifted = shift_log_f0(lf0[frames], voiced[frames], stats, shift.delta_lf0,
                                    sigma_ratio, 1.0)
-            lf0[frames] = shifted + stats.std * sigma_ratio * residual[frames]
+            lf0[frames] = shifted + stats.std * sigma_ratio * lf0_residual[frames]
             mcep[frames, 0] += speech[frames] * shift.delta_c0_db / DB_PER_LOG_POWER
         low, high = F0_LIMITS_HZ
         return np.where(voiced, np.minimum(np.maximum(np.exp(lf0), low), high), 0.0), mcep

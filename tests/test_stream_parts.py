@@ -1,5 +1,6 @@
-"""Small stream parts on their own: the emotion shift curve, running statistics, queues, the
-live headroom (on a real stream) and worker priority, presets (F0 is in test_pitch.py)."""
+"""Small stream parts on their own: the emotion shift curve, running statistics, where changes
+fade out, queues, the live headroom (on a real stream) and worker priority, presets (F0 is in
+test_pitch.py)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,22 @@ from helpers import needs_jackd
 
 from rtconvert.bundle import load_bundle
 from rtconvert.controls import Settings
+from rtconvert.conversion import ENERGY_SMOOTHING_MS, ConversionStage
 from rtconvert.errors import ConfigError
+from rtconvert.features import WorldFeatures
 from rtconvert.headroom import AdaptiveHeadroom, headroom_samples
 from rtconvert.live import LiveConfig, LiveStream
+from rtconvert.model import IdentityConverter
+from rtconvert.modelio import SILENCE_BELOW_DB, FrameChanges, SpeakerLevels
 from rtconvert.presets import PresetStore
-from rtconvert.prosody import MAX_ENERGY_SHIFT_DB, EmotionShift, RunningStats, shift_at
+from rtconvert.prosody import (
+    DB_PER_LOG_POWER,
+    MAX_ENERGY_SHIFT_DB,
+    EmotionShift,
+    ProsodyShifter,
+    RunningStats,
+    shift_at,
+)
 from rtconvert.rtthreads import realtime_priority, run_just_below
 from rtconvert.samplequeue import SampleQueue
 
@@ -43,6 +55,68 @@ def test_running_statistics_start_at_the_prior_and_converge():
     frozen = stats.mean
     stats.update(np.zeros(0))  # silence: nothing voiced
     assert stats.mean == frozen
+
+
+class QuietingConverter(IdentityConverter):
+    """Stands in for a generator that takes every frame down by 30 dB and makes it breathier."""
+
+    def process(self, features: WorldFeatures, speaker: SpeakerLevels) -> FrameChanges:
+        changes = super().process(features, speaker)
+        changes.mcep[:, 0] = -30.0 / DB_PER_LOG_POWER
+        changes.bap[:] = 5.0
+        return changes
+
+
+def test_changes_fade_out_below_speech_by_the_input_frames_level():
+    """The room between words passes untouched; a speech frame gets the emotion's whole energy
+    shift even where the generator made it quiet (a steady note once vanished that way)."""
+    bundle = load_bundle()
+    n_mcep, n_bap = bundle.features.n_mcep, bundle.features.n_bap
+    stage = ConversionStage(QuietingConverter(n_mcep, n_bap), n_mcep, n_bap,
+                            bundle.features.frame_period_ms)
+    prosody = ProsodyShifter.from_bundle(bundle)
+    speaker = prosody.speaker_levels()
+    room_db = -(SILENCE_BELOW_DB + 1.0)
+    mcep = np.zeros((2, n_mcep))
+    mcep[:, 0] = speaker.c0_mean + np.array([0.0, room_db]) / DB_PER_LOG_POWER
+    condition = np.zeros((2, len(bundle.emotions)))
+    condition[:, bundle.emotions.index("angry")] = 1.0
+    frames = stage.process(WorldFeatures(np.array([150.0, 0.0]), mcep, np.zeros((2, n_bap))),
+                           condition, speaker)
+    _, out = prosody.process(frames.features.f0_hz, frames.features.mcep, frames.condition,
+                             frames.lf0_residual, frames.speech)
+    shift_db = shift_at(prosody.anchors["angry"], 1.0).delta_c0_db
+    assert shift_db > 0
+    assert (out[0, 0] - mcep[0, 0]) * DB_PER_LOG_POWER == pytest.approx(shift_db - 30.0)
+    assert (out[1] == mcep[1]).all() and (frames.features.bap[1] == 0.0).all()
+    assert (frames.features.bap[0] == 5.0).all()
+
+
+class SteppingConverter(IdentityConverter):
+    """Stands in for a generator whose energy change jumps to -10 dB at frame 20."""
+
+    def process(self, features: WorldFeatures, speaker: SpeakerLevels) -> FrameChanges:
+        changes = super().process(features, speaker)
+        changes.mcep[20:, 0] = -10.0 / DB_PER_LOG_POWER
+        return changes
+
+
+def test_the_generators_energy_change_is_smoothed_over_50_ms():
+    bundle = load_bundle()
+    n_mcep, n_bap, frame_ms = (bundle.features.n_mcep, bundle.features.n_bap,
+                               bundle.features.frame_period_ms)
+    stage = ConversionStage(SteppingConverter(n_mcep, n_bap), n_mcep, n_bap, frame_ms)
+    speaker = ProsodyShifter.from_bundle(bundle).speaker_levels()
+    n = 20 + round(400 / frame_ms)
+    mcep = np.zeros((n, n_mcep))
+    mcep[:, 0] = speaker.c0_mean
+    frames = stage.process(WorldFeatures(np.full(n, 150.0), mcep, np.zeros((n, n_bap))),
+                           np.zeros((n, len(bundle.emotions))), speaker)
+    change_db = (frames.features.mcep[:, 0] - mcep[:, 0]) * DB_PER_LOG_POWER
+    assert (change_db[:20] == 0).all()
+    after_50_ms = change_db[20 + round(ENERGY_SMOOTHING_MS / frame_ms) - 1]
+    assert after_50_ms == pytest.approx(-10 * (1 - np.exp(-1)), abs=0.1)
+    assert change_db[-1] == pytest.approx(-10, abs=0.01)
 
 
 def test_sample_queue_pads_and_trims():
