@@ -57,14 +57,27 @@ def test_running_statistics_start_at_the_prior_and_converge():
     assert stats.mean == frozen
 
 
-class QuietingConverter(IdentityConverter):
-    """Stands in for a generator that takes every frame down by 30 dB and makes it breathier."""
+class FixedChangeConverter(IdentityConverter):
+    """Stands in for a generator: every call, the same energy change (dB, a scalar or one per
+    frame) and aperiodicity change."""
+
+    def __init__(self, n_mcep: int, n_bap: int, energy_db: float | np.ndarray,
+                 bap_db: float = 0.0) -> None:
+        super().__init__(n_mcep, n_bap)
+        self.energy_db, self.bap_db = energy_db, bap_db
 
     def process(self, features: WorldFeatures, speaker: SpeakerLevels) -> FrameChanges:
         changes = super().process(features, speaker)
-        changes.mcep[:, 0] = -30.0 / DB_PER_LOG_POWER
-        changes.bap[:] = 5.0
+        changes.mcep[:, 0] = self.energy_db / DB_PER_LOG_POWER
+        changes.bap[:] = self.bap_db
         return changes
+
+
+def fixed_change_stage(bundle, energy_db: float | np.ndarray,
+                       bap_db: float = 0.0) -> ConversionStage:
+    config = bundle.features
+    return ConversionStage(FixedChangeConverter(config.n_mcep, config.n_bap, energy_db, bap_db),
+                           config.n_mcep, config.n_bap, config.frame_period_ms)
 
 
 def test_changes_fade_out_below_speech_by_the_input_frames_level():
@@ -72,8 +85,7 @@ def test_changes_fade_out_below_speech_by_the_input_frames_level():
     shift even where the generator made it quiet (a steady note once vanished that way)."""
     bundle = load_bundle()
     n_mcep, n_bap = bundle.features.n_mcep, bundle.features.n_bap
-    stage = ConversionStage(QuietingConverter(n_mcep, n_bap), n_mcep, n_bap,
-                            bundle.features.frame_period_ms)
+    stage = fixed_change_stage(bundle, energy_db=-30.0, bap_db=5.0)
     prosody = ProsodyShifter.from_bundle(bundle)
     speaker = prosody.speaker_levels()
     room_db = -(SILENCE_BELOW_DB + 1.0)
@@ -92,22 +104,13 @@ def test_changes_fade_out_below_speech_by_the_input_frames_level():
     assert (frames.features.bap[0] == 5.0).all()
 
 
-class SteppingConverter(IdentityConverter):
-    """Stands in for a generator whose energy change jumps to -10 dB at frame 20."""
-
-    def process(self, features: WorldFeatures, speaker: SpeakerLevels) -> FrameChanges:
-        changes = super().process(features, speaker)
-        changes.mcep[20:, 0] = -10.0 / DB_PER_LOG_POWER
-        return changes
-
-
 def test_the_generators_energy_change_is_smoothed_over_50_ms():
     bundle = load_bundle()
     n_mcep, n_bap, frame_ms = (bundle.features.n_mcep, bundle.features.n_bap,
                                bundle.features.frame_period_ms)
-    stage = ConversionStage(SteppingConverter(n_mcep, n_bap), n_mcep, n_bap, frame_ms)
-    speaker = ProsodyShifter.from_bundle(bundle).speaker_levels()
     n = 20 + round(400 / frame_ms)
+    stage = fixed_change_stage(bundle, energy_db=np.where(np.arange(n) >= 20, -10.0, 0.0))
+    speaker = ProsodyShifter.from_bundle(bundle).speaker_levels()
     mcep = np.zeros((n, n_mcep))
     mcep[:, 0] = speaker.c0_mean
     frames = stage.process(WorldFeatures(np.full(n, 150.0), mcep, np.zeros((n, n_bap))),
