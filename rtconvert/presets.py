@@ -9,8 +9,8 @@ from pathlib import Path
 
 import platformdirs
 
-from .controls import Settings
 from .errors import ConfigError
+from .settings import Settings
 
 #: The file presets live in unless a caller says otherwise.
 DEFAULT_PATH = Path(platformdirs.user_config_dir("rtconvert")) / "presets.json"

@@ -165,11 +165,11 @@ def run_app(seconds: float, rate: int) -> dict:
     from PyQt6.QtCore import QTimer
     from PyQt6.QtWidgets import QApplication
 
-    from rtconvert.bench import bench_speech
+    from rtconvert.app.main import MainWindow
+    from rtconvert.bench.loopback import Feeder
+    from rtconvert.bench.timing import bench_speech
     from rtconvert.bundle import load_bundle
     from rtconvert.control import ControlOptions
-    from rtconvert.gui import MainWindow
-    from rtconvert.loopback import Feeder
     from rtconvert.presets import PresetStore
 
     app = QApplication(sys.argv[:1])

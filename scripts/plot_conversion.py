@@ -18,11 +18,11 @@ import numpy as np
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from rtconvert.audiofile import load_audio  # noqa: E402
 from rtconvert.bundle import load_bundle  # noqa: E402
 from rtconvert.config import FeatureConfig  # noqa: E402
-from rtconvert.features import analyze  # noqa: E402
-from rtconvert.prosody import CENTS_PER_LOG  # noqa: E402
+from rtconvert.dsp.features import analyze  # noqa: E402
+from rtconvert.engine.prosody import CENTS_PER_LOG  # noqa: E402
+from rtconvert.offline.audiofile import load_audio  # noqa: E402
 
 SHOWN = ("happy", "sad", "angry")
 

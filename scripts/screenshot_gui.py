@@ -27,11 +27,11 @@ def main(target: Path) -> None:
     import sounddevice as sd
     from PyQt6.QtWidgets import QApplication
 
-    from rtconvert.bench import bench_speech
+    from rtconvert.app.window import MainWindow
+    from rtconvert.bench.loopback import Feeder
+    from rtconvert.bench.timing import bench_speech
     from rtconvert.bundle import load_bundle
     from rtconvert.control import ControlOptions
-    from rtconvert.gui_window import MainWindow
-    from rtconvert.loopback import Feeder
     from rtconvert.presets import PresetStore
 
     app = QApplication(sys.argv[:1])

@@ -27,15 +27,15 @@ from typing import Any
 import numpy as np
 import soundfile
 
-from rtconvert.bench import bench_speech
+from rtconvert.bench.loopback import Feeder, delay_of
+from rtconvert.bench.timing import bench_speech
 from rtconvert.bundle import load_for_latency
-from rtconvert.controls import Settings
-from rtconvert.engine import Engine
-from rtconvert.entry import ArgumentParser, run_command
+from rtconvert.cli.entry import ArgumentParser, run_command
+from rtconvert.engine.engine import Engine
+from rtconvert.engine.stagetimes import STEP_HISTORY, StageTimes
 from rtconvert.errors import ConfigError
-from rtconvert.jackserver import start_dummy_server, stop_server
-from rtconvert.loopback import Feeder, delay_of
-from rtconvert.stagetimes import STEP_HISTORY, StageTimes
+from rtconvert.live.jack import start_dummy_server, stop_server
+from rtconvert.settings import Settings
 
 #: The soak's controls: conversion running, output the input delayed (see the docstring).
 SOAK_SETTINGS = Settings(emotion="happy", intensity=1.0, bypass=True, gate_db=-np.inf)
@@ -119,7 +119,7 @@ def soak_engine(engine: Engine, speech: np.ndarray, block: int, segment: int) ->
 
 def soak_live(bundle: Any, played: Path, config: Any, segment_s: float) -> dict[str, Any]:
     """Play ``played`` through a live stream on JACK from another process; figures per segment."""
-    from rtconvert.live import LiveStream
+    from rtconvert.live.stream import LiveStream
 
     live = LiveStream(bundle, config, SOAK_SETTINGS)
     n_segments = int(soundfile.info(played).duration // segment_s)
@@ -203,8 +203,8 @@ def main(argv: list[str] | None = None) -> int:
 def _live(args: argparse.Namespace, bundle: Any, profile: Any, speech: np.ndarray,
           block: int) -> dict[str, Any]:
     """The live part, on ``--server`` or a dummy server of its own."""
-    from rtconvert.devices import refresh_devices
-    from rtconvert.live import LiveConfig
+    from rtconvert.live.devices import refresh_devices
+    from rtconvert.live.stream import LiveConfig
 
     server, log = None, None
     if args.server is None:

@@ -20,10 +20,10 @@ import soundfile
 from PyQt6.QtCore import QTimer
 from PyQt6.QtWidgets import QApplication
 
-from rtconvert.bench import bench_speech
+from rtconvert.app.main import MainWindow
+from rtconvert.bench.loopback import Feeder
+from rtconvert.bench.timing import bench_speech
 from rtconvert.bundle import load_bundle
-from rtconvert.gui import MainWindow
-from rtconvert.loopback import Feeder
 from rtconvert.presets import PresetStore
 
 

@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from rtconvert.entry import ArgumentParser  # usage errors in one line, as the commands'
+from rtconvert.cli.entry import ArgumentParser  # usage errors in one line, as the commands'
 
 PROG = "startup_time"
 #: The ratios are taken against this one.

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from helpers import RAVDESS_ROOT, SHARED_DATA, TEST_CACHE, speak, start_jack, stop_jack
 
-from rtconvert.audiofile import load_audio
 from rtconvert.config import FeatureConfig
+from rtconvert.offline.audiofile import load_audio
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from rtconvert.errors import AudioDeviceError
-from rtconvert.jackserver import portaudio_ports, start_dummy_server, stop_server
+from rtconvert.live.jack import portaudio_ports, start_dummy_server, stop_server
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -72,7 +72,7 @@ JACK_LOG = Path(tempfile.gettempdir()) / f"rtconvert-test-jackd-{os.getpid()}.lo
 
 
 def launch_jack(name: str) -> subprocess.Popen:
-    """A JACK server with the dummy backend (:mod:`rtconvert.jackserver`), once it answers;
+    """A JACK server with the dummy backend (:mod:`rtconvert.live.jack`), once it answers;
     realtime where the machine allows. Its messages (xruns name the late client) go to
     ``JACK_LOG``."""
     try:
@@ -83,7 +83,7 @@ def launch_jack(name: str) -> subprocess.Popen:
 
 def start_jack(name: str) -> subprocess.Popen:
     """``launch_jack``, made this process's default server."""
-    from rtconvert.devices import refresh_devices
+    from rtconvert.live.devices import refresh_devices
 
     server = launch_jack(name)
     os.environ["JACK_DEFAULT_SERVER"] = name

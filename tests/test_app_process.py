@@ -16,9 +16,9 @@ import pytest
 from helpers import REPO, launch_jack, needs_jackd
 
 from rtconvert.bundle import load_bundle
-from rtconvert.cli import build_parser
+from rtconvert.cli.commands import build_parser
 
-RTCONVERT = [sys.executable, "-m", "rtconvert.cli"]
+RTCONVERT = [sys.executable, "-m", "rtconvert.cli.commands"]
 
 
 def _env(tmp_path: Path, **changes: str | None) -> dict[str, str]:
@@ -83,9 +83,9 @@ def test_ctrl_c_closes_the_app_cleanly(tmp_path):
 
 
 def test_the_app_and_run_start_with_the_same_emotion(qtbot, tmp_path):
-    from rtconvert.controls import default_emotion
-    from rtconvert.gui import MainWindow
+    from rtconvert.app.main import MainWindow
     from rtconvert.presets import PresetStore
+    from rtconvert.settings import default_emotion
 
     bundle = load_bundle()
     window = MainWindow(bundle, PresetStore(tmp_path / "presets.json"))
@@ -114,7 +114,7 @@ def test_run_says_which_devices_model_emotion_and_latency(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=10)
-    from rtconvert.controls import default_emotion
+    from rtconvert.settings import default_emotion
 
     assert result.returncode == 0, result.stderr
     first = result.stdout.splitlines()[0]
@@ -128,8 +128,8 @@ DYING_SERVER_APP = textwrap.dedent("""
     from PyQt6.QtWidgets import QApplication
     app = QApplication([])
     from rtconvert.bundle import load_bundle
-    from rtconvert.controls import default_emotion
-    from rtconvert.gui import MainWindow
+    from rtconvert.settings import default_emotion
+    from rtconvert.app.main import MainWindow
     from rtconvert.presets import PresetStore
 
     def settle(seconds):

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import soundfile
 
-from rtconvert.audiofile import check_finite, load_audio, write_audio
 from rtconvert.errors import AudioFileError
+from rtconvert.offline.audiofile import check_finite, load_audio, write_audio
 
 
 def test_stereo_is_downmixed_and_rate_converted(tmp_path):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from rtconvert.cli import main
+from rtconvert.cli.commands import main
 
 
 def test_convert_writes_the_input_rate_and_says_it_downmixed(speech_file, tmp_path, capsys):

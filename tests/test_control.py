@@ -18,15 +18,15 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from rtconvert.bundle import load_bundle
-from rtconvert.cli import main
+from rtconvert.cli.commands import main
 from rtconvert.control import Controller, ControlOptions, ControlServers
 from rtconvert.control.midi import MidiControl, MidiMapping, parse_midi, system_midi_inputs
-from rtconvert.controls import NEUTRAL, Settings
+from rtconvert.engine.f0trace import F0Trace
+from rtconvert.engine.pairring import PairRing
 from rtconvert.errors import ControlError
-from rtconvert.f0trace import F0Trace
-from rtconvert.pairring import PairRing
+from rtconvert.live.replay import GAP_S, Replay
 from rtconvert.presets import PresetStore
-from rtconvert.replay import GAP_S, Replay
+from rtconvert.settings import NEUTRAL, Settings
 
 
 @pytest.fixture(scope="module")
@@ -235,8 +235,9 @@ def test_rtconvert_ctl_without_a_running_converter():
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    done = subprocess.run([sys.executable, "-m", "rtconvert.launcher", "ctl", "--port", str(port),
-                           "status"], check=False, capture_output=True, text=True, timeout=60)
+    done = subprocess.run([sys.executable, "-m", "rtconvert.cli.launcher", "ctl", "--port",
+                           str(port), "status"], check=False, capture_output=True, text=True,
+                          timeout=60)
     assert done.returncode == 1 and done.stdout == ""
     assert done.stderr.startswith(f"rtconvert: error: no rtconvert answers on 127.0.0.1:{port}")
     assert done.stderr.count("\n") == 1

@@ -17,12 +17,12 @@ import soundfile
 import soxr
 from helpers import JACK_RATE, REPO, jack_stream_ports, needs_jackd
 
+from rtconvert.bench.loopback import Feeder
 from rtconvert.bundle import load_bundle
 from rtconvert.control.client import send_command
+from rtconvert.dsp.features import analyze
+from rtconvert.engine.prosody import CENTS_PER_LOG, EmotionShift, shift_at
 from rtconvert.errors import ControlError
-from rtconvert.features import analyze
-from rtconvert.loopback import Feeder
-from rtconvert.prosody import CENTS_PER_LOG, EmotionShift, shift_at
 
 pytestmark = needs_jackd
 
@@ -65,8 +65,9 @@ def buzz(seconds: float, rate: int, f0_hz: float = 140.0) -> np.ndarray:
 
 def ctl(*args: str, port: int) -> subprocess.CompletedProcess:
     """`rtconvert ctl ...` as a user runs it, in its own process."""
-    return subprocess.run([sys.executable, "-m", "rtconvert.launcher", "ctl", "--port", str(port),
-                           *args], capture_output=True, text=True, timeout=60, check=False)
+    return subprocess.run([sys.executable, "-m", "rtconvert.cli.launcher", "ctl", "--port",
+                           str(port), *args], capture_output=True, text=True, timeout=60,
+                          check=False)
 
 
 class MidiSender:
@@ -106,7 +107,8 @@ def test_rtconvert_ctl_changes_a_running_headless_converter(jack_server, bundle,
     """`rtconvert run --emotion neutral` on JACK; `rtconvert ctl` moves the output's F0."""
     port = free_port()
     log = (tmp_path / "run.log").open("w")
-    run = subprocess.Popen([sys.executable, "-m", "rtconvert.cli", "run", "--emotion", "neutral",
+    run = subprocess.Popen([sys.executable, "-m", "rtconvert.cli.commands", "run",
+                            "--emotion", "neutral",
                             "--host-api", "JACK", "--control-port", str(port), "--seconds", "60",
                             "--midi", "jack"],
                            stdout=log, stderr=subprocess.STDOUT,
@@ -192,7 +194,7 @@ def test_rtconvert_ctl_changes_a_running_headless_converter(jack_server, bundle,
 def test_a_midi_control_change_on_a_jack_port_moves_intensity_in_the_app(jack_server, bundle,
                                                                         qtbot, tmp_path):
     """A second JACK client sends CC 1 into the app's JACK MIDI port; the slider follows."""
-    from rtconvert.gui import MainWindow
+    from rtconvert.app.main import MainWindow
     from rtconvert.presets import PresetStore
 
     window = MainWindow(bundle, PresetStore(tmp_path / "presets.json"))
@@ -223,11 +225,11 @@ def test_a_midi_control_change_on_a_jack_port_moves_intensity_in_the_app(jack_se
 
 def test_hear_it_plays_the_last_seconds_on_the_monitor(jack_server, bundle, feature_config):
     """Converted, then unconverted, on the monitor (PortAudio's second JACK output port)."""
-    from rtconvert.controls import Settings
+    from rtconvert.bench.loopback import JackLoopback
     from rtconvert.errors import AudioDeviceError
-    from rtconvert.live import LiveConfig, LiveStream
-    from rtconvert.loopback import JackLoopback
-    from rtconvert.replay import GAP_S, REPLAY_S
+    from rtconvert.live.replay import GAP_S, REPLAY_S
+    from rtconvert.live.stream import LiveConfig, LiveStream
+    from rtconvert.settings import Settings
 
     with pytest.raises(AudioDeviceError, match="pick your headphones as the monitor"):
         LiveStream(bundle, LiveConfig(host_api="JACK")).hear_it()

@@ -9,16 +9,16 @@ import numpy as np
 import pytest
 import soxr
 
-from rtconvert.analysis import analyze_stream
 from rtconvert.bundle import load_bundle
-from rtconvert.controls import Ramp, Settings
-from rtconvert.engine import Engine
+from rtconvert.dsp.analysis import analyze_stream
+from rtconvert.dsp.features import analyze
+from rtconvert.dsp.synthesis import StreamingSynthesizer
+from rtconvert.engine.engine import Engine
+from rtconvert.engine.mixer import CROSSFADE_S
+from rtconvert.engine.prosody import CENTS_PER_LOG
 from rtconvert.errors import ConfigError
-from rtconvert.features import analyze
-from rtconvert.fileconvert import convert_signal
-from rtconvert.mixer import CROSSFADE_S
-from rtconvert.prosody import CENTS_PER_LOG
-from rtconvert.synthesis import StreamingSynthesizer
+from rtconvert.offline.fileconvert import convert_signal
+from rtconvert.settings import Ramp, Settings
 
 RATE = 48000
 NO_GATE = -np.inf

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rtconvert.entry import EXIT_ERROR, EXIT_INTERRUPTED, describe, run_command
+from rtconvert.cli.entry import EXIT_ERROR, EXIT_INTERRUPTED, describe, run_command
 from rtconvert.errors import BundleError
 
 

@@ -9,7 +9,7 @@ import pytest
 from helpers import RAVDESS_ROOT, SHARED_DATA, TEST_CACHE, needs_ravdess
 
 from rtconvert.bundle import default_bundle_path, load_bundle
-from rtconvert.features import WorldFeatures
+from rtconvert.dsp.features import WorldFeatures
 from training.corpus import EMOTIONS, Utterance
 from training.eval_jobs import Record
 from training.evaluate import (

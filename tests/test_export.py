@@ -12,9 +12,9 @@ from helpers import BLOCK_TORCH
 
 from export.onnx_export import export_run
 from rtconvert.bundle import FORMAT_VERSION, default_bundle_path, load_bundle
+from rtconvert.dsp.features import WorldFeatures
+from rtconvert.engine.generator import IdentityConverter, OnnxConverter
 from rtconvert.errors import BundleError
-from rtconvert.features import WorldFeatures
-from rtconvert.model import IdentityConverter, OnnxConverter
 from rtconvert.modelio import SpeakerLevels
 
 SPEAKER = SpeakerLevels(np.log(120.0), 0.2, -6.0)
@@ -156,9 +156,9 @@ def test_unparsable_metadata(tiny_bundle, tmp_path):
 RUN_WITHOUT_TORCH = BLOCK_TORCH + """
 import numpy as np
 from rtconvert.bundle import load_bundle
-from rtconvert.controls import Settings
-from rtconvert.engine import Engine
-from rtconvert.fileconvert import convert_signal
+from rtconvert.settings import Settings
+from rtconvert.engine.engine import Engine
+from rtconvert.offline.fileconvert import convert_signal
 bundle = load_bundle(sys.argv[1])
 t = np.arange(24000) / 24000
 voice = 0.1 * sum(np.sin(2 * np.pi * 140 * k * t) / k for k in range(1, 20))

@@ -7,7 +7,7 @@ import pytest
 import soundfile
 from helpers import speak
 
-from rtconvert.prosody import CENTS_PER_LOG
+from rtconvert.engine.prosody import CENTS_PER_LOG
 from training.extract import FeatureSpec, extract, feature_path, load_features, main
 from training.index import read_index, scan
 from training.stats import compute_statistics, format_table

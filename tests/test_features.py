@@ -4,8 +4,7 @@ import numpy as np
 import pytest
 
 from rtconvert.config import FeatureConfig
-from rtconvert.errors import ConfigError
-from rtconvert.features import (
+from rtconvert.dsp.features import (
     FeatureError,
     analyze,
     decode_envelope,
@@ -15,6 +14,7 @@ from rtconvert.features import (
     spectral_envelope,
     synthesize,
 )
+from rtconvert.errors import ConfigError
 
 
 def test_analysis_shapes_and_voicing(speech, feature_config):

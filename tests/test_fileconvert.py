@@ -15,16 +15,16 @@ import pytest
 import soundfile
 from disk import listing, small_tmpfs
 
-from rtconvert.audiofile import load_audio
 from rtconvert.bundle import load_bundle
-from rtconvert.cli import main
+from rtconvert.cli.commands import main
 from rtconvert.config import FeatureConfig
-from rtconvert.controls import Settings
-from rtconvert.engine import Engine
-from rtconvert.features import analyze
-from rtconvert.prosody import CENTS_PER_LOG
+from rtconvert.dsp.features import analyze
+from rtconvert.engine.engine import Engine
+from rtconvert.engine.prosody import CENTS_PER_LOG
+from rtconvert.offline.audiofile import load_audio
+from rtconvert.settings import Settings
 
-RTCONVERT = [sys.executable, "-m", "rtconvert.cli"]
+RTCONVERT = [sys.executable, "-m", "rtconvert.cli.commands"]
 EMOTIONS = load_bundle().emotions
 FULL_SCALE_24 = 1.0 - 2.0 ** -23  # the largest positive 24-bit PCM sample
 
@@ -187,7 +187,7 @@ def test_a_10_minute_file_converts_in_bounded_memory(speech_file, tmp_path):
 # -- the streaming file path equals the in-memory one -----------------------------------------
 
 def test_streaming_from_disk_equals_the_whole_signal_in_memory(speech_file, tmp_path):
-    from rtconvert.fileconvert import FileGate, convert_file, convert_signal
+    from rtconvert.offline.fileconvert import FileGate, convert_file, convert_signal
 
     bundle = load_bundle()
     settings = Settings(emotion="angry", intensity=1.0, gate_db=-np.inf)

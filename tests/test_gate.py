@@ -8,12 +8,12 @@ import math
 import numpy as np
 import pytest
 
+from rtconvert.app.status_panel import limiter_text
 from rtconvert.bundle import load_bundle
-from rtconvert.controls import Settings
-from rtconvert.engine import Engine
-from rtconvert.fileconvert import FileGate, convert_signal
-from rtconvert.gui_status import limiter_text
-from rtconvert.mixer import Limiter
+from rtconvert.engine.engine import Engine
+from rtconvert.engine.mixer import Limiter
+from rtconvert.offline.fileconvert import FileGate, convert_signal
+from rtconvert.settings import Settings
 
 
 @pytest.mark.parametrize("input_gain_db, converted", [(0.0, False), (24.0, True)])

@@ -8,12 +8,12 @@ import pytest
 from helpers import needs_jackd
 from PyQt6.QtCore import Qt
 
+from rtconvert.app.audio_panel import DevicePanel
+from rtconvert.app.window import MainWindow
 from rtconvert.bundle import default_bundle_path, load_bundle
-from rtconvert.controls import Settings
-from rtconvert.gui_devices import DevicePanel
-from rtconvert.gui_window import MainWindow
 from rtconvert.presets import LAST_SESSION, PresetStore
 from rtconvert.profiles import PROFILES
+from rtconvert.settings import Settings
 
 
 @pytest.fixture(scope="module")

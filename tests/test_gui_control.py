@@ -10,13 +10,13 @@ import pytest
 from PyQt6.QtGui import QColor
 from websockets.sync.client import connect
 
+from rtconvert.app.f0_panel import OUTPUT_COLOUR, F0View
+from rtconvert.app.window import MainWindow
 from rtconvert.bundle import load_bundle
 from rtconvert.control import ControlOptions
-from rtconvert.controls import NEUTRAL
-from rtconvert.f0trace import F0Trace
-from rtconvert.gui_f0 import OUTPUT_COLOUR, F0View
-from rtconvert.gui_window import MainWindow
+from rtconvert.engine.f0trace import F0Trace
 from rtconvert.presets import PresetStore
+from rtconvert.settings import NEUTRAL
 
 
 @pytest.fixture(scope="module")

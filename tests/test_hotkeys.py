@@ -11,8 +11,8 @@ import pytest
 
 from rtconvert.control import Controller
 from rtconvert.control.hotkeys import GlobalHotkeys, controller_actions, unsupported_reason
-from rtconvert.controls import NEUTRAL
 from rtconvert.errors import ControlError
+from rtconvert.settings import NEUTRAL
 
 
 @pytest.mark.parametrize("environment, words", [

@@ -15,12 +15,12 @@ import soundfile
 import soxr
 from helpers import JACK_LOG, JACK_PERIOD, JACK_RATE, needs_jackd
 
+from rtconvert.bench.loopback import Feeder
 from rtconvert.bundle import load_bundle
+from rtconvert.dsp.features import analyze
+from rtconvert.engine.prosody import CENTS_PER_LOG
 from rtconvert.errors import AudioDeviceError
-from rtconvert.features import analyze
-from rtconvert.live import LiveConfig, LiveStream
-from rtconvert.loopback import Feeder
-from rtconvert.prosody import CENTS_PER_LOG
+from rtconvert.live.stream import LiveConfig, LiveStream
 
 RATE, PERIOD = JACK_RATE, JACK_PERIOD
 
@@ -42,9 +42,9 @@ def jack_config(**changes) -> LiveConfig:
 LIVE_SCRIPT = """
 import json, sys
 from rtconvert.bundle import load_bundle
-from rtconvert.controls import Settings
-from rtconvert.live import LiveConfig, LiveStream
-from rtconvert.loopback import Feeder
+from rtconvert.settings import Settings
+from rtconvert.live.stream import LiveConfig, LiveStream
+from rtconvert.bench.loopback import Feeder
 played, recorded = sys.argv[1:3]
 live = LiveStream(load_bundle(), LiveConfig(host_api="JACK", block=256),
                   Settings(emotion="happy", intensity=1.0))
@@ -113,7 +113,7 @@ def test_live_stream_converts_speech_for_30_s_without_a_late_block(
 def test_loopback_latency_is_the_algorithmic_one_plus_jack_buffering(jack_server, tmp_path):
     """`rtconvert bench --loopback`, run as a user runs it (its own process)."""
     out = tmp_path / "loopback.json"
-    done = subprocess.run([sys.executable, "-m", "rtconvert.cli", "bench", "--loopback",
+    done = subprocess.run([sys.executable, "-m", "rtconvert.cli.commands", "bench", "--loopback",
                            "--seconds", "5", "--json", str(out)],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -152,8 +152,8 @@ for _ in range(100):
         time.sleep(0.1)
 from rtconvert.bundle import load_bundle
 from rtconvert.errors import AudioDeviceError
-from rtconvert.devices import refresh_devices
-from rtconvert.live import LiveConfig, LiveStream
+from rtconvert.live.devices import refresh_devices
+from rtconvert.live.stream import LiveConfig, LiveStream
 messages = []
 live = LiveStream(load_bundle(), LiveConfig(host_api="JACK"), on_stop=messages.append)
 live.start()
@@ -202,7 +202,7 @@ def test_the_app_converts_on_the_server_and_records(jack_server, bundle, qtbot, 
     """`rtconvert gui` on JACK: pick the devices, Start, speak (a feeder plays speech), Stop."""
     from PyQt6.QtCore import Qt
 
-    from rtconvert.gui_window import MainWindow
+    from rtconvert.app.window import MainWindow
     from rtconvert.presets import PresetStore
 
     window = MainWindow(bundle, PresetStore(tmp_path / "presets.json"))
@@ -254,7 +254,7 @@ def test_the_app_converts_on_the_server_and_records(jack_server, bundle, qtbot, 
 
 
 def test_headless_run_and_device_listing(jack_server, capsys):
-    from rtconvert.cli import main
+    from rtconvert.cli.commands import main
 
     assert main(["devices"]) == 0
     listing = capsys.readouterr().out
@@ -268,7 +268,7 @@ def test_headless_run_and_device_listing(jack_server, capsys):
 
 
 def test_the_app_measures_the_round_trip_and_resumes(jack_server, bundle, qtbot, tmp_path):
-    from rtconvert.gui_window import MainWindow
+    from rtconvert.app.window import MainWindow
     from rtconvert.presets import PresetStore
 
     window = MainWindow(bundle, PresetStore(tmp_path / "presets.json"))

@@ -11,13 +11,13 @@ import soundfile
 import soxr
 from helpers import JACK_PERIOD, JACK_RATE, needs_jackd
 
+from rtconvert.bench.loopback import Feeder
 from rtconvert.bundle import load_bundle, write_bundle
-from rtconvert.cli import main
+from rtconvert.cli.commands import main
 from rtconvert.config import FeatureConfig
-from rtconvert.controls import Settings
-from rtconvert.live import LiveConfig, LiveStream
-from rtconvert.loopback import Feeder
+from rtconvert.live.stream import LiveConfig, LiveStream
 from rtconvert.modelio import Layout
+from rtconvert.settings import Settings
 
 MODEL_RATES = (16000, 48000)
 

@@ -18,12 +18,12 @@ assert "torch" not in sys.modules
 
 
 def runtime_modules():
-    return [f"rtconvert.{m.name}" for m in pkgutil.walk_packages(rtconvert.__path__)]
+    return [m.name for m in pkgutil.walk_packages(rtconvert.__path__, "rtconvert.")]
 
 
 def test_runtime_imports_without_torch():
     modules = runtime_modules()
-    assert "rtconvert.features" in modules
+    assert "rtconvert.dsp.features" in modules
     result = subprocess.run([sys.executable, "-c", IMPORT_ALL.format(modules=modules)],
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 from helpers import RAVDESS_ROOT, needs_ravdess
 
-from rtconvert.analysis import StreamingAnalyzer, analyze_stream
-from rtconvert.audiofile import load_audio
 from rtconvert.config import FeatureConfig
-from rtconvert.features import estimate_f0
-from rtconvert.periodicity import yin_f0
-from rtconvert.pitch import PitchTracker, continue_periodically, half_span
+from rtconvert.dsp.analysis import StreamingAnalyzer, analyze_stream
+from rtconvert.dsp.features import estimate_f0
+from rtconvert.dsp.periodicity import yin_f0
+from rtconvert.dsp.pitch import PitchTracker, continue_periodically, half_span
+from rtconvert.offline.audiofile import load_audio
 
 #: The rates the model may run at; 22.05 kHz needs a hop of 110 samples (4.99 ms).
 CONFIGS = {16000: FeatureConfig(sample_rate=16000),

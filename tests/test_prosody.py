@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from rtconvert.bundle import default_bundle_path, load_bundle
-from rtconvert.prosody import (
+from rtconvert.engine.prosody import (
     MAX_ENERGY_SHIFT_DB,
     LogF0Stats,
     ProsodyShifter,

@@ -9,7 +9,7 @@ import soundfile
 from disk import listing, small_tmpfs
 
 from rtconvert.errors import OutputError
-from rtconvert.recorder import WavRecorder
+from rtconvert.live.recorder import WavRecorder
 
 
 def _record(folder, seconds: float, rate: int = 8000) -> WavRecorder:

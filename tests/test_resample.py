@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from rtconvert.resample import StreamResampler
+from rtconvert.dsp.resample import StreamResampler
 
 
 def _stream(resampler, x, seed=0):

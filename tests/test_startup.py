@@ -22,7 +22,7 @@ HEAVY = ("onnxruntime", "scipy", "soxr", "pyworld", "librosa", "torch", "PyQt6")
 #: Runs the launcher on its arguments, then prints the heavy modules it imported, last line.
 IMPORTS_OF = f"""
 import json, sys
-from rtconvert.launcher import main
+from rtconvert.cli.launcher import main
 try:
     main(sys.argv[1:])
 except SystemExit:  # --help

@@ -12,16 +12,10 @@ import pytest
 from helpers import needs_jackd
 
 from rtconvert.bundle import load_bundle
-from rtconvert.controls import Settings
-from rtconvert.conversion import ENERGY_SMOOTHING_MS, ConversionStage
-from rtconvert.errors import ConfigError
-from rtconvert.features import WorldFeatures
-from rtconvert.headroom import AdaptiveHeadroom, headroom_samples
-from rtconvert.live import LiveConfig, LiveStream
-from rtconvert.model import IdentityConverter
-from rtconvert.modelio import SILENCE_BELOW_DB, FrameChanges, SpeakerLevels
-from rtconvert.presets import PresetStore
-from rtconvert.prosody import (
+from rtconvert.dsp.features import WorldFeatures
+from rtconvert.engine.conversion import ENERGY_SMOOTHING_MS, ConversionStage
+from rtconvert.engine.generator import IdentityConverter
+from rtconvert.engine.prosody import (
     DB_PER_LOG_POWER,
     MAX_ENERGY_SHIFT_DB,
     EmotionShift,
@@ -29,8 +23,14 @@ from rtconvert.prosody import (
     RunningStats,
     shift_at,
 )
-from rtconvert.rtthreads import realtime_priority, run_just_below
-from rtconvert.samplequeue import SampleQueue
+from rtconvert.engine.samplequeue import SampleQueue
+from rtconvert.errors import ConfigError
+from rtconvert.live.headroom import AdaptiveHeadroom, headroom_samples
+from rtconvert.live.rtthreads import realtime_priority, run_just_below
+from rtconvert.live.stream import LiveConfig, LiveStream
+from rtconvert.modelio import SILENCE_BELOW_DB, FrameChanges, SpeakerLevels
+from rtconvert.presets import PresetStore
+from rtconvert.settings import Settings
 
 
 def test_the_shift_is_zero_at_zero_and_the_measured_points_at_half_and_one():

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from rtconvert.features import analyze, synthesize
-from rtconvert.synthesis import StreamingSynthesizer, minimum_phase_spectra
+from rtconvert.dsp.features import analyze, synthesize
+from rtconvert.dsp.synthesis import StreamingSynthesizer, minimum_phase_spectra
 
 
 @pytest.fixture(scope="module")

@@ -15,9 +15,9 @@ from typing import Any
 
 import yaml
 
-from rtconvert.controls import NEUTRAL
 from rtconvert.errors import ConfigError
 from rtconvert.profiles import PROFILES
+from rtconvert.settings import NEUTRAL
 
 from .corpus import EMOTIONS, INTENSITY_NAMES
 

@@ -1,6 +1,6 @@
 """How the evaluation turns a take into audio: the streaming engine, offline WORLD copy-synthesis.
 
-Every conversion the evaluation scores runs through :class:`rtconvert.engine.Engine`,
+Every conversion the evaluation scores runs through :class:`rtconvert.engine.engine.Engine`,
 the live code path, at the corpus rate with the silence gate off.
 """
 
@@ -14,11 +14,11 @@ import numpy as np
 import numpy.typing as npt
 
 from rtconvert.bundle import Bundle, load_bundle
-from rtconvert.controls import Settings
-from rtconvert.engine import Engine
-from rtconvert.features import analyze, synthesize
-from rtconvert.fileconvert import convert_signal
-from rtconvert.model import IdentityConverter
+from rtconvert.dsp.features import analyze, synthesize
+from rtconvert.engine.engine import Engine
+from rtconvert.engine.generator import IdentityConverter
+from rtconvert.offline.fileconvert import convert_signal
+from rtconvert.settings import Settings
 
 FloatArray = npt.NDArray[np.float64]
 

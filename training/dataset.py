@@ -6,7 +6,7 @@ its speaker's *neutral* statistics, as the live engine would see that speaker. E
 (neutral, emotional) pair of one speaker and sentence is aligned by DTW once; the target
 of a neutral frame is what turns it into its aligned emotional frame, in the generator's
 output units, with the speaker's own mean shifts of log-F0 and energy taken out: the
-runtime applies the emotion's average shifts itself (:mod:`rtconvert.prosody`).
+runtime applies the emotion's average shifts itself (:mod:`rtconvert.engine.prosody`).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 So a runtime-only install (no torch, no ``train`` extra) answers ``rtconvert-train`` with
 one line naming the extra to install instead of an ImportError traceback, and every
-command shares the one error path of :func:`rtconvert.entry.run_command`.
+command shares the one error path of :func:`rtconvert.cli.entry.run_command`.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 
-from rtconvert.entry import run_command
+from rtconvert.cli.entry import run_command
 
 
 def _command(prog: str, module: str, strip_debug: bool = True) -> Callable[..., int]:

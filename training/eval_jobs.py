@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from rtconvert.audiofile import load_audio
-from rtconvert.features import WorldFeatures, analyze
+from rtconvert.dsp.features import WorldFeatures, analyze
+from rtconvert.offline.audiofile import load_audio
 
 from .conversions import cached_bundle, convert, resynthesize
 from .index import corpus_folders, resolve

@@ -8,7 +8,7 @@ Usage::
 Each neutral take of the validation speakers (the bundle's ``training.valid_speakers``;
 for a bundle trained on some sentences only, the sentences it never saw) is turned into
 each emotion by five systems, all at the corpus rate through
-:class:`rtconvert.engine.Engine` with the silence gate off:
+:class:`rtconvert.engine.engine.Engine` with the silence gate off:
 
 ``unchanged``    the neutral take itself, no vocoder;
 ``resynthesis``  the neutral take through the engine at intensity 0;
@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 
 from rtconvert.bundle import Bundle, load_bundle
-from rtconvert.entry import ArgumentParser, existing_folder, run_command
+from rtconvert.cli.entry import ArgumentParser, existing_folder, run_command
 from rtconvert.errors import RtconvertError
 from rtconvert.files import check_output, write_text
 

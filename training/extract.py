@@ -29,13 +29,13 @@ import numpy as np
 import soxr
 from tqdm import tqdm
 
-from rtconvert.analysis import ANALYSIS_VERSION, analyze_stream
-from rtconvert.audiofile import load_audio
+from rtconvert.cli.entry import ArgumentParser, existing_file, existing_folder, run_command
 from rtconvert.config import FeatureConfig
-from rtconvert.entry import ArgumentParser, existing_file, existing_folder, run_command
+from rtconvert.dsp.analysis import ANALYSIS_VERSION, analyze_stream
+from rtconvert.dsp.features import MIN_DURATION_S, FeatureError, WorldFeatures, analyze
 from rtconvert.errors import AudioFileError, ConfigError
-from rtconvert.features import MIN_DURATION_S, FeatureError, WorldFeatures, analyze
 from rtconvert.files import write_text
+from rtconvert.offline.audiofile import load_audio
 
 from .corpus import Utterance
 from .index import corpus_folders, read_index, resolve, scan, write_index

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import soundfile
 
-from rtconvert.entry import ArgumentParser, existing_file, existing_folder, run_command
+from rtconvert.cli.entry import ArgumentParser, existing_file, existing_folder, run_command
 from rtconvert.errors import ConfigError
 from rtconvert.files import atomic_output, check_output
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from rtconvert.audiofile import load_audio
 from rtconvert.bundle import Bundle
+from rtconvert.offline.audiofile import load_audio
 
 from .conversions import (
     cached_bundle,

@@ -13,8 +13,8 @@ import numpy as np
 import numpy.typing as npt
 import soxr
 
-from rtconvert.features import WorldFeatures
-from rtconvert.prosody import CENTS_PER_LOG
+from rtconvert.dsp.features import WorldFeatures
+from rtconvert.engine.prosody import CENTS_PER_LOG
 
 from .dataset import dtw_path
 from .stats import speech_mask

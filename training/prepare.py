@@ -11,11 +11,11 @@ from typing import Any
 import numpy as np
 
 from rtconvert.config import FeatureConfig
+from rtconvert.engine.prosody import DB_PER_LOG_POWER, EmotionShift, shift_at
 from rtconvert.errors import ConfigError
 from rtconvert.files import write_text
 from rtconvert.modelio import Layout, Normalization
 from rtconvert.profiles import PROFILES, LatencyProfile
-from rtconvert.prosody import DB_PER_LOG_POWER, EmotionShift, shift_at
 
 from .corpus import INTENSITY_NAMES
 from .dataset import NEUTRAL, ConditionMap, Take, load_takes, parallel_pairs
@@ -101,7 +101,7 @@ def _names(names: set[str], most: int = 8) -> str:
 
 def _runtime_shifts(stats: dict[str, Any], emotions: list[str], scale: dict[str, float]
                     ) -> dict[tuple[str, str], tuple[float, float, float]]:
-    """(emotion, intensity) -> the shifts the runtime applies there (rtconvert.prosody)."""
+    """(emotion, intensity) -> the shifts the runtime applies there (rtconvert.engine.prosody)."""
     shifts = {}
     for emotion in emotions:
         measured = stats["prosody"].get(emotion, {})

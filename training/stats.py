@@ -23,16 +23,16 @@ from typing import Any
 
 import numpy as np
 
+from rtconvert.cli.entry import ArgumentParser, existing_folder, run_command
 from rtconvert.config import FeatureConfig
-from rtconvert.entry import ArgumentParser, existing_folder, run_command
-from rtconvert.errors import ConfigError
-from rtconvert.files import check_output, write_text
-from rtconvert.prosody import (
+from rtconvert.engine.prosody import (
     CENTS_PER_LOG,
     DB_PER_LOG_POWER,
     log_f0_stats,
     voiced_log_f0,
 )
+from rtconvert.errors import ConfigError
+from rtconvert.files import check_output, write_text
 
 from .corpus import INTENSITY_NAMES, Utterance
 from .extract import feature_path, load_features

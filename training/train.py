@@ -30,7 +30,7 @@ from torch import distributed
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from rtconvert.entry import ArgumentParser, run_command
+from rtconvert.cli.entry import ArgumentParser, run_command
 from rtconvert.files import atomic_output, write_text
 from rtconvert.modelio import Layout
 

@@ -8,12 +8,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from rtconvert.audiofile import write_audio
 from rtconvert.config import FeatureConfig
-from rtconvert.features import WorldFeatures, synthesize
+from rtconvert.dsp.features import WorldFeatures, synthesize
+from rtconvert.engine.prosody import CENTS_PER_LOG
 from rtconvert.files import atomic_output
 from rtconvert.modelio import speech_weight
-from rtconvert.prosody import CENTS_PER_LOG
+from rtconvert.offline.audiofile import write_audio
 
 from .losses import converted_inputs
 from .measures import lf0_correlation, mel_cepstral_distortion

@@ -6,7 +6,7 @@ server      ServerThread, ControlOptions: OSC (UDP) and WebSocket (TCP) on one p
 osc         OscProtocol: ``/rtconvert/<command> [value]``
 websocket   WebSocketHandler: ``{"command": ..., "value": ...}`` JSON messages
 client      send_command: one command over the WebSocket API
-ctl         ``rtconvert ctl`` (started by rtconvert.launcher without the converter's imports)
+ctl         ``rtconvert ctl`` (started by rtconvert.cli.launcher without the converter's imports)
 midi        MIDI mappings (learnable) and inputs: JACK MIDI ports, system MIDI (mido)
 hotkeys     global hotkeys where the desktop allows them (X11, Windows)
 """

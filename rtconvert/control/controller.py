@@ -4,7 +4,7 @@ App widgets, keys, global hotkeys, OSC, WebSocket, MIDI and ``rtconvert ctl`` al
 :meth:`Controller.command` (text or loosely typed values, as messages carry them) or
 :meth:`Controller.apply` (typed values from the app's own widgets). Either refuses bad
 input with a :class:`~rtconvert.errors.ControlError` naming what is wrong and what is
-allowed, and changes nothing; a valid change replaces the :class:`~rtconvert.controls.Settings`
+allowed, and changes nothing; a valid change replaces the :class:`~rtconvert.settings.Settings`
 atomically on the running engine and bumps :attr:`Controller.version`, which the app and
 the status subscribers poll (so a flood of messages costs them one refresh per poll, not
 one per message).
@@ -19,11 +19,11 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from ..controls import NEUTRAL, Settings
 from ..errors import ConfigError, ControlError
+from ..settings import NEUTRAL, Settings
 
 if TYPE_CHECKING:
-    from ..live import LiveStream
+    from ..live.stream import LiveStream
     from ..presets import PresetStore
 
 #: Commands and the Settings field each sets; "preset" and "status" are handled apart.

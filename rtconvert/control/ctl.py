@@ -1,6 +1,6 @@
 """``rtconvert ctl``: one command to a running converter, its status printed; fast to start.
 
-The console script (:mod:`rtconvert.launcher`) runs this without importing the converter
+The console script (:mod:`rtconvert.cli.launcher`) runs this without importing the converter
 itself, so that a desktop shortcut or a stream deck's "run a command" action takes a
 fraction of a second instead of the converter's import time.
 """

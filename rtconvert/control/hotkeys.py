@@ -15,8 +15,8 @@ import sys
 import threading
 from collections.abc import Callable
 
-from ..controls import NEUTRAL
 from ..errors import ControlError
+from ..settings import NEUTRAL
 from .controller import Controller
 
 #: Shown to the user with the keys.

@@ -24,8 +24,8 @@ import time
 from multiprocessing.connection import Connection
 from typing import Any
 
-from ..controls import Settings
 from ..errors import ControlError
+from ..settings import Settings
 from .controller import Controller
 from .server import ControlOptions, ServerThread
 

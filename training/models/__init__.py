@@ -5,8 +5,8 @@ conditions and domains, and ``training/conf/*.yaml`` the rest (``*_params``), so
 ships is written down in one place.
 """
 
-from .classifier import EmotionClassifier
-from .discriminator import Discriminator
-from .generator import Generator
+from training.models.classifier import EmotionClassifier
+from training.models.discriminator import Discriminator
+from training.models.generator import Generator
 
 __all__ = ["Discriminator", "EmotionClassifier", "Generator"]

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..layers import CausalConv1d, GatedResidualBlock
+from training.layers import CausalConv1d, GatedResidualBlock
 
 
 class Generator(nn.Module):

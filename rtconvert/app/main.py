@@ -1,0 +1,41 @@
+"""``rtconvert gui``: the desktop app's window in its own Qt application, until closed or Ctrl-C."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from pathlib import Path
+
+from PyQt6.QtCore import QTimer
+from PyQt6.QtWidgets import QApplication
+
+from ..bundle import load_for_latency
+from ..control import ControlOptions
+from ..presets import PresetStore
+from .display import check_display
+from .window import MainWindow
+
+#: How often the event loop hands control to Python, so that Ctrl-C is seen (ms).
+SIGNAL_POLL_MS = 200
+
+
+def run_app(model: Path | None = None, control: ControlOptions | None = None,
+            latency: str | None = None) -> int:
+    """Start the app with ``model`` (default: the shipped bundle of ``latency``), the latency
+    profile ``latency`` (default: the model's own) and, given ``control``, its control
+    server; returns its exit code."""
+    check_display()
+    bundle, profile = load_for_latency(model, latency)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    window = MainWindow(bundle, PresetStore(), control, profile.name)
+    window.show()
+    # Ctrl-C in the terminal closes the window like its close button. Qt's event loop
+    # runs no Python, so a timer lets the interpreter look at signals now and then.
+    signal.signal(signal.SIGINT, lambda *_: window.close())
+    wake = QTimer(window)
+    wake.timeout.connect(lambda: None)
+    wake.start(SIGNAL_POLL_MS)
+    print(f"rtconvert gui: model {bundle.metadata.get('name', '?')}, latency profile "
+          f"{profile.name}, {window.settings.emotion} at intensity "
+          f"{window.settings.intensity:g}; close the window or press Ctrl-C to quit", flush=True)
+    return app.exec()

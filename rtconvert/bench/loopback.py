@@ -1,0 +1,110 @@
+"""End-to-end latency through JACK: play into the converter's input port, record its output.
+
+A JACK client of our own, in a process of its own (:mod:`.feeder`), plays into the
+ports PortAudio opened for the live stream and records what comes back. What it plays
+in cycle ``n`` and hears back in cycle ``m`` gives the whole chain's delay in samples:
+the engine's, the device block's, and the server's own buffering.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+import soundfile
+
+from ..settings import Settings
+from .feeder import Feeder, JackLoopback
+
+__all__ = ["Feeder", "JackLoopback", "click_train", "delay_of", "measure_loopback"]
+
+if TYPE_CHECKING:
+    from ..bundle import Bundle
+    from ..live.stream import LiveConfig
+
+FloatArray = npt.NDArray[np.float64]
+
+#: Seconds of clicks at the end of a measurement that time the latency.
+LAST_CLICKS_S = 5
+
+
+def click_train(rate: int, seconds: float, every_s: float = 0.25) -> FloatArray:
+    """Short band-limited clicks (a 1 ms Hann-windowed chirp) every ``every_s`` seconds."""
+    signal = np.zeros(int(seconds * rate))
+    length = rate // 1000
+    t = np.arange(length) / rate
+    click = 0.5 * np.hanning(length) * np.sin(2 * np.pi * (2000 + 4e6 * t) * t)
+    for start in range(rate // 10, len(signal) - length, int(every_s * rate)):
+        signal[start:start + length] = click
+    return signal
+
+
+def delay_of(played: FloatArray, recorded: FloatArray, max_delay: int) -> int:
+    """Lag in samples at which ``recorded`` best matches ``played`` (FFT cross-correlation)."""
+    n = len(played) + len(recorded)
+    size = 1 << int(np.ceil(np.log2(n)))
+    correlation = np.fft.irfft(np.fft.rfft(recorded, size) * np.conj(np.fft.rfft(played, size)),
+                               size)
+    return int(np.argmax(np.abs(correlation[:max_delay])))
+
+
+def measure_loopback(bundle: Bundle, config: LiveConfig, seconds: float) -> dict[str, Any]:
+    """Open the live stream on JACK, play clicks through it from another client, time them back.
+
+    The clicks are played and recorded by ``python -m rtconvert.bench.feeder`` in its own
+    process, as OBS or a DAW would be. The stream runs in bypass, so the clicks come
+    back as they went in and correlate exactly; bypass runs the whole conversion all
+    the same (its output is cross-faded away), so load and timing are the converting
+    ones, and its delay equals the converted path's by construction (tests/test_engine.py).
+    The measurement keeps out of the way of what it measures: the clicks and the feeder
+    process are ready before the stream starts, and dropouts are counted over exactly
+    the playback. The latency is timed over the last clicks, after the headroom (which
+    follows the load) has settled.
+    """
+    from ..live.stream import LiveStream
+
+    live = LiveStream(bundle, config, Settings(emotion="angry", intensity=1.0, bypass=True,
+                                               gate_db=-np.inf))
+    with tempfile.TemporaryDirectory() as folder:
+        played_path, recorded_path = Path(folder) / "clicks.wav", Path(folder) / "back.wav"
+        clicks = click_train(live.rate, seconds)
+        soundfile.write(played_path, clicks, live.rate, subtype="FLOAT")
+        feeder = Feeder(played_path, recorded_path)
+        try:
+            live.start()
+            feeder.connect(*live.jack_ports())
+            headroom_start_s = live.headroom_s
+            before = live.underruns, live.status.late_blocks
+            feeder.start()
+            feeder.wait_played()
+            underruns, late_blocks = (live.underruns - before[0],
+                                      live.status.late_blocks - before[1])
+            latency_s, headroom_s = live.latency_s, live.headroom_s
+            report = feeder.finish()
+            recorded, _ = soundfile.read(recorded_path, dtype="float64")
+        finally:
+            feeder.close()
+            live.stop()
+    last = len(clicks) - min(len(clicks), LAST_CLICKS_S * live.rate)
+    delay = delay_of(clicks[last:], recorded[last:], live.rate // 2)
+    algorithmic = live.engine.algorithmic_latency_s(config.block)
+    portaudio_in, portaudio_out = live.server_latency_s
+    return {
+        "end_to_end_latency_ms": round(1000 * delay / live.rate, 3),
+        "algorithmic_latency_ms": round(1000 * algorithmic, 3),
+        "headroom_ms": round(1000 * headroom_s, 3),
+        "headroom_ms_at_start": round(1000 * headroom_start_s, 3),
+        "server_buffering_ms": round(1000 * (delay / live.rate - latency_s), 3),
+        "portaudio_reported_latency_ms": [round(1000 * portaudio_in, 3),
+                                          round(1000 * portaudio_out, 3)],
+        "jack_rate": report["rate"],
+        "jack_period": report["period"],
+        "block": config.block,
+        "seconds": seconds,
+        "underruns": underruns,
+        "late_blocks": late_blocks,
+        "jack_xruns": report["xruns"],
+    }

@@ -1,0 +1,281 @@
+"""Log-F0 statistics and the speaker-relative emotional F0 shift (see DESIGN.md, Prosody).
+
+The math is pure functions here; the running, stateful version for the live engine
+wraps them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import astuple, dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+
+from ..modelio import SpeakerLevels
+
+if TYPE_CHECKING:
+    from ..bundle import Bundle
+
+FloatArray = npt.NDArray[np.float64]
+
+#: Cents per natural-log unit of frequency.
+CENTS_PER_LOG = 1200.0 / math.log(2.0)
+#: Decibels per natural-log unit of power (c0 of the coded envelope is log power).
+DB_PER_LOG_POWER = 10.0 / math.log(10.0)
+
+
+@dataclass(frozen=True)
+class LogF0Stats:
+    """Mean and standard deviation of log-F0 over voiced frames."""
+
+    mean: float  # natural log of Hz
+    std: float  # natural log units
+    n_frames: int  # voiced frames that went into it
+
+
+def voiced_log_f0(f0_hz: FloatArray) -> FloatArray:
+    """Natural log of the voiced (F0 > 0) frames only; shape (n_voiced,)."""
+    return np.log(f0_hz[f0_hz > 0])
+
+
+def log_f0_stats(values: FloatArray) -> LogF0Stats:
+    """Statistics of voiced log-F0 values; NaN mean/std if there are fewer than two."""
+    if len(values) < 2:
+        return LogF0Stats(math.nan, math.nan, len(values))
+    return LogF0Stats(float(np.mean(values)), float(np.std(values)), len(values))
+
+
+def shift_log_f0(lf0: FloatArray, voiced: npt.NDArray[np.bool_], source: LogF0Stats,
+                 delta_mean: float, sigma_ratio: float, intensity: float) -> FloatArray:
+    """Move voiced log-F0 from the speaker's statistics toward the emotion's.
+
+    ``mu_t = mu_s + intensity * delta_mean``, ``sigma_t = sigma_s * sigma_ratio ** intensity``,
+    ``lf0' = mu_t + (lf0 - mu_s) * sigma_t / sigma_s``. Unvoiced frames pass unchanged;
+    intensity 0 returns ``lf0`` exactly.
+
+    Parameters
+    ----------
+    lf0 : ndarray, shape (n_frames,)
+        Natural log of F0 (any value where unvoiced).
+    voiced : ndarray of bool, shape (n_frames,)
+    source : LogF0Stats
+        The speaker's own statistics.
+    delta_mean, sigma_ratio : float
+        The emotion's speaker-relative shift (log units) and standard-deviation ratio.
+    intensity : float
+        0 neutral, 0.5 the corpus's normal intensity, 1 its strong intensity.
+
+    Returns
+    -------
+    ndarray, shape (n_frames,)
+    """
+    scale = sigma_ratio ** intensity
+    shifted = source.mean + intensity * delta_mean + (lf0 - source.mean) * scale
+    return np.where(voiced, shifted, lf0)
+
+
+@dataclass(frozen=True)
+class EmotionShift:
+    """How far one emotion moves prosody at one intensity (see :func:`shift_at`)."""
+
+    delta_lf0: float = 0.0  # log-F0 mean shift, natural log units
+    log_sigma_ratio: float = 0.0  # natural log of the log-F0 std ratio
+    delta_c0_db: float = 0.0  # energy shift in dB
+
+    def __add__(self, other: EmotionShift) -> EmotionShift:
+        return EmotionShift(self.delta_lf0 + other.delta_lf0,
+                            self.log_sigma_ratio + other.log_sigma_ratio,
+                            self.delta_c0_db + other.delta_c0_db)
+
+
+#: Largest energy change applied, in dB: the corpus's shouting (+27 dB) would clip a mic chain.
+MAX_ENERGY_SHIFT_DB = 6.0
+
+
+def shift_at(anchors: Sequence[tuple[float, EmotionShift]], intensity: float) -> EmotionShift:
+    """The shift at ``intensity``, piecewise linear through 0 (none) and the measured anchors.
+
+    Parameters
+    ----------
+    anchors : sequence of (intensity, EmotionShift)
+        The shifts measured at the corpus's intensities (e.g. RAVDESS normal at 0.5, strong
+        at 1.0), by increasing intensity; beyond the last, the last holds.
+    intensity : float
+
+    Interpolating log sigma ratios makes ``sigma_t = sigma_s * rho ** intensity`` of
+    DESIGN.md exact at the measured points.
+    """
+    points = [(0.0, EmotionShift()), *anchors]
+    mixed = points[-1][1]
+    for (x0, a), (x1, b) in zip(points, points[1:]):
+        if intensity <= x1:
+            w = (intensity - x0) / (x1 - x0)
+            mixed = EmotionShift(*((1.0 - w) * u + w * v for u, v in zip(astuple(a), astuple(b))))
+            break
+    energy = float(np.clip(mixed.delta_c0_db, -MAX_ENERGY_SHIFT_DB, MAX_ENERGY_SHIFT_DB))
+    return EmotionShift(mixed.delta_lf0, mixed.log_sigma_ratio, energy)
+
+
+class RunningStats:
+    """The live speaker's mean and std of a feature (log-F0, energy), updated frame by frame.
+
+    Starts at a prior worth ``prior_frames`` frames, averages plainly until
+    ``time_constant_frames`` frames have been seen (so a first sentence moves it within a
+    second or two), then forgets exponentially with that time constant. Frames that are
+    not given (unvoiced, gated silence) leave it frozen.
+    """
+
+    def __init__(self, prior_mean: float, prior_std: float, prior_frames: int = 20,
+                 time_constant_frames: int = 400) -> None:
+        self.prior = (prior_mean, prior_std)
+        self.prior_frames = prior_frames
+        self.time_constant_frames = time_constant_frames
+        self.reset()
+
+    def reset(self) -> None:
+        self.mean, std = self.prior
+        self.variance = std ** 2
+        self.count = self.prior_frames
+
+    @property
+    def std(self) -> float:
+        return math.sqrt(self.variance)
+
+    def update(self, values: FloatArray) -> None:
+        """Fold in the values of new frames, oldest first."""
+        for value in values:
+            self.count += 1
+            rate = 1.0 / min(self.count, self.time_constant_frames)
+            difference = value - self.mean
+            self.mean += rate * difference
+            self.variance = (1.0 - rate) * (self.variance + rate * difference ** 2)
+
+    def prime(self, values: FloatArray) -> None:
+        """Start from statistics measured beforehand (a whole file), as if long adapted."""
+        if len(values) >= 2:
+            self.mean, self.variance = float(np.mean(values)), float(np.var(values))
+            self.count = self.time_constant_frames
+
+    def stats(self) -> LogF0Stats:
+        return LogF0Stats(self.mean, self.std, self.count)
+
+
+#: Converted F0 is kept inside this range (Hz): past it WORLD's pulses stop sounding like voice.
+F0_LIMITS_HZ = (40.0, 1100.0)
+
+
+class ProsodyShifter:
+    """The prosody stage: moves F0 and energy of frames toward an emotion mixture.
+
+    F0 moves relative to the live speaker's running log-F0 statistics (:meth:`observe`
+    feeds them), by the sum of the shifts of the emotions in the mixture, each at its
+    intensity (:func:`shift_at`), and then by the generator's per-frame residual in
+    z-units of the shifted statistics; the energy (c0) of speech frames moves by the
+    mixture's energy shift, weighed by how much of the *input* frame was speech
+    (:func:`rtconvert.modelio.speech_weight`: not the pauses), as in training.
+
+    Parameters
+    ----------
+    emotions : tuple of str
+        The order of the condition vector's entries.
+    anchors : dict
+        Per emotion, its measured shifts by increasing intensity (see :func:`shift_at`).
+    lf0_prior : (float, float)
+        Log-F0 mean and std the running statistics start from.
+    c0_prior : float
+        Mean voiced energy (c0) the running energy statistics start from.
+    """
+
+    def __init__(self, emotions: tuple[str, ...],
+                 anchors: dict[str, Sequence[tuple[float, EmotionShift]]],
+                 lf0_prior: tuple[float, float], c0_prior: float) -> None:
+        self.emotions, self.anchors = emotions, anchors
+        self._shifts: dict[bytes, EmotionShift] = {}  # by condition row: rows repeat
+        self.stats = RunningStats(*lf0_prior)
+        self.energy = RunningStats(c0_prior, 1.0)
+
+    @classmethod
+    def from_bundle(cls, bundle: Bundle) -> ProsodyShifter:
+        """The shifter for a bundle's emotions, statistics and intensity scale."""
+        anchors = {e: sorted((bundle.intensity_scale[name],
+                              EmotionShift(s.delta_lf0, math.log(s.sigma_ratio), s.delta_c0_db))
+                             for name, s in bundle.prosody[e].items())
+                   for e in bundle.emotions}
+        return cls(bundle.emotions, anchors, bundle.lf0_prior, bundle.c0_prior)
+
+    def reset(self) -> None:
+        self.stats.reset()
+        self.energy.reset()
+
+    def observe(self, f0_hz: FloatArray, c0: FloatArray) -> None:
+        """Fold the voiced frames of newly analysed speech into the speaker's statistics."""
+        voiced = f0_hz > 0
+        if voiced.any():
+            self.stats.update(np.log(f0_hz[voiced]))
+            self.energy.update(c0[voiced])
+
+    def prime(self, f0_hz: FloatArray, c0: FloatArray) -> None:
+        """Start from the statistics of a whole recording's voiced frames."""
+        voiced = f0_hz > 0
+        self.stats.prime(np.log(f0_hz[voiced]))
+        self.energy.prime(c0[voiced])
+
+    def speaker_levels(self) -> SpeakerLevels:
+        """The speaker's statistics as the generator's inputs are relative to them."""
+        return SpeakerLevels(self.stats.mean, self.stats.std, self.energy.mean)
+
+    def process(self, f0_hz: FloatArray, mcep: FloatArray, condition: FloatArray,
+                lf0_residual: FloatArray, speech: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """F0 and mel-cepstra of each frame moved by the emotion mixture of its condition row.
+
+        Parameters
+        ----------
+        f0_hz : ndarray, shape (n_frames,)
+        mcep : ndarray, shape (n_frames, n_mcep)
+        condition : ndarray, shape (n_frames, n_emotions)
+            Intensity per emotion at each frame.
+        lf0_residual : ndarray, shape (n_frames,)
+            The generator's log-F0 change in z-units of the shifted statistics.
+        speech : ndarray, shape (n_frames,)
+            How much of each input frame is speech (0..1): the energy shift's weight.
+
+        Returns
+        -------
+        f0_hz, mcep
+            New arrays; F0 kept inside ``F0_LIMITS_HZ`` where voiced.
+        """
+        stats = self.stats.stats()
+        voiced = f0_hz > 0
+        lf0 = np.log(np.where(voiced, f0_hz, 1.0))
+        mcep = mcep.copy()
+        # Rows differ only while the mixture glides; otherwise one shift serves all frames.
+        if (condition == condition[0]).all():
+            groups = [(condition[0], np.ones(len(f0_hz), dtype=bool))]
+        else:
+            groups = [(row, np.arange(len(f0_hz)) == i) for i, row in enumerate(condition)]
+        for row, frames in groups:
+            shift = self._mixture_shift(row)
+            if shift == EmotionShift():
+                continue
+            sigma_ratio = math.exp(shift.log_sigma_ratio)
+            shifted = shift_log_f0(lf0[frames], voiced[frames], stats, shift.delta_lf0,
+                                   sigma_ratio, 1.0)
+            lf0[frames] = shifted + stats.std * sigma_ratio * lf0_residual[frames]
+            mcep[frames, 0] += speech[frames] * shift.delta_c0_db / DB_PER_LOG_POWER
+        low, high = F0_LIMITS_HZ
+        return np.where(voiced, np.minimum(np.maximum(np.exp(lf0), low), high), 0.0), mcep
+
+    def _mixture_shift(self, row: FloatArray) -> EmotionShift:
+        """The sum of the shifts of the emotions in a condition row, each at its intensity."""
+        key = row.tobytes()
+        shift = self._shifts.get(key)
+        if shift is None:
+            if len(self._shifts) > 256:  # a long glide
+                self._shifts.clear()
+            shift = self._shifts[key] = sum((shift_at(self.anchors[e], float(x))
+                                             for e, x in zip(self.emotions, row) if x > 0),
+                                            EmotionShift())
+        return shift

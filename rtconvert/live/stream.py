@@ -1,0 +1,294 @@
+"""Live audio: a PortAudio duplex stream through the engine, plus an optional monitor output.
+
+The audio callback only moves samples: it queues the input block for a worker thread
+and plays converted samples the worker queued earlier. The engine works in 20 ms
+steps that take a few ms of CPU each; run inside the callback, one such step per
+four 5 ms blocks would overrun the device deadline whenever the machine hiccups. On
+the worker it has at least the latency profile's ``headroom_s`` of slack instead: the
+output queue holds that much converted audio in advance, rounded up to whole blocks (see
+:func:`.headroom_samples`), more while the worker comes late or nearly late
+(:class:`.AdaptiveHeadroom`), and the reported latency includes it. The worker takes the
+real-time priority just below the callback's (:func:`.run_just_below`). Recording to
+disk and the monitor device read what the callback left behind, on their own threads.
+The monitor is a second output stream on its own device clock, fed through a short
+queue: when the clocks drift it drops a block rather than ever making the main output wait.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import sounddevice as sd
+
+from ..bundle import Bundle
+from ..engine.engine import Engine
+from ..engine.samplequeue import SampleQueue
+from ..errors import AudioDeviceError, OutputError
+from ..profiles import PROFILES
+from ..settings import Settings
+from .devices import Device, find_device, forget_dead_stream, negotiate_rate
+from .headroom import MAX_HEADROOM_S, AdaptiveHeadroom, headroom_samples
+from .jack import portaudio_ports
+from .recorder import WavRecorder
+from .replay import Replay
+from .rtthreads import enter_streaming, leave_streaming, realtime_priority, run_just_below
+from .status import LiveStatus
+
+#: Monitor blocks queued at most; beyond, the oldest are dropped (clock drift).
+MONITOR_QUEUE_BLOCKS = 8
+_UNKNOWN = object()  # the callback's priority before its first call
+
+
+@dataclass(frozen=True)
+class LiveConfig:
+    """Which devices to open and how."""
+
+    input_device: Device = None
+    output_device: Device = None
+    monitor_device: Device = None  # a second output, e.g. headphones next to a virtual cable
+    host_api: str | None = None  # e.g. "JACK"; None: PortAudio's default devices
+    block: int = 256
+    rate: int | None = None  # None: the output device's default rate
+    latency: str | None = None  # a latency profile's name; None: the bundle's own
+    # The most the headroom grows to under load; at or below the profile's, it stays fixed.
+    max_headroom_s: float = MAX_HEADROOM_S
+
+
+class LiveStream:
+    """Microphone to speakers through an :class:`Engine`.
+
+    Parameters
+    ----------
+    bundle : Bundle
+        The model to convert with.
+    config : LiveConfig
+        Devices, block size and rate.
+    settings : Settings
+        Initial controls (default: :class:`Settings`'s); later change them on :attr:`engine`.
+    on_stop : callable, optional
+        Called (from an audio thread) with an error message when the stream stops on
+        its own, e.g. because a device vanished.
+    """
+
+    def __init__(self, bundle: Bundle, config: LiveConfig = LiveConfig(),
+                 settings: Settings | None = None,
+                 on_stop: Callable[[str], None] | None = None) -> None:
+        self.bundle, self.config, self.on_stop = bundle, config, on_stop
+        self.status = LiveStatus()
+        self._stream: sd.Stream | None = None
+        self._monitor: sd.OutputStream | None = None
+        self._monitor_queue = SampleQueue()
+        self.replay = Replay(1)  # replaced when the stream starts
+        self._input, self._output = SampleQueue(), SampleQueue()
+        self._wake = threading.Event()
+        self._worker: threading.Thread | None = None
+        self._recorder: WavRecorder | None = None
+        self.recording_error: str | None = None  # why the last recording ended early
+        self._stopping = False
+        self._callback_priority: int | None | object = _UNKNOWN  # the worker follows it
+        self.input_device, self.output_device, self.monitor_device = self._resolve()
+        self.rate = negotiate_rate(config.rate, self.input_device, self.output_device,
+                                   self.monitor_device)
+        self.engine = Engine(bundle, self.rate, settings or Settings(),
+                             profile=PROFILES[config.latency] if config.latency else None)
+        base = headroom_samples(config.block, self.rate, self.engine.profile.headroom_s)
+        self.headroom = AdaptiveHeadroom(base, config.block, self.rate, config.max_headroom_s)
+        # Output position of the first input sample: the headroom, then the engine's delay.
+        self._first_audio_sample = base + round(self.engine.delay_s * self.rate)
+
+    @property
+    def latency_s(self) -> float:
+        """Input to output through the stream now, beyond the audio server's own buffering."""
+        return self.engine.algorithmic_latency_s(self.config.block) + self.headroom_s
+
+    @property
+    def headroom_s(self) -> float:
+        """Converted audio queued ahead of the device now (it follows the load)."""
+        return self.headroom.samples / self.rate
+
+    def _resolve(self) -> tuple[int | None, int | None, int | None]:
+        c = self.config
+        monitor = find_device(c.monitor_device, "output", c.host_api) \
+            if c.monitor_device is not None else None
+        return (find_device(c.input_device, "input", c.host_api),
+                find_device(c.output_device, "output", c.host_api), monitor)
+
+    # -- running -------------------------------------------------------------------------
+
+    @property
+    def active(self) -> bool:
+        return self._stream is not None and self._stream.active
+
+    def start(self) -> None:
+        """Open the devices and start converting; raises AudioDeviceError on a bad combination."""
+        self.engine.warm_up()
+        self._stopping = False
+        self._callback_priority = _UNKNOWN
+        self.headroom = AdaptiveHeadroom(self.headroom.base, self.config.block, self.rate,
+                                         self.config.max_headroom_s)
+        self.status = LiveStatus(headroom_ms=1000 * self.headroom_s)
+        self._input, self._output = SampleQueue(), SampleQueue(self.headroom.base)
+        self._monitor_queue = SampleQueue()
+        self.replay = Replay(self.rate)
+        self._worker = threading.Thread(target=self._work, name="rtconvert-engine", daemon=True)
+        self._worker.start()
+        enter_streaming()
+        try:
+            self._stream = sd.Stream(device=(self.input_device, self.output_device),
+                                     samplerate=self.rate, blocksize=self.config.block,
+                                     channels=1, dtype="float32", latency="low",
+                                     callback=self._callback, finished_callback=self._finished)
+            if self.monitor_device is not None:
+                self._monitor = sd.OutputStream(device=self.monitor_device, samplerate=self.rate,
+                                                blocksize=self.config.block, channels=1,
+                                                dtype="float32", callback=self._monitor_callback)
+        except sd.PortAudioError as exc:
+            self.stop()  # also ends the worker
+            raise AudioDeviceError(f"cannot open the audio devices: {exc}; check that input and "
+                                   "output are on the same host API and not in use") from exc
+        self._stream.start()
+        if self._monitor is not None:
+            self._monitor.start()
+
+    @property
+    def underruns(self) -> int:
+        """Gaps in the output: the device's own underflows and blocks converted too late."""
+        return self.status.underruns
+
+    def stop(self) -> None:
+        """Stop and close everything (also the recording); safe to call twice."""
+        self._stopping = True
+        self._close()
+        worker, self._worker = self._worker, None
+        if worker is not None:
+            self._wake.set()
+            worker.join()
+            leave_streaming()
+        try:
+            self.stop_recording()
+        except OutputError as exc:  # stopping always completes; the caller shows this
+            self.recording_error = str(exc)
+
+    def _close(self) -> None:
+        for stream in (self._stream, self._monitor):
+            # A stream whose device died cannot be aborted (PortAudio waits on it for
+            # ever); it is dropped instead, and a new one can be opened.
+            if stream is not None and self.status.error is None:
+                try:
+                    stream.abort()
+                    stream.close()
+                except sd.PortAudioError:
+                    pass  # the device is already gone
+        self._stream = self._monitor = None
+
+    def jack_ports(self) -> tuple[str, str]:
+        """The JACK ports PortAudio registered for this stream: (input, output)."""
+        return portaudio_ports()
+
+    @property
+    def server_latency_s(self) -> tuple[float, float]:
+        """PortAudio's input and output latency for the open stream (its own buffering)."""
+        if self._stream is None:
+            return (0.0, 0.0)
+        return tuple(self._stream.latency)  # type: ignore[return-value]
+
+    def _callback(self, indata: np.ndarray, outdata: np.ndarray, frames: int,
+                  timing: Any, status: sd.CallbackFlags) -> None:
+        if self._callback_priority is _UNKNOWN:
+            self._callback_priority = realtime_priority()  # once, for the worker to follow
+        if status.input_overflow:
+            self.status.input_overflows += 1
+        if status.output_underflow:
+            self.status.output_underflows += 1
+        block = indata[:, 0].astype(np.float64)
+        self.headroom.arrived()
+        self._input.push(block)
+        self._wake.set()
+        converted, missing = self._output.pop(frames)
+        if missing:
+            self.status.late_blocks += 1
+            self.headroom.missed(missing)
+        outdata[:, 0] = converted
+        if self._monitor is not None:
+            self._monitor_queue.push(converted)
+        self.replay.record(block, converted)
+        recorder = self._recorder
+        if recorder is not None:
+            recorder.push(block, converted)
+        if self.status.first_audio_at is None and \
+                (self.status.callbacks + 1) * frames > self._first_audio_sample:
+            self.status.first_audio_at = time.monotonic()
+        self.status.callbacks += 1
+
+    def _work(self) -> None:
+        """The worker thread: convert whatever input has arrived, queue it for the callback."""
+        following = False
+        while not self._stopping:
+            self._wake.wait(0.1)
+            self._wake.clear()
+            if not following and self._callback_priority is not _UNKNOWN:
+                run_just_below(self._callback_priority)
+                following = True
+            stream = self._stream
+            if stream is not None and not stream.active and not self._stopping:
+                self._finished()  # PortAudio does not always say when a server goes away
+                return
+            block = self._input.pop_all()
+            if not len(block):
+                continue
+            began = time.perf_counter()
+            self._output.push(self.headroom.adjust(self.engine.process(block)))
+            self.status.meter(self.engine, time.perf_counter() - began, len(block) / self.rate)
+            self.status.headroom_ms = 1000 * self.headroom_s
+
+    def _monitor_callback(self, outdata: np.ndarray, frames: int, timing: Any,
+                          status: sd.CallbackFlags) -> None:
+        live, _ = self._monitor_queue.pop(frames)
+        outdata[:, 0] = self.replay.play(live)
+        # Clock drift: a monitor slower than the main device would queue without end.
+        self._monitor_queue.trim(MONITOR_QUEUE_BLOCKS * frames)
+
+    def _finished(self) -> None:
+        if not self._stopping and self.status.error is None:
+            forget_dead_stream()
+            self.status.error = "the audio stream stopped: a device was disconnected or failed"
+            if self.on_stop is not None:
+                self.on_stop(self.status.error)
+
+    def hear_it(self) -> float:
+        """Play the last seconds converted, then unconverted, on the monitor; returns seconds."""
+        if self._monitor is None:
+            raise AudioDeviceError("'hear it' plays on the monitor device: pick your headphones "
+                                   "as the monitor and start again")
+        return self.replay.start()
+
+    # -- recording -----------------------------------------------------------------------
+
+    def start_recording(self, input_path: Path, output_path: Path) -> None:
+        """Write what comes in and what goes out to two WAV files until stopped.
+
+        The files get their names when the recording stops (:class:`.WavRecorder`).
+
+        Raises
+        ------
+        OutputError
+            If a folder is missing or not writable.
+        """
+        self.stop_recording()
+        self._recorder = WavRecorder(input_path, output_path, self.rate)
+
+    def stop_recording(self) -> None:
+        """Finish the recording; raises OutputError if it stopped early (a full disk)."""
+        recorder, self._recorder = self._recorder, None
+        if recorder is not None:
+            recorder.close()
+
+    def status_line(self) -> str:
+        """One line: levels, latency, load, dropouts and the limiter."""
+        return self.status.line(self.latency_s)

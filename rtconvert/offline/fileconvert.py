@@ -1,0 +1,252 @@
+"""File conversion from disk to disk in blocks: memory stays the same however long the file is.
+
+A file is read twice. The first pass streams it through the engine's own analysis to
+learn what a live stream learns over time: the speaker's log-F0 and energy statistics
+(:meth:`.prosody.ProsodyShifter.prime`) and the file's speech level, which places the
+silence gate relative to the recording rather than at a fixed dBFS (a quiet take is
+converted like a normal one). The second pass streams it through the :class:`.Engine`
+and writes the converted blocks to a temporary file that replaces the output only when
+all went well (:mod:`.files`), so the output may be the input itself. The result equals
+:func:`convert_signal` of the whole file in memory.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from itertools import chain
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import soundfile
+import soxr
+from tqdm import tqdm
+
+from ..bundle import Bundle
+from ..dsp.analysis import StreamingAnalyzer, analyze_stream
+from ..dsp.features import MIN_DURATION_S
+from ..dsp.levels import SILENCE_DB
+from ..engine.engine import Engine
+from ..errors import ConfigError, OutputError
+from ..files import atomic_output
+from ..profiles import LatencyProfile
+from ..settings import Settings
+from .audiofile import mono_blocks, open_audio, output_format
+
+FloatArray = npt.NDArray[np.float64]
+
+#: Samples (at the file's rate) read, converted and written at a time.
+FILE_BLOCK = 8192
+#: Files at least this long show a progress bar.
+PROGRESS_MIN_S = 5.0
+#: The file's speech level is this percentile of its 20 ms step levels: loud speech,
+#: not the pauses and not a single click.
+SPEECH_PERCENTILE = 95.0
+#: The default file gate in dB below the speech level. A recording whose speech reads
+#: about -15 dBFS gets the live default (-55 dBFS); a quiet one gets a lower gate.
+DEFAULT_GATE_BELOW_SPEECH_DB = -40.0
+
+
+@dataclass(frozen=True)
+class FileGate:
+    """The silence gate of a file conversion, relative to the file's speech level.
+
+    ``below_speech_db`` None turns the gate off: every frame is converted.
+    """
+
+    below_speech_db: float | None = DEFAULT_GATE_BELOW_SPEECH_DB
+
+    def __post_init__(self) -> None:
+        value = self.below_speech_db
+        if value is not None and not (math.isfinite(value) and value <= 0):
+            raise ConfigError(f"gate {value} dB is out of range: give dB at or below the file's "
+                              "speech level (e.g. -40), or off")
+
+    def threshold_db(self, speech_level_db: float) -> float:
+        """The absolute threshold in dBFS for a file whose speech reads ``speech_level_db``."""
+        if self.below_speech_db is None:
+            return -math.inf
+        return min(0.0, speech_level_db + self.below_speech_db)
+
+
+@dataclass(frozen=True)
+class FileAnalysis:
+    """What the first pass learnt about a file."""
+
+    f0_hz: FloatArray  # (n_voiced,) F0 of the voiced frames
+    c0: FloatArray  # (n_voiced,) their energy (c0)
+    speech_level_db: float  # SPEECH_PERCENTILE of the step levels, dBFS
+    n_samples: int  # samples at the file's rate
+    n_model_samples: int  # samples at the model rate
+
+
+@dataclass(frozen=True)
+class FileReport:
+    """What a file conversion did, for the user."""
+
+    n_samples: int
+    sample_rate: int
+    n_channels: int
+    speech_level_db: float
+    gate_db: float  # the absolute threshold used; -inf when off
+    limiter_db: float  # the deepest gain reduction of the limiter (0: it never acted)
+    limited_samples: int  # samples the limiter's soft clipper bent
+    peak_db: float  # the output's sample peak, dBFS
+
+    def describe(self) -> str:
+        """Two indented lines: the gate used, and what the limiter did."""
+        if math.isinf(self.gate_db):
+            gate = "gate off"
+        else:
+            gate = (f"gate {self.gate_db:.1f} dBFS ({self.speech_level_db - self.gate_db:.0f} dB "
+                    f"below the file's speech level of {self.speech_level_db:.1f} dBFS)")
+        if self.limiter_db < 0:
+            limiter = (f"limiter reduced peaks by up to {-self.limiter_db:.1f} dB, "
+                       f"{self.limited_samples} samples soft-clipped")
+        else:
+            limiter = "limiter not needed"
+        return f"  {gate}\n  {limiter} (output peak {self.peak_db:.1f} dBFS)"
+
+
+def analyse_file(file: soundfile.SoundFile, engine: Engine, block: int = FILE_BLOCK,
+                 bar: tqdm | None = None) -> FileAnalysis:
+    """The first pass: a file's voiced F0 and energy and its speech level, in bounded memory.
+
+    Runs the engine's streaming analysis exactly as :func:`.analysis.analyze_stream` runs
+    it on the whole file at the model rate (soxr 'HQ'), so the statistics are the same.
+    """
+    config = engine.config
+    resampler = soxr.ResampleStream(file.samplerate, config.sample_rate, 1, dtype="float64",
+                                    quality="HQ")
+    analyzer = StreamingAnalyzer(config, engine.frames_per_step, engine.lookahead_frames)
+    steps: list[tuple[FloatArray, FloatArray, float]] = []  # voiced F0, voiced c0, level
+
+    def take_steps(limit: int) -> None:
+        while len(steps) < limit and (step := analyzer.next_step()) is not None:
+            f0, c0 = step.features.f0_hz, step.features.mcep[:, 0]
+            steps.append((f0, c0, step.level_db))
+
+    n_samples = n_model = 0
+    for samples in mono_blocks(file, block):
+        at_model_rate = resampler.resample_chunk(samples)
+        analyzer.push(at_model_rate)
+        n_samples, n_model = n_samples + len(samples), n_model + len(at_model_rate)
+        take_steps(math.inf)  # type: ignore[arg-type]
+        if bar is not None:
+            bar.update(len(samples) / file.samplerate)
+    tail = resampler.resample_chunk(np.zeros(0), last=True)
+    analyzer.push(tail)
+    n_model += len(tail)
+    # As analyze_stream: zeros past the end, as many steps as cover the signal's frames.
+    n_frames = n_model // config.hop_length + 1
+    n_steps = math.ceil(n_frames / engine.frames_per_step)
+    padding = n_steps * analyzer.step_samples + analyzer.lookahead_samples + 1 - analyzer.received
+    analyzer.push(np.zeros(max(0, padding)))
+    take_steps(n_steps)
+    f0 = np.concatenate([s[0] for s in steps])[:n_frames]
+    c0 = np.concatenate([s[1] for s in steps])[:n_frames]
+    voiced = f0 > 0
+    levels = np.array([s[2] for s in steps])
+    speech_db = float(np.percentile(levels, SPEECH_PERCENTILE)) if len(levels) else SILENCE_DB
+    return FileAnalysis(f0[voiced], c0[voiced], speech_db, n_samples, n_model)
+
+
+def convert_file(bundle: Bundle, source: str | Path, target: str | Path, settings: Settings,
+                 gate: FileGate = FileGate(), block: int = FILE_BLOCK, subtype: str | None = None,
+                 progress: bool = True, profile: LatencyProfile | None = None) -> FileReport:
+    """Convert ``source`` to ``target`` at the file's own rate, streaming from disk to disk.
+
+    Parameters
+    ----------
+    bundle : Bundle
+    source, target : str or Path
+        Audio files; ``target`` may be ``source`` (it is replaced only once all is written).
+    settings : Settings
+        Emotion, intensity and gains; its ``gate_db`` is replaced by ``gate``'s threshold.
+    gate : FileGate
+        The silence gate relative to the file's speech level.
+    block : int
+        Samples per read, conversion and write; the output does not depend on it.
+    subtype : str, optional
+        libsndfile subtype of the output; default 24-bit PCM for WAV and FLAC.
+    progress : bool
+        Show a progress bar (on stderr) for files longer than ``PROGRESS_MIN_S``.
+    profile : LatencyProfile, optional
+        The engine's steps and lookahead; default: the profile the bundle was trained on.
+
+    Returns
+    -------
+    FileReport
+
+    Raises
+    ------
+    AudioFileError, ConfigError, OutputError
+        For an unreadable or unsupported input, or an output that cannot be written (the
+        output is then left as it was).
+    """
+    kind, default_subtype = output_format(target)
+    with open_audio(source, MIN_DURATION_S) as file:
+        rate, channels = file.samplerate, file.channels
+        engine = Engine(bundle, rate, settings, profile=profile)
+        seconds = file.frames / rate
+        with tqdm(total=round(2 * seconds, 2), unit="s", desc=Path(source).name, leave=False,
+                  disable=not progress or seconds < PROGRESS_MIN_S,
+                  bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining}") as bar:
+            analysis = analyse_file(file, engine, block, bar)
+            if analysis.n_model_samples >= MIN_DURATION_S * engine.config.sample_rate:
+                engine.prosody.prime(analysis.f0_hz, analysis.c0)
+            engine.update(gate_db=gate.threshold_db(analysis.speech_level_db))
+            try:
+                with atomic_output(target) as partial:
+                    peak = _write_converted(engine, file, partial, kind,
+                                            subtype or default_subtype, block, bar)
+            except soundfile.LibsndfileError as exc:  # not a full disk: atomic_output says so
+                raise OutputError(f"{target}: cannot write audio ({exc})") from exc
+    limiter = engine.mixer.limiter
+    return FileReport(analysis.n_samples, rate, channels, analysis.speech_level_db,
+                      engine.settings.gate_db, limiter.reduction_db, limiter.limited_samples,
+                      20 * math.log10(max(peak, 1e-6)))
+
+
+def _write_converted(engine: Engine, file: soundfile.SoundFile, path: Path, kind: str,
+                     subtype: str | None, block: int, bar: tqdm) -> float:
+    """The second pass: convert ``file`` block by block into ``path``; returns the peak."""
+    rate = file.samplerate
+    delay = skip = round(engine.delay_s * rate)  # the engine's output is this late
+    padding = (np.zeros(min(block, delay - i)) for i in range(0, delay, block))
+    peak = 0.0
+    with soundfile.SoundFile(str(path), "w", rate, 1, subtype, format=kind) as out:
+        for samples in chain(mono_blocks(file, block), padding):
+            converted = engine.process(samples)
+            cut = min(skip, len(converted))
+            converted, skip = converted[cut:], skip - cut
+            if len(converted):
+                peak = max(peak, float(np.abs(converted).max()))
+                out.write(np.clip(converted, -1.0, 1.0))
+            bar.update(len(samples) / rate)
+    return peak
+
+
+def convert_signal(engine: Engine, samples: FloatArray, block_size: int | None = None,
+                   prime_statistics: bool = True) -> FloatArray:
+    """Stream a whole signal in memory through ``engine`` and return it aligned with the input.
+
+    ``block_size`` None feeds it in one block; either way the same steps run. With
+    ``prime_statistics`` the speaker's log-F0 statistics are measured over the whole
+    signal first, as a live stream would have learnt them after a few sentences.
+    :func:`convert_file` gives the same samples from a file in bounded memory.
+    """
+    if prime_statistics:
+        config = engine.config
+        at_model_rate = soxr.resample(samples, engine.device_rate, config.sample_rate, "HQ")
+        if len(at_model_rate) >= MIN_DURATION_S * config.sample_rate:
+            features = analyze_stream(at_model_rate, config, engine.frames_per_step,
+                                      engine.lookahead_frames)
+            engine.prosody.prime(features.f0_hz, features.mcep[:, 0])
+    delay = round(engine.delay_s * engine.device_rate)
+    padded = np.concatenate([samples, np.zeros(delay)])
+    size = len(padded) if block_size is None else block_size
+    out = np.concatenate([engine.process(padded[i:i + size])
+                          for i in range(0, len(padded), size)])
+    return out[delay:delay + len(samples)]
