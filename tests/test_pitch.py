@@ -141,6 +141,20 @@ def speechlike(config: FeatureConfig, seconds: float = 2.0) -> np.ndarray:
     return voiced + noise
 
 
+@pytest.mark.parametrize("gain_db", [-30.0, -65.0])
+def test_a_quiet_input_is_tracked_like_a_loud_one(gain_db):
+    """A low mic gain must not change the voicing (and so the emotion's F0 shift): no decision
+    leans on the absolute level, down to 16-bit quantisation."""
+    config = FeatureConfig()
+    signal = speechlike(config)
+    loud = analyze_stream(signal, config, 4, 2).f0_hz
+    quiet = analyze_stream(signal * 10 ** (gain_db / 20), config, 4, 2).f0_hz
+    assert (loud > 0).mean() > 0.4
+    assert np.mean((loud > 0) == (quiet > 0)) > 0.99
+    both = (loud > 0) & (quiet > 0)
+    assert np.allclose(loud[both], quiet[both], rtol=1e-3)
+
+
 @pytest.mark.parametrize(("frames_per_step", "lookahead_frames"), [(4, 2), (2, 1), (1, 1)])
 def test_the_f0_is_the_same_whatever_the_block_sizes_and_after_a_reset(frames_per_step,
                                                                         lookahead_frames):

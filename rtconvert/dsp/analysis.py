@@ -35,7 +35,7 @@ FloatArray = npt.NDArray[np.float64]
 
 #: Changes whenever the streaming analysis gives other features for the same signal
 #: (feature caches made by training are keyed by it).
-ANALYSIS_VERSION = 2
+ANALYSIS_VERSION = 3
 #: Past signal in each window: D4C's widest window at 71 Hz reads ~28 ms back.
 CONTEXT_S = 0.045
 #: Mirrored signal appended past the lookahead, for the same reason forward.

@@ -26,7 +26,7 @@ FloatArray = npt.NDArray[np.float64]
 #: A frame is voiced when its normalised difference dips below this (YIN's threshold).
 VOICING_THRESHOLD = 0.3
 #: Frames quieter than this (RMS, relative to full scale) are unvoiced whatever their periodicity.
-SILENCE_RMS = 10 ** (-80 / 20)
+SILENCE_RMS = 10 ** (-110 / 20)
 
 
 def lag_range(config: FeatureConfig) -> tuple[int, int]:

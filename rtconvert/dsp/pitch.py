@@ -86,7 +86,7 @@ class TrackerParams:
     gate_db: float = -60.0
     # Running peak level of the low band: starts here (dB re full scale, mean square),
     # falls this many dB per second below a new peak.
-    level_start_db: float = -50.0
+    level_start_db: float = -math.inf
     level_decay_db_per_s: float = 5.1
     # Cost per octave of F0 change between frames beyond a free glide of this many octaves.
     glide_cost: float = 13.3
@@ -107,6 +107,9 @@ class TrackerParams:
 
 
 TRACKER = TrackerParams()
+#: Added to powers before taking decibels: far below any microphone's noise (-200 dB), so
+#: that no decision depends on how loud the input is (a low mic gain, a quiet recording).
+_POWER_FLOOR = 1e-20
 
 
 class PitchTracker:
@@ -180,19 +183,20 @@ class PitchTracker:
         measured = self._periodicity(window, centres)
         dips, power = measured.dips, measured.power
         # Voicing log-odds from the deepest dip and the low band's level.
-        level_db = 10 * np.log10(power + 1e-10)
+        level_db = 10 * np.log10(power + _POWER_FLOOR)
         running = np.empty(len(level_db))
         level = self._level
         for t, db in enumerate(level_db.tolist()):
             level = running[t] = max(db, level - self._level_decay)
         self._level = level
-        tilt = np.minimum(np.maximum(level_db - 10 * np.log10(measured.whole + 1e-10), -30.0),
+        tilt = np.minimum(np.maximum(level_db - 10 * np.log10(measured.whole + _POWER_FLOOR),
+                                     -30.0),
                           0.0)
         odds = (p.voicing_bias + p.voicing_depth * dips.deepest
                 + p.voicing_level * np.maximum(level_db - running, -80) + p.voicing_tilt * tilt)
         silent = (power < SILENCE_RMS ** 2) | ~dips.found
         if np.isfinite(p.gate_db):
-            silent |= 10 * np.log10(measured.near + 1e-12) < running + p.gate_db
+            silent |= 10 * np.log10(measured.near + _POWER_FLOOR) < running + p.gate_db
         voiced_cost = np.where(silent, np.inf, np.logaddexp(0, -odds))
         unvoiced_cost = np.where(silent, 0.0, np.logaddexp(0, odds))
         return dips.log2_f0, dips.cost, voiced_cost, unvoiced_cost
