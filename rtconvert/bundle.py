@@ -253,7 +253,10 @@ def load_bundle(path: str | Path | None = None, check_graph: bool = True) -> Bun
             read.vector("normalization.mcep_std", n_mcep, positive=True),
             read.vector("normalization.bap_mean", n_bap),
             read.vector("normalization.bap_std", n_bap, positive=True),
-            read.number("normalization.c0_scale", 0.0, 100.0, low_open=True)),
+            read.number("normalization.c0_scale", 0.0, 100.0, low_open=True),
+            # Absent in bundles from before speaker-relative spectra: the corpus mean.
+            "speaker_mcep" in read.get("normalization", dict)
+            and read.get("normalization.speaker_mcep", bool)),
         prosody=_prosody(read, emotions, intensities),
         intensity_scale={i: float(scale[i]) for i in intensities},
         lf0_prior=(read.number("lf0_prior.mean", math.log(20), math.log(2000)),

@@ -4,7 +4,8 @@ Training and the live engine both go through these pure functions, so the model 
 live exactly what it was trained on. Per frame the generator reads
 
 ==========  =====================================================================
-mcep        c1.. of the mel-cepstrum, normalised by the corpus mean and std
+mcep        c1.. of the mel-cepstrum less the speaker's mean (or the corpus mean, for
+            models trained so), over the corpus std
 lf0         log-F0 as a z-score of the speaker's log-F0 statistics (0 unvoiced)
 voiced      1 where voiced, else 0
 c0          energy relative to the speaker's mean voiced energy, over ``c0_scale``
@@ -52,15 +53,20 @@ class Normalization:
     bap_mean: FloatArray  # (n_bap,)
     bap_std: FloatArray  # (n_bap,)
     c0_scale: float  # spread of voiced energy around a speaker's mean, natural-log power
+    # Centre c1.. on the speaker's own mean voiced mel-cepstrum instead of the corpus mean:
+    # the voice's and the microphone's static colour (a 16 kHz mic, a boomy room) is then
+    # not taken for content. EmoDB's speakers sit 2 corpus stds off RAVDESS's on average.
+    speaker_mcep: bool = False
 
 
 @dataclass(frozen=True)
 class SpeakerLevels:
-    """The live speaker's log-F0 mean and std and mean voiced energy (c0)."""
+    """The speaker's log-F0 mean and std, mean voiced energy (c0) and mean mel-cepstrum."""
 
     lf0_mean: float
     lf0_std: float
     c0_mean: float
+    mcep_mean: FloatArray  # (n_mcep,), over voiced frames
 
 
 @dataclass(frozen=True)
@@ -125,8 +131,9 @@ def model_inputs(f0_hz: FloatArray, mcep: FloatArray, bap: FloatArray, norm: Nor
     voiced = f0_hz > 0
     lf0 = np.where(voiced, (np.log(np.where(voiced, f0_hz, 1.0)) - speaker.lf0_mean)
                    / speaker.lf0_std, 0.0)
+    centre = speaker.mcep_mean if norm.speaker_mcep else norm.mcep_mean
     return np.concatenate([
-        ((mcep[:, 1:] - norm.mcep_mean[1:]) / norm.mcep_std[1:]).T,
+        ((mcep[:, 1:] - centre[1:]) / norm.mcep_std[1:]).T,
         lf0[None], voiced[None].astype(float),
         ((mcep[:, 0] - speaker.c0_mean) / norm.c0_scale)[None],
         ((bap - norm.bap_mean) / norm.bap_std).T]).astype(np.float32)

@@ -70,6 +70,7 @@ def tiny_overrides(root: Path, cache: Path, steps: int = 20) -> list[str]:
     """Config overrides for a model small enough to train in seconds."""
     return [f"data.root={root}", f"data.cache={cache}", "data.valid_speakers=[RAVDESS_04]",
             "data.dev_speakers=[RAVDESS_03]", "data.speeds=[1.0]",
+            "data.rooms=[1]", "data.speaker_mcep=true",
             "generator_params.channels=16", "generator_params.dilations=[1, 2]",
             "classifier_params.channels=8", "classifier_params.n_layers=2",
             "discriminator_params.channels=8", "discriminator_params.n_layers=2",

@@ -17,7 +17,7 @@ from rtconvert.engine.generator import IdentityConverter, OnnxConverter
 from rtconvert.errors import BundleError
 from rtconvert.modelio import SpeakerLevels
 
-SPEAKER = SpeakerLevels(np.log(120.0), 0.2, -6.0)
+SPEAKER = SpeakerLevels(np.log(120.0), 0.2, -6.0, np.zeros(36))
 
 
 def random_frames(bundle, n_frames, seed=0):
@@ -46,6 +46,7 @@ def test_bundle_describes_itself(tiny_bundle):
     assert "CC BY-NC-SA 4.0" in bundle.licence
     assert bundle.metadata["training"]["valid_speakers"] == ["RAVDESS_04"]
     assert bundle.metadata["training"]["dev_speakers"] == ["RAVDESS_03"]
+    assert bundle.normalization.speaker_mcep  # trained on spectra relative to the speaker's
 
 
 def test_whole_utterance_equals_streamed_frames(tiny_bundle):
@@ -120,6 +121,7 @@ def _set(section, key, value):
     (lambda m: m["intensity_scale"].update(strong=0), r"intensity_scale.strong is 0.0, expected"),
     (lambda m: m.pop("license"), "metadata.license is missing"),
     (_set("model", "n_inputs", "41"), "n_inputs is .41., expected int"),
+    (_set("normalization", "speaker_mcep", "yes"), "speaker_mcep is 'yes', expected bool"),
 ])
 def test_bad_metadata_names_the_field(tiny_bundle, tmp_path, edit, message):
     with pytest.raises(BundleError, match=message):

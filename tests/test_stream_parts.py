@@ -1,4 +1,4 @@
-"""Small stream parts on their own: the emotion shift curve, running statistics, where changes
+"""Small stream parts on their own: the emotion shift curve, where changes
 fade out, queues, the live headroom (on a real stream) and worker priority, presets (F0 is in
 test_pitch.py)."""
 
@@ -20,10 +20,10 @@ from rtconvert.engine.prosody import (
     MAX_ENERGY_SHIFT_DB,
     EmotionShift,
     ProsodyShifter,
-    RunningStats,
     shift_at,
 )
 from rtconvert.engine.samplequeue import SampleQueue
+from rtconvert.engine.speaker import SpeakerTracker
 from rtconvert.errors import ConfigError
 from rtconvert.live.headroom import AdaptiveHeadroom, headroom_samples
 from rtconvert.live.rtthreads import realtime_priority, run_just_below
@@ -42,19 +42,6 @@ def test_the_shift_is_zero_at_zero_and_the_measured_points_at_half_and_one():
     at_one = shift_at(anchors, 1.0)
     assert (at_one.delta_lf0, at_one.log_sigma_ratio) == (0.8, 0.5)
     assert at_one.delta_c0_db == MAX_ENERGY_SHIFT_DB  # +20 dB of shouting is capped
-
-
-def test_running_statistics_start_at_the_prior_and_converge():
-    stats = RunningStats(np.log(200.0), 0.2)
-    assert stats.mean == pytest.approx(np.log(200.0)) and stats.std == pytest.approx(0.2)
-    voice = np.log(110.0) + 0.1 * np.random.default_rng(0).standard_normal(3000)
-    stats.update(voice[:200])  # one second of voiced speech
-    assert abs(stats.mean - np.log(110.0)) < 0.1 * abs(np.log(200.0) - np.log(110.0))
-    stats.update(voice[200:])  # the spread forgets the move from the prior more slowly
-    assert stats.std == pytest.approx(0.1, rel=0.15)
-    frozen = stats.mean
-    stats.update(np.zeros(0))  # silence: nothing voiced
-    assert stats.mean == frozen
 
 
 class FixedChangeConverter(IdentityConverter):
@@ -87,7 +74,7 @@ def test_changes_fade_out_below_speech_by_the_input_frames_level():
     n_mcep, n_bap = bundle.features.n_mcep, bundle.features.n_bap
     stage = fixed_change_stage(bundle, energy_db=-30.0, bap_db=5.0)
     prosody = ProsodyShifter.from_bundle(bundle)
-    speaker = prosody.speaker_levels()
+    speaker = SpeakerTracker.from_bundle(bundle).levels()
     room_db = -(SILENCE_BELOW_DB + 1.0)
     mcep = np.zeros((2, n_mcep))
     mcep[:, 0] = speaker.c0_mean + np.array([0.0, room_db]) / DB_PER_LOG_POWER
@@ -96,7 +83,7 @@ def test_changes_fade_out_below_speech_by_the_input_frames_level():
     frames = stage.process(WorldFeatures(np.array([150.0, 0.0]), mcep, np.zeros((2, n_bap))),
                            condition, speaker)
     _, out = prosody.process(frames.features.f0_hz, frames.features.mcep, frames.condition,
-                             frames.lf0_residual, frames.speech)
+                             frames.lf0_residual, frames.speech, speaker)
     shift_db = shift_at(prosody.anchors["angry"], 1.0).delta_c0_db
     assert shift_db > 0
     assert (out[0, 0] - mcep[0, 0]) * DB_PER_LOG_POWER == pytest.approx(shift_db - 30.0)
@@ -110,7 +97,7 @@ def test_the_generators_energy_change_is_smoothed_over_50_ms():
                                bundle.features.frame_period_ms)
     n = 20 + round(400 / frame_ms)
     stage = fixed_change_stage(bundle, energy_db=np.where(np.arange(n) >= 20, -10.0, 0.0))
-    speaker = ProsodyShifter.from_bundle(bundle).speaker_levels()
+    speaker = SpeakerTracker.from_bundle(bundle).levels()
     mcep = np.zeros((n, n_mcep))
     mcep[:, 0] = speaker.c0_mean
     frames = stage.process(WorldFeatures(np.full(n, 150.0), mcep, np.zeros((n, n_bap))),

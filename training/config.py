@@ -143,6 +143,9 @@ def _check_data_values(data: dict[str, Any], name: str) -> None:
                                  or v <= 0 for v in data["speeds"]):
         raise ConfigError(f"{name}: data.speeds is {data['speeds']!r}, expected positive "
                           "numbers (1.0: the recordings as they are)")
+    if any(isinstance(v, bool) or not isinstance(v, int) for v in data["rooms"]):
+        raise ConfigError(f"{name}: data.rooms is {data['rooms']!r}, expected integer seeds "
+                          "(e.g. [1, 2]: two room-augmented copies of the training takes)")
     shared = set(data["valid_speakers"]) & set(data["dev_speakers"])
     if shared:
         raise ConfigError(f"{name}: {', '.join(sorted(shared))} both in data.valid_speakers and "

@@ -28,15 +28,6 @@ TRIM_MARGIN = 10
 NEUTRAL = "neutral"
 
 
-@dataclass(frozen=True)
-class Levels:
-    """Voiced log-F0 mean/std and mean voiced energy of one speaker in one domain."""
-
-    lf0_mean: float
-    lf0_std: float
-    c0_mean: float
-
-
 @dataclass
 class Take:
     """One utterance, silence-trimmed, as generator inputs."""
@@ -50,17 +41,19 @@ class Take:
         return self.utterance.emotion, INTENSITY_NAMES[self.utterance.intensity]
 
 
-def _levels(f0_hz: list[np.ndarray], c0: list[np.ndarray]) -> Levels | None:
-    f0, energy = np.concatenate(f0_hz), np.concatenate(c0)
+def _levels(f0_hz: list[np.ndarray], mcep: list[np.ndarray]) -> SpeakerLevels | None:
+    """One speaker's levels in one domain, over the voiced frames of its takes."""
+    f0, spectrum = np.concatenate(f0_hz), np.concatenate(mcep)
     voiced = f0 > 0
     if voiced.sum() < 2:
         return None
     lf0 = np.log(f0[voiced])
-    return Levels(float(lf0.mean()), float(max(lf0.std(), 1e-3)), float(energy[voiced].mean()))
+    return SpeakerLevels(float(lf0.mean()), float(max(lf0.std(), 1e-3)),
+                         float(spectrum[voiced, 0].mean()), spectrum[voiced].mean(axis=0))
 
 
 def load_takes(directories: dict[str, Path], utterances: list[Utterance], norm: Normalization
-               ) -> tuple[list[Take], dict[tuple[str, str, str], Levels]]:
+               ) -> tuple[list[Take], dict[tuple[str, str, str], SpeakerLevels]]:
     """Cached features of ``utterances`` from each variant's cache, trimmed to their speech.
 
     Parameters
@@ -75,7 +68,7 @@ def load_takes(directories: dict[str, Path], utterances: list[Utterance], norm: 
     takes : list of Take
         Takes of speakers with neutral speech (the others can be neither source nor target).
     levels : dict
-        (group, emotion, intensity) -> Levels of the group's takes in that domain.
+        (group, emotion, intensity) -> SpeakerLevels of the group's takes in that domain.
 
     Raises
     ------
@@ -95,17 +88,16 @@ def load_takes(directories: dict[str, Path], utterances: list[Utterance], norm: 
             group = f"{utterance.speaker}/{variant}"
             loaded.append((utterance, group, features))
             key = (group, utterance.emotion, INTENSITY_NAMES[utterance.intensity])
-            f0s, c0s = pooled.setdefault(key, ([], []))
+            f0s, mceps = pooled.setdefault(key, ([], []))
             f0s.append(features.f0_hz)
-            c0s.append(features.mcep[:, 0])
+            mceps.append(features.mcep)
     levels = {key: lv for key, value in pooled.items() if (lv := _levels(*value)) is not None}
     takes = []
     for utterance, group, features in loaded:
         neutral = levels.get((group, NEUTRAL, "normal"))
         if neutral is not None:
-            speaker = SpeakerLevels(neutral.lf0_mean, neutral.lf0_std, neutral.c0_mean)
             takes.append(Take(utterance, group, model_inputs(
-                features.f0_hz, features.mcep, features.bap, norm, speaker)))
+                features.f0_hz, features.mcep, features.bap, norm, neutral)))
     return takes, levels
 
 
@@ -124,8 +116,9 @@ def aligned_indices(path: np.ndarray, n_frames: int, side: int = 0) -> np.ndarra
     return other
 
 
-def pair_target(source: np.ndarray, aligned: np.ndarray, neutral: Levels, emotional: Levels,
-                c0_scale: float, layout: Layout) -> tuple[np.ndarray, np.ndarray]:
+def pair_target(source: np.ndarray, aligned: np.ndarray, neutral: SpeakerLevels,
+                emotional: SpeakerLevels, c0_scale: float, layout: Layout
+                ) -> tuple[np.ndarray, np.ndarray]:
     """The generator's ideal output for a source take, and where it is defined.
 
     Parameters
@@ -133,7 +126,7 @@ def pair_target(source: np.ndarray, aligned: np.ndarray, neutral: Levels, emotio
     source, aligned : ndarray, shape (n_inputs, n_frames)
         Inputs of the neutral take and of the emotional frames aligned to it, both under
         the speaker's neutral statistics.
-    neutral, emotional : Levels
+    neutral, emotional : SpeakerLevels
         The speaker's levels in the two domains.
 
     Returns
@@ -171,7 +164,7 @@ class Pair:
     mask: np.ndarray  # (n_outputs, n_neutral_frames)
 
 
-def parallel_pairs(takes: list[Take], levels: dict[tuple[str, str, str], Levels],
+def parallel_pairs(takes: list[Take], levels: dict[tuple[str, str, str], SpeakerLevels],
                    c0_scale: float, layout: Layout) -> list[Pair]:
     """Every neutral/emotional pair of the same group and sentence, DTW-aligned on mel-cepstra."""
     by_key: dict[tuple[str, str], list[int]] = {}
@@ -246,13 +239,13 @@ class ConditionMap:
         (emotion, intensity name) -> (delta log-F0, sigma ratio, delta c0 in log power):
         the corpus averages the runtime applies.
     neutral_levels : dict
-        Group -> its neutral Levels (to express the log-F0 shift in the group's z-units).
+        Group -> its neutral SpeakerLevels (to express the log-F0 shift in the group's z-units).
     c0_scale : float
     """
 
     def __init__(self, emotions: tuple[str, ...], intensity_scale: dict[str, float],
                  shifts: dict[tuple[str, str], tuple[float, float, float]],
-                 neutral_levels: dict[str, Levels], c0_scale: float) -> None:
+                 neutral_levels: dict[str, SpeakerLevels], c0_scale: float) -> None:
         self.emotions, self.intensity_scale = emotions, intensity_scale
         self.classes = (NEUTRAL, *emotions)
         self.shifts, self.neutral_levels, self.c0_scale = shifts, neutral_levels, c0_scale

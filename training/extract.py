@@ -10,7 +10,8 @@ stopped. Bad files are reported in ``failures.txt`` and skipped; they never stop
 
 A :class:`FeatureSpec` says how: offline WORLD analysis (DIO, whole file) or the live
 engine's streaming analysis with its step geometry (what training uses, so the model
-learns on what it gets live), optionally on speed-perturbed audio (augmentation).
+learns on what it gets live), optionally on speed-perturbed audio or audio recorded in a
+simulated room (augmentation, :mod:`training.room`).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from rtconvert.offline.audiofile import load_audio
 
 from .corpus import Utterance
 from .index import corpus_folders, read_index, resolve, scan, write_index
+from .room import ROOM_VERSION, record, seed_of, training_room
 
 
 @dataclass(frozen=True)
@@ -50,15 +52,26 @@ class FeatureSpec:
     stream: tuple[int, int] | None = None
     # Speed perturbation: the audio played this much faster (pitch and formants up alike).
     speed: float = 1.0
+    # Room augmentation: every speaker recorded in a room of its own drawn from this seed
+    # (reverberation, mic band, noise, hum, gain; training.room); None: as recorded.
+    room: int | None = None
 
     def describe(self) -> dict:
-        return {"feature_config": self.config.to_dict(), "stream": self.stream,
-                "speed": self.speed,
-                "analysis_version": ANALYSIS_VERSION if self.stream is not None else None}
+        described = {"feature_config": self.config.to_dict(), "stream": self.stream,
+                     "speed": self.speed,
+                     "analysis_version": ANALYSIS_VERSION if self.stream is not None else None}
+        if self.room is not None:  # only then: the caches made before rooms keep their names
+            described.update(room=self.room, room_version=ROOM_VERSION)
+        return described
 
-    def analyze(self, samples: np.ndarray) -> WorldFeatures:
-        """Features of a signal at ``config.sample_rate``."""
+    def analyze(self, samples: np.ndarray, utterance: Utterance | None = None) -> WorldFeatures:
+        """Features of a signal at ``config.sample_rate`` (``utterance``: whose, for rooms)."""
         rate = self.config.sample_rate
+        if self.room is not None:
+            if utterance is None:
+                raise ValueError("a room-augmented analysis needs the utterance")
+            samples = record(samples, training_room(self.room, utterance.speaker, rate),
+                             seed_of("rtconvert-train noise", self.room, utterance.filepath))
         if self.speed != 1.0:
             samples = soxr.resample(samples, rate, round(rate / self.speed), quality="HQ")
         if len(samples) < MIN_DURATION_S * rate:
@@ -115,7 +128,7 @@ def _extract_one(job: _Job, spec: FeatureSpec) -> tuple[Utterance, str | None]:
         return job.utterance, "file not found under the root"
     try:
         audio = load_audio(job.source, spec.config.sample_rate)
-        features = spec.analyze(audio.samples)
+        features = spec.analyze(audio.samples, job.utterance)
     except AudioFileError as exc:
         return job.utterance, str(exc)
     except FeatureError as exc:

@@ -43,10 +43,20 @@ class Data:
     spec: FeatureSpec
 
 
-def feature_spec(config: FeatureConfig, profile: LatencyProfile, speed: float = 1.0
-                 ) -> FeatureSpec:
+def feature_spec(config: FeatureConfig, profile: LatencyProfile, speed: float = 1.0,
+                 room: int | None = None) -> FeatureSpec:
     """The streaming analysis of a latency profile: what the engine sees live."""
-    return FeatureSpec(config, profile.geometry(config), speed)
+    return FeatureSpec(config, profile.geometry(config), speed, room)
+
+
+def augmentations(data: dict[str, Any], features: FeatureConfig, profile: LatencyProfile
+                  ) -> dict[str, FeatureSpec]:
+    """The training speakers' variants: each speed, and each room at the normal speed."""
+    variants = {f"speed{speed}": feature_spec(features, profile, speed)
+                for speed in data["speeds"]}
+    variants |= {f"room{room}": feature_spec(features, profile, 1.0, room)
+                 for room in data["rooms"]}
+    return variants
 
 
 def split_utterances(config: dict[str, Any]) -> tuple[list, list, list]:
@@ -124,10 +134,10 @@ def prepare_data(config: dict[str, Any], run_dir: Path, progress: bool) -> Data:
     profile = PROFILES[data["profile"]]
     clean = feature_spec(features, profile)
     failed: dict[str, Path] = {}  # file -> the list of failures that names it
-    for speed in data["speeds"]:
-        rows = train if speed != 1.0 else train + dev
-        report = extract(rows, data["root"], data["cache"], feature_spec(features, profile, speed),
-                         progress=progress)
+    variants = augmentations(data, features, profile)
+    for spec in dict.fromkeys([clean, *variants.values()]):
+        rows = train if spec != clean else train + dev
+        report = extract(rows, data["root"], data["cache"], spec, progress=progress)
         failed |= {line.split(": ", 1)[0]: report.directory / "failures.txt"
                    for line in report.failures}
     train = [u for u in train if u.filepath not in failed]
@@ -146,11 +156,11 @@ def prepare_data(config: dict[str, Any], run_dir: Path, progress: bool) -> Data:
         stats.update(valid_speakers=sorted(data["valid_speakers"]),
                      dev_speakers=sorted(data["dev_speakers"]))
     norm = Normalization(*(np.array(stats[k]) for k in ("mcep_mean", "mcep_std", "bap_mean",
-                                                         "bap_std")), stats["c0_scale"])
+                                                         "bap_std")), stats["c0_scale"],
+                         data["speaker_mcep"])
     layout = Layout(features.n_mcep, features.n_bap)
-    variants = {f"speed{speed}": cache_dir(data["cache"], feature_spec(features, profile, speed))
-                for speed in data["speeds"]}
-    train_takes, levels = load_takes(variants, train, norm)
+    train_takes, levels = load_takes({name: cache_dir(data["cache"], spec)
+                                      for name, spec in variants.items()}, train, norm)
     dev_takes, dev_levels = load_takes({"speed1.0": cache_dir(data["cache"], clean)}, dev, norm)
     levels.update(dev_levels)
     conditions = ConditionMap(tuple(data["emotions"]), data["intensity_scale"],

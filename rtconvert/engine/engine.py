@@ -33,8 +33,9 @@ from .conversion import ConversionStage
 from .f0trace import TRACE_S, F0Trace
 from .generator import Converter, OnnxConverter
 from .mixer import Gain, Gate, Mixer
-from .prosody import ProsodyShifter, RunningStats
+from .prosody import ProsodyShifter
 from .samplequeue import SampleQueue
+from .speaker import RunningStats, SpeakerTracker
 from .stagetimes import StageTimes
 
 FloatArray = npt.NDArray[np.float64]
@@ -76,6 +77,7 @@ class Engine:
         # converter's lookahead lets it: a sample arriving just after a step waits this long.
         self.model_delay = self.config.hop_length * (
             self.frames_per_step + self.conversion.lookahead_frames + self.lookahead_frames)
+        self.speaker = SpeakerTracker.from_bundle(bundle)
         self.prosody = ProsodyShifter.from_bundle(bundle)
         self.reset()
 
@@ -99,7 +101,7 @@ class Engine:
         self._up = StreamResampler(rate, self.device_rate)
         self.analyzer = StreamingAnalyzer(config, self.frames_per_step, self.lookahead_frames)
         self.conversion.reset()
-        self.prosody.reset()
+        self.speaker.reset()
         self.synthesizer = StreamingSynthesizer(config)
         self.f0_trace = F0Trace(TRACE_S, config.frame_period_ms)  # for display
         self.gate, self.mixer = Gate(), Mixer(rate, self._settings.output_gain_db)
@@ -116,7 +118,7 @@ class Engine:
     @property
     def f0_stats(self) -> RunningStats:
         """The live speaker's running log-F0 statistics."""
-        return self.prosody.stats
+        return self.speaker.lf0
 
     def warm_up(self) -> None:
         """Convert 0.2 s of a buzzy vowel, then start afresh: first-call costs (ONNX Runtime's
@@ -181,14 +183,14 @@ class Engine:
         step_s = features.n_frames * self.config.hop_length / self.config.sample_rate
         gate_open = self.gate.process(step.level_db, settings.gate_db, step_s)
         if gate_open:
-            self.prosody.observe(features.f0_hz, features.mcep[:, 0])
-        frames = times.run("model", self.conversion.process, features, condition,
-                           self.prosody.speaker_levels())
+            times.run("speaker", self.speaker.observe, features.f0_hz, features.mcep)
+        speaker = self.speaker.levels()
+        frames = times.run("model", self.conversion.process, features, condition, speaker)
         if not frames.n_frames:
             return np.zeros(0)
         f0, mcep = times.run("prosody", self.prosody.process, frames.features.f0_hz,
                              frames.features.mcep, frames.condition, frames.lf0_residual,
-                             frames.speech)
+                             frames.speech, speaker)
         self.f0_trace.push(frames.features.f0_hz, f0)
         wet = times.run("synthesis", self.synthesizer.process, f0, mcep, frames.features.bap)
         return self.mixer.process(wet, 0.0 if settings.bypass or not gate_open else 1.0,

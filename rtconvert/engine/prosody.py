@@ -119,50 +119,6 @@ def shift_at(anchors: Sequence[tuple[float, EmotionShift]], intensity: float) ->
     return EmotionShift(mixed.delta_lf0, mixed.log_sigma_ratio, energy)
 
 
-class RunningStats:
-    """The live speaker's mean and std of a feature (log-F0, energy), updated frame by frame.
-
-    Starts at a prior worth ``prior_frames`` frames, averages plainly until
-    ``time_constant_frames`` frames have been seen (so a first sentence moves it within a
-    second or two), then forgets exponentially with that time constant. Frames that are
-    not given (unvoiced, gated silence) leave it frozen.
-    """
-
-    def __init__(self, prior_mean: float, prior_std: float, prior_frames: int = 20,
-                 time_constant_frames: int = 400) -> None:
-        self.prior = (prior_mean, prior_std)
-        self.prior_frames = prior_frames
-        self.time_constant_frames = time_constant_frames
-        self.reset()
-
-    def reset(self) -> None:
-        self.mean, std = self.prior
-        self.variance = std ** 2
-        self.count = self.prior_frames
-
-    @property
-    def std(self) -> float:
-        return math.sqrt(self.variance)
-
-    def update(self, values: FloatArray) -> None:
-        """Fold in the values of new frames, oldest first."""
-        for value in values:
-            self.count += 1
-            rate = 1.0 / min(self.count, self.time_constant_frames)
-            difference = value - self.mean
-            self.mean += rate * difference
-            self.variance = (1.0 - rate) * (self.variance + rate * difference ** 2)
-
-    def prime(self, values: FloatArray) -> None:
-        """Start from statistics measured beforehand (a whole file), as if long adapted."""
-        if len(values) >= 2:
-            self.mean, self.variance = float(np.mean(values)), float(np.var(values))
-            self.count = self.time_constant_frames
-
-    def stats(self) -> LogF0Stats:
-        return LogF0Stats(self.mean, self.std, self.count)
-
-
 #: Converted F0 is kept inside this range (Hz): past it WORLD's pulses stop sounding like voice.
 F0_LIMITS_HZ = (40.0, 1100.0)
 
@@ -170,8 +126,8 @@ F0_LIMITS_HZ = (40.0, 1100.0)
 class ProsodyShifter:
     """The prosody stage: moves F0 and energy of frames toward an emotion mixture.
 
-    F0 moves relative to the live speaker's running log-F0 statistics (:meth:`observe`
-    feeds them), by the sum of the shifts of the emotions in the mixture, each at its
+    F0 moves relative to the speaker's log-F0 statistics (:mod:`.speaker` tracks them),
+    by the sum of the shifts of the emotions in the mixture, each at its
     intensity (:func:`shift_at`), and then by the generator's per-frame residual in
     z-units of the shifted statistics; the energy (c0) of speech frames moves by the
     mixture's energy shift, weighed by how much of the *input* frame was speech
@@ -183,19 +139,12 @@ class ProsodyShifter:
         The order of the condition vector's entries.
     anchors : dict
         Per emotion, its measured shifts by increasing intensity (see :func:`shift_at`).
-    lf0_prior : (float, float)
-        Log-F0 mean and std the running statistics start from.
-    c0_prior : float
-        Mean voiced energy (c0) the running energy statistics start from.
     """
 
     def __init__(self, emotions: tuple[str, ...],
-                 anchors: dict[str, Sequence[tuple[float, EmotionShift]]],
-                 lf0_prior: tuple[float, float], c0_prior: float) -> None:
+                 anchors: dict[str, Sequence[tuple[float, EmotionShift]]]) -> None:
         self.emotions, self.anchors = emotions, anchors
         self._shifts: dict[bytes, EmotionShift] = {}  # by condition row: rows repeat
-        self.stats = RunningStats(*lf0_prior)
-        self.energy = RunningStats(c0_prior, 1.0)
 
     @classmethod
     def from_bundle(cls, bundle: Bundle) -> ProsodyShifter:
@@ -204,31 +153,11 @@ class ProsodyShifter:
                               EmotionShift(s.delta_lf0, math.log(s.sigma_ratio), s.delta_c0_db))
                              for name, s in bundle.prosody[e].items())
                    for e in bundle.emotions}
-        return cls(bundle.emotions, anchors, bundle.lf0_prior, bundle.c0_prior)
-
-    def reset(self) -> None:
-        self.stats.reset()
-        self.energy.reset()
-
-    def observe(self, f0_hz: FloatArray, c0: FloatArray) -> None:
-        """Fold the voiced frames of newly analysed speech into the speaker's statistics."""
-        voiced = f0_hz > 0
-        if voiced.any():
-            self.stats.update(np.log(f0_hz[voiced]))
-            self.energy.update(c0[voiced])
-
-    def prime(self, f0_hz: FloatArray, c0: FloatArray) -> None:
-        """Start from the statistics of a whole recording's voiced frames."""
-        voiced = f0_hz > 0
-        self.stats.prime(np.log(f0_hz[voiced]))
-        self.energy.prime(c0[voiced])
-
-    def speaker_levels(self) -> SpeakerLevels:
-        """The speaker's statistics as the generator's inputs are relative to them."""
-        return SpeakerLevels(self.stats.mean, self.stats.std, self.energy.mean)
+        return cls(bundle.emotions, anchors)
 
     def process(self, f0_hz: FloatArray, mcep: FloatArray, condition: FloatArray,
-                lf0_residual: FloatArray, speech: FloatArray) -> tuple[FloatArray, FloatArray]:
+                lf0_residual: FloatArray, speech: FloatArray, speaker: SpeakerLevels
+                ) -> tuple[FloatArray, FloatArray]:
         """F0 and mel-cepstra of each frame moved by the emotion mixture of its condition row.
 
         Parameters
@@ -241,13 +170,15 @@ class ProsodyShifter:
             The generator's log-F0 change in z-units of the shifted statistics.
         speech : ndarray, shape (n_frames,)
             How much of each input frame is speech (0..1): the energy shift's weight.
+        speaker : SpeakerLevels
+            The speaker's log-F0 statistics the shift is relative to.
 
         Returns
         -------
         f0_hz, mcep
             New arrays; F0 kept inside ``F0_LIMITS_HZ`` where voiced.
         """
-        stats = self.stats.stats()
+        stats = LogF0Stats(speaker.lf0_mean, speaker.lf0_std, 0)
         voiced = f0_hz > 0
         lf0 = np.log(np.where(voiced, f0_hz, 1.0))
         mcep = mcep.copy()

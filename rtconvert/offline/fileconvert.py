@@ -76,6 +76,7 @@ class FileAnalysis:
 
     f0_hz: FloatArray  # (n_voiced,) F0 of the voiced frames
     c0: FloatArray  # (n_voiced,) their energy (c0)
+    mcep_mean: FloatArray  # (n_mcep,) their mean mel-cepstrum
     speech_level_db: float  # SPEECH_PERCENTILE of the step levels, dBFS
     n_samples: int  # samples at the file's rate
     n_model_samples: int  # samples at the model rate
@@ -111,7 +112,8 @@ class FileReport:
 
 def analyse_file(file: soundfile.SoundFile, engine: Engine, block: int = FILE_BLOCK,
                  bar: tqdm | None = None) -> FileAnalysis:
-    """The first pass: a file's voiced F0 and energy and its speech level, in bounded memory.
+    """The first pass: a file's voiced F0, energy and spectrum and its speech level, in bounded
+    memory.
 
     Runs the engine's streaming analysis exactly as :func:`.analysis.analyze_stream` runs
     it on the whole file at the model rate (soxr 'HQ'), so the statistics are the same.
@@ -120,12 +122,17 @@ def analyse_file(file: soundfile.SoundFile, engine: Engine, block: int = FILE_BL
     resampler = soxr.ResampleStream(file.samplerate, config.sample_rate, 1, dtype="float64",
                                     quality="HQ")
     analyzer = StreamingAnalyzer(config, engine.frames_per_step, engine.lookahead_frames)
-    steps: list[tuple[FloatArray, FloatArray, float]] = []  # voiced F0, voiced c0, level
+    steps: list[tuple[FloatArray, FloatArray, float]] = []  # F0, c0, level
+    mcep_sum, n_frames_seen = np.zeros(config.n_mcep), 0
 
-    def take_steps(limit: int) -> None:
+    def take_steps(limit: int, frame_limit: float = math.inf) -> None:
+        nonlocal mcep_sum, n_frames_seen
         while len(steps) < limit and (step := analyzer.next_step()) is not None:
-            f0, c0 = step.features.f0_hz, step.features.mcep[:, 0]
-            steps.append((f0, c0, step.level_db))
+            f0, mcep = step.features.f0_hz, step.features.mcep
+            steps.append((f0, mcep[:, 0], step.level_db))
+            kept = np.arange(n_frames_seen, n_frames_seen + len(f0)) < frame_limit
+            mcep_sum += mcep[kept & (f0 > 0)].sum(axis=0)
+            n_frames_seen += len(f0)
 
     n_samples = n_model = 0
     for samples in mono_blocks(file, block):
@@ -143,13 +150,14 @@ def analyse_file(file: soundfile.SoundFile, engine: Engine, block: int = FILE_BL
     n_steps = math.ceil(n_frames / engine.frames_per_step)
     padding = n_steps * analyzer.step_samples + analyzer.lookahead_samples + 1 - analyzer.received
     analyzer.push(np.zeros(max(0, padding)))
-    take_steps(n_steps)
+    take_steps(n_steps, n_frames)
     f0 = np.concatenate([s[0] for s in steps])[:n_frames]
     c0 = np.concatenate([s[1] for s in steps])[:n_frames]
     voiced = f0 > 0
     levels = np.array([s[2] for s in steps])
     speech_db = float(np.percentile(levels, SPEECH_PERCENTILE)) if len(levels) else SILENCE_DB
-    return FileAnalysis(f0[voiced], c0[voiced], speech_db, n_samples, n_model)
+    mcep_mean = mcep_sum / max(int(voiced.sum()), 1)
+    return FileAnalysis(f0[voiced], c0[voiced], mcep_mean, speech_db, n_samples, n_model)
 
 
 def convert_file(bundle: Bundle, source: str | Path, target: str | Path, settings: Settings,
@@ -195,7 +203,7 @@ def convert_file(bundle: Bundle, source: str | Path, target: str | Path, setting
                   bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining}") as bar:
             analysis = analyse_file(file, engine, block, bar)
             if analysis.n_model_samples >= MIN_DURATION_S * engine.config.sample_rate:
-                engine.prosody.prime(analysis.f0_hz, analysis.c0)
+                engine.speaker.prime(analysis.f0_hz, analysis.c0, analysis.mcep_mean)
             engine.update(gate_db=gate.threshold_db(analysis.speech_level_db))
             try:
                 with atomic_output(target) as partial:
@@ -243,7 +251,9 @@ def convert_signal(engine: Engine, samples: FloatArray, block_size: int | None =
         if len(at_model_rate) >= MIN_DURATION_S * config.sample_rate:
             features = analyze_stream(at_model_rate, config, engine.frames_per_step,
                                       engine.lookahead_frames)
-            engine.prosody.prime(features.f0_hz, features.mcep[:, 0])
+            voiced = features.f0_hz > 0
+            mcep_mean = features.mcep[voiced].mean(0) if voiced.any() else features.mcep.mean(0)
+            engine.speaker.prime(features.f0_hz, features.mcep[:, 0], mcep_mean)
     delay = round(engine.delay_s * engine.device_rate)
     padded = np.concatenate([samples, np.zeros(delay)])
     size = len(padded) if block_size is None else block_size
