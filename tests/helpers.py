@@ -20,9 +20,14 @@ SEED_CSV = REPO.parent / "shared" / "seed" / "data.csv"
 #: Where session fixtures keep features of the real corpus between runs (gitignored).
 TEST_CACHE = REPO / "cache" / "test-features"
 
+EMODB_ROOT = SHARED_DATA / "emodb16k"
+
 needs_ravdess = pytest.mark.skipif(
     not RAVDESS_ROOT.is_dir(),
     reason=f"RAVDESS corpus not found at {RAVDESS_ROOT} (only the project's machines have it)")
+needs_emodb = pytest.mark.skipif(
+    not EMODB_ROOT.is_dir(),
+    reason=f"EmoDB speakers not found at {EMODB_ROOT} (only the project's machines have them)")
 
 
 def speak(text: str, path: Path, pitch: int = 50, speed: int = 150, voice: str = "en") -> Path:

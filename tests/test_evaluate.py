@@ -6,19 +6,24 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from helpers import RAVDESS_ROOT, SHARED_DATA, TEST_CACHE, needs_ravdess
+from helpers import RAVDESS_ROOT, SHARED_DATA, TEST_CACHE, needs_emodb, needs_ravdess
 
 from rtconvert.bundle import default_bundle_path, load_bundle
 from rtconvert.dsp.features import WorldFeatures
-from training.corpus import EMOTIONS, Utterance
+from training.corpus import EMOTIONS, Utterance, label_file
 from training.eval_jobs import Record
+from training.eval_report import Scored, level_summary
+from training.eval_sets import EvaluationError, emodb_plan, ravdess_plan
 from training.evaluate import (
     SYSTEMS,
-    EvaluationOptions,
+    Member,
+    judge_members,
     main,
-    make_plan,
     system_members,
+    yardstick,
 )
+from training.index import scan
+from training.judge import zscore_by_group
 from training.measures import (
     DNSMOS_LEVEL_DB,
     DNSMOS_RATE,
@@ -110,41 +115,126 @@ def bundle():
 
 def test_plan_evaluates_only_the_sentence_a_model_never_saw(bundle):
     training = dict(bundle.metadata["training"], valid_speakers=["RAVDESS_01"])
-    options = EvaluationOptions(emotions=("angry", "sad"))
-    both = make_plan(replace(bundle, metadata=dict(bundle.metadata, training=training)),
-                     fake_corpus(), options)
+    both = ravdess_plan(replace(bundle, metadata=dict(bundle.metadata, training=training)),
+                        fake_corpus(), emotions=("angry", "sad"))
     assert both.sentences == ["RAVDESS_01", "RAVDESS_02"] and not both.held_out_sentence
     assert both.training_speakers == ["RAVDESS_03"]
     one = dict(training, sentences=["RAVDESS_01"])
-    plan = make_plan(replace(bundle, metadata=dict(bundle.metadata, training=one)),
-                     fake_corpus(), options)
+    plan = ravdess_plan(replace(bundle, metadata=dict(bundle.metadata, training=one)),
+                        fake_corpus(), emotions=("angry", "sad"))
     assert plan.sentences == ["RAVDESS_02"] and plan.held_out_sentence
-    assert {u.sentence for u in plan.sources + plan.strong} == {"RAVDESS_02"}
-    assert len(plan.sources) == 2 and len(plan.strong) == 4
+    assert {u.sentence for u in plan.sources + plan.targets} == {"RAVDESS_02"}
+    assert len(plan.sources) == 2 and len(plan.targets) == 4
 
 
-def test_judged_sets_are_balanced_like_the_real_data(bundle):
-    training = dict(bundle.metadata["training"], valid_speakers=["RAVDESS_01"])
-    plan = make_plan(replace(bundle, metadata=dict(bundle.metadata, training=training)),
-                     fake_corpus(), EvaluationOptions(emotions=("angry", "sad")))
+def fake_records(plan, emotions=("angry", "sad"), functionals=None) -> dict:
+    """A record for every take and recipe the plan's sets look up (no audio)."""
     records = {}
     for take in plan.real:
         keys = [("source", take.filepath, "neutral", 0.0),
                 ("resynthesis", take.filepath, "neutral", 0.0)]
         keys += [(recipe, take.filepath, emotion, 1.0) for recipe in ("f0_only", "convert")
-                 for emotion in ("angry", "sad")]
+                 for emotion in emotions]
         for key in keys:
-            records[key] = Record(key, {})
+            key = (plan.condition.name, *key)
+            records[key] = Record(key, functionals(key) if functionals else {})
+    return records
+
+
+def test_judged_sets_are_balanced_like_the_real_data(bundle):
+    training = dict(bundle.metadata["training"], valid_speakers=["RAVDESS_01"])
+    plan = ravdess_plan(replace(bundle, metadata=dict(bundle.metadata, training=training)),
+                        fake_corpus(), emotions=("angry", "sad"))
+    records = fake_records(plan)
     for system in SYSTEMS:
         members = list(system_members(system, plan, records))
         assert {m.group for m in members} == {(system, "RAVDESS_01")}
         targets = [m.target for m in members]
         assert targets.count("angry") == targets.count("sad") == 4  # 4 takes of each
-        neutral = [m.record.key[0] for m in members if m.target == "neutral"]
+        neutral = [m.record.key[1] for m in members if m.target == "neutral"]
         expected = {"unchanged": "source"}.get(system, "resynthesis")
         assert neutral and set(neutral) == {expected}
         if system in ("unchanged", "resynthesis"):  # the same audio eight times over
             assert len({m.record.key for m in members}) == len(plan.sources)
+
+
+def fake_emodb() -> list[Utterance]:
+    """EmoDB labels only: two speakers, one sentence each, neutral and two emotions."""
+    names = ["03a01Nc", "03a01Wa", "03a01Fa", "08a02Nb", "08a02Wb", "08a02Tb"]
+    return [label_file(f"emodb16k/{name}.flac") for name in names]
+
+
+def test_emodb_plan_converts_every_neutral_take_to_the_emotions_both_know(bundle):
+    plan = emodb_plan(bundle, fake_corpus() + fake_emodb())
+    assert plan.speakers == ["EmoDB_03", "EmoDB_08"]
+    assert plan.emotions == [e for e in bundle.emotions if e in ("happy", "sad", "angry")]
+    assert {u.corpus for u in plan.real} == {"EmoDB"} and len(plan.sources) == 2
+    assert plan.classes == ("neutral", *plan.emotions) and plan.yardstick == "real"
+    with pytest.raises(EvaluationError, match="EmoDB"):
+        emodb_plan(bundle, fake_corpus())
+
+
+def test_the_real_yardstick_z_scores_outputs_by_the_speakers_real_takes(bundle):
+    """An output like the speaker's own angry take is heard as angry: its functionals are
+    z-scored by the real takes (resynthesised for the engine's systems), not by the outputs."""
+    plan = emodb_plan(bundle, fake_emodb(), emotions=("angry",))
+    value = {"neutral": 0.0, "angry": 1.0, "happy": 2.0, "sad": 3.0}
+
+    def functionals(key):  # a take's one feature says its emotion; outputs copy it
+        condition, recipe, take, emotion, _ = key
+        heard = emotion if recipe == "convert" else label_file(take).emotion
+        return {"egemaps": np.array([value[heard], 5.0 if recipe == "source" else 0.0])}
+
+    records = fake_records(plan, ("angry",), functionals)
+    members = list(system_members("converter", plan, records))
+    reference = yardstick(plan, records, members)
+    assert reference.groups == [("converter", "EmoDB_03")] * 2 + [("converter", "EmoDB_08")] * 2
+    # Engine systems are measured against resynthesised takes (feature 2 is 0 there).
+    assert (reference.features["egemaps"][:, 1] == 0.0).all()
+    z = zscore_by_group(np.stack([m.record.functionals["egemaps"] for m in members]),
+                        [m.group for m in members], reference.features["egemaps"],
+                        reference.groups)
+    angry = [i for i, m in enumerate(members) if m.target == "angry"]
+    assert np.allclose(z[angry, 0], 1.0)  # the angry take's value, one std above the mean
+    with pytest.raises(ValueError, match="no reference rows"):
+        zscore_by_group(np.zeros((1, 2)), ["a"], np.zeros((1, 2)), ["b"])
+
+
+def test_judging_restricted_to_a_sets_classes_renormalises():
+    class Fixed:
+        feature_sets = ("egemaps",)
+
+        def probabilities(self, features, groups, reference=None):
+            p = np.zeros((len(groups), len(EMOTIONS)))
+            p[:, EMOTIONS.index("calm")] = 0.6  # a class the set does not hold
+            p[:, EMOTIONS.index("angry")] = 0.3
+            p[:, EMOTIONS.index("neutral")] = 0.1
+            return p
+
+    members = [Member(("converter", "s"), "angry", Record((), {"egemaps": np.zeros(1)}))]
+    everything = judge_members(Fixed(), members)[0]
+    assert not everything.hit and everything.verdict == "calm"
+    chosen = judge_members(Fixed(), members, classes=("neutral", "angry"))[0]
+    assert chosen.hit and chosen.p_target == pytest.approx(0.75)
+
+
+def test_level_summary_compares_each_conversion_at_both_levels():
+    base = np.log(150.0)
+    cents = 1200 / np.log(2)
+
+    def scored(target, shift_cents, verdict):
+        return Scored(target, 0.5, verdict == target, [], None, 0.1, verdict,
+                      base + shift_cents / cents)
+
+    normal = [scored("sad", 400, "sad"), scored("angry", 300, "angry")]
+    quiet = [scored("sad", 430, "sad"), scored("angry", 400, "fearful")]
+    summary = level_summary({"clean": normal, "level": quiet}, [base, base], ["sad", "angry"],
+                            -30.0)
+    assert summary["n"] == 2 and summary["same_verdict"] == 0.5
+    assert summary["f0_shift_difference_cents"]["mean"] == pytest.approx(65.0)
+    assert summary["f0_shift_difference_cents"]["within_tolerance"] == 0.5
+    assert summary["f0_shift_cents"]["normal"] == pytest.approx(350.0)
+    assert summary["recognised"] == {"normal": 1.0, "quiet": 0.5}
 
 
 def test_missing_root_and_bundle_are_one_line_errors(tmp_path, capsys):
@@ -180,34 +270,49 @@ def small_judge(tmp_path_factory):
 
 
 @needs_ravdess
+@needs_emodb
 @pytest.mark.slow
 @pytest.mark.shared_data
-def test_evaluate_runs_every_system_on_real_speech(small_judge, tmp_path):
+def test_evaluate_runs_every_set_and_system_on_real_speech(small_judge, tmp_path):
     report, numbers = tmp_path / "eval.md", tmp_path / "eval.json"
-    assert main(["--root", str(SHARED_DATA), "--speakers", "RAVDESS_01", "--emotions", "angry",
-                 "--sentences", "RAVDESS_01", "--judge", str(small_judge), "--workers", "1",
-                 "--cache", str(TEST_CACHE.parent / "test-judge"), "-o", str(report),
+    assert main(["--root", str(SHARED_DATA), "--speakers", "RAVDESS_01,EmoDB_03", "--emotions",
+                 "angry", "--sentences", "RAVDESS_01", "--judge", str(small_judge), "--workers",
+                 "1", "--cache", str(TEST_CACHE.parent / "test-judge"), "-o", str(report),
                  "--json", str(numbers), "--no-progress"]) == 0
     text = report.read_text()
     summary = json.loads(numbers.read_text())
-    for system in SYSTEMS + ("real",):
-        overall = summary["systems"][system]["overall"]
-        assert overall["n"] == 2, system
-        assert system in text
-        keys = ["recognised", "p_target", "dnsmos_ovrl", "dnsmos_sig", "dnsmos_bak", "dnsmos_p808"]
-        if system != "real":
-            keys += ["mcd_db", "lf0_rmse_cents", "lf0_r"]
-        for key in keys:
-            assert overall[key] is not None and math.isfinite(overall[key]), (system, key)
-        assert 1.0 <= overall["dnsmos_ovrl"] <= 5.0
-    assert list(summary["intensity_curve"]) == ["0", "0.25", "0.5", "0.75", "1"]
-    assert summary["intensity_curve"]["1"]["overall"]["p_target"] == pytest.approx(
-        summary["systems"]["converter"]["overall"]["p_target"])
-    # The copy-synthesis of a take is far closer to it than the neutral input is.
-    systems = summary["systems"]
-    assert systems["ceiling"]["overall"]["mcd_db"] < systems["unchanged"]["overall"]["mcd_db"]
-    assert 0.0 <= summary["judge"]["real"]["all"] <= 1.0
-    assert "speaker split" in text
+    assert list(summary["sets"]) == ["valid", "emodb", "room", "level"]
+    emodb = [u.emotion for u in scan(SHARED_DATA)[0] if u.speaker == "EmoDB_03"]
+    for name, n_sources, n_targets in (("valid", 2, 2), ("room", 2, 2),
+                                       ("emodb", emodb.count("neutral"), emodb.count("angry"))):
+        systems = summary["sets"][name]["systems"]
+        for system in SYSTEMS + ("real",):
+            overall = systems[system]["overall"]
+            expected = n_targets if system in ("ceiling", "real") else n_sources
+            assert overall["n"] == expected, (name, system)
+            keys = ["recognised", "p_target", "dnsmos_ovrl", "dnsmos_sig", "dnsmos_bak",
+                    "dnsmos_p808"]
+            keys += ["mcd_db", "lf0_rmse_cents", "lf0_r"] if system != "real" else []
+            for key in keys:
+                assert overall[key] is not None and math.isfinite(overall[key]), (name, system,
+                                                                                  key)
+            assert 1.0 <= overall["dnsmos_ovrl"] <= 5.0
+        # The copy-synthesis of a take is far closer to it than the neutral input is.
+        assert systems["ceiling"]["overall"]["mcd_db"] < systems["unchanged"]["overall"]["mcd_db"]
+    valid = summary["sets"]["valid"]
+    assert list(valid["intensity_curve"]) == ["0", "0.25", "0.5", "0.75", "1"]
+    assert valid["intensity_curve"]["1"]["overall"]["p_target"] == pytest.approx(
+        valid["systems"]["converter"]["overall"]["p_target"])
+    assert 0.0 <= valid["judge_real"]["all"] <= 1.0
+    # The room is heard: its real takes are further from the clean neutral take's sound.
+    room = summary["sets"]["room"]["systems"]
+    assert room["unchanged"]["overall"]["dnsmos_ovrl"] < \
+        valid["systems"]["unchanged"]["overall"]["dnsmos_ovrl"]
+    level = summary["sets"]["level"]
+    assert level["n"] == 2 and level["gain_db"] == -30.0
+    assert 0.0 <= level["same_verdict"] <= 1.0
+    for title in ("RAVDESS validation speakers", "EmoDB", "in a room", "-30 dB"):
+        assert title in text
 
 
 @pytest.mark.parametrize("profile", ["balanced", "low"])

@@ -34,7 +34,10 @@ def test_data_csv_is_what_from_seed_derives(tmp_path):
 @needs_ravdess
 def test_scan_of_shared_data_matches_the_seed_labels():
     utterances, unrecognised = scan(SHARED_DATA)
-    assert len(utterances) == 1200 and not unrecognised
+    # EmoDB's boredom (L) has no counterpart among the product's emotions.
+    assert not [f for f in unrecognised if not f.startswith("emodb16k/") or f[-7] != "L"]
+    utterances = [u for u in utterances if u.corpus == "RAVDESS"]
+    assert len(utterances) == 1200
     seed = {u.filepath.rsplit("/", 1)[1].split(".")[0]: (u.emotion, u.intensity)
             for u in read_index(REPO / "data.csv") if u.corpus == "RAVDESS"}
     for utterance in utterances:

@@ -1,4 +1,4 @@
-"""Emotion labels from corpus file names: RAVDESS, CREMA-D and SAVEE naming conventions.
+"""Emotion labels from corpus file names: RAVDESS, CREMA-D, SAVEE and EmoDB naming conventions.
 
 Intensity codes follow the research notebooks' index: 1 low, 2 normal or unspecified,
 3 high/strong.
@@ -31,6 +31,14 @@ _SAVEE_EMOTIONS = {"a": "angry", "d": "disgust", "f": "fearful", "h": "happy", "
 _SAVEE = re.compile(r"^(a|d|f|h|n|sa|su)(\d\d)$")
 _SAVEE_SPEAKERS = ("DC", "JE", "JK", "KL")  # all four are male
 
+# EmoDB (Burkhardt et al. 2005): SSTTTEV, speaker, sentence a01..b10, emotion letter, version.
+# Boredom (L) has no counterpart among the product's emotions and is left out.
+_EMODB_EMOTIONS = {"N": "neutral", "F": "happy", "T": "sad", "W": "angry", "A": "fearful",
+                   "E": "disgust"}
+_EMODB = re.compile(r"^(\d\d)([ab]\d\d)([A-Z])([a-z])$")
+_EMODB_GENDERS = {"03": "male", "08": "female", "09": "female", "10": "male", "11": "male",
+                  "12": "male", "13": "female", "14": "female", "15": "male", "16": "female"}
+
 COLUMNS = ("filepath", "emotion", "intensity", "corpus", "speaker", "gender", "sentence")
 
 
@@ -41,7 +49,7 @@ class Utterance:
     filepath: str  # POSIX path relative to the dataset root
     emotion: str  # one of EMOTIONS
     intensity: int  # 1 low, 2 normal/unspecified, 3 strong
-    corpus: str  # RAVDESS, CREMA-D or SAVEE
+    corpus: str  # RAVDESS, CREMA-D, SAVEE or EmoDB
     speaker: str  # corpus-unique speaker id, e.g. RAVDESS_04
     gender: str  # "male", "female" or "" where the corpus index does not say
     sentence: str  # corpus-unique sentence id, e.g. RAVDESS_01
@@ -88,4 +96,10 @@ def label_file(relative_path: str, crema_genders: dict[str, str] | None = None) 
         prefix, number = match.groups()
         return Utterance(relative_path, _SAVEE_EMOTIONS[prefix], 2, "SAVEE", f"SAVEE_{speaker}",
                          "male", f"SAVEE_{prefix}{number}")
+    if (match := _EMODB.match(stem)) and path.parent.name.lower().startswith("emodb"):
+        speaker, sentence, letter, _version = match.groups()
+        if letter not in _EMODB_EMOTIONS:
+            return None
+        return Utterance(relative_path, _EMODB_EMOTIONS[letter], 2, "EmoDB", f"EmoDB_{speaker}",
+                         _EMODB_GENDERS.get(speaker, ""), f"EmoDB_{sentence}")
     return None

@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from rtconvert.engine.prosody import CENTS_PER_LOG
+
 from .measures import Distances
 
 #: Rows of the main table, in order, with what each is.
@@ -33,6 +35,8 @@ class Scored:
     distances: list[Distances]  # to each real take compared with
     dnsmos: dict[str, float] | None
     peak: float  # largest absolute sample of the output
+    verdict: str = ""  # the judge's most probable class
+    lf0_median: float | None = None  # median natural-log F0 of the output's voiced frames
 
 
 def _mean(values: list[float]) -> float:
@@ -80,11 +84,56 @@ def json_safe(value: Any) -> Any:
 
 def summarise(systems: dict[str, list[Scored]], curve: dict[float, list[Scored]],
               emotions: list[str]) -> dict[str, Any]:
-    """Every number of the report, JSON-ready."""
+    """Every number of a set's report, JSON-ready."""
     return json_safe({
         "systems": {name: by_emotion(rows, emotions) for name, rows in systems.items()},
         "intensity_curve": {f"{a:g}": by_emotion(rows, emotions) for a, rows in curve.items()},
     })
+
+
+#: The level check's tolerance on the F0 shift.
+LEVEL_TOLERANCE_CENTS = 50.0
+
+
+def level_summary(conversions: dict[str, list[Scored]], source_lf0: list[float | None],
+                  emotions: list[str], gain_db: float) -> dict[str, Any]:
+    """How much a low input level changes the conversions (same sources, same order).
+
+    Parameters
+    ----------
+    conversions : dict
+        ``"clean"`` and the level condition's name -> the scored conversions at intensity
+        1, in the same order (source by source, emotion by emotion).
+    source_lf0 : list
+        The mean log-F0 of each conversion's source (its resynthesis at normal level).
+    emotions : list of str
+    gain_db : float
+        The level condition's gain.
+    """
+    (_, normal), (_, quiet) = conversions.items()
+    rows = []
+    for a, b, base in zip(normal, quiet, source_lf0):
+        if a.lf0_median is None or b.lf0_median is None or base is None:
+            continue
+        shift_normal = (a.lf0_median - base) * CENTS_PER_LOG
+        shift_quiet = (b.lf0_median - base) * CENTS_PER_LOG
+        rows.append((a.target, shift_normal, shift_quiet, a.verdict == b.verdict, a.hit, b.hit))
+    if not rows:
+        return {"gain_db": gain_db, "n": 0}
+    targets, normal_c, quiet_c, same, hit_n, hit_q = (np.array(c) for c in zip(*rows))
+    difference = np.abs(quiet_c - normal_c)
+    return json_safe({
+        "gain_db": gain_db, "n": len(rows),
+        "f0_shift_cents": {"normal": float(normal_c.mean()), "quiet": float(quiet_c.mean())},
+        "f0_shift_difference_cents": {"mean": float(difference.mean()),
+                                      "max": float(difference.max()),
+                                      "within_tolerance": float(np.mean(
+                                          difference <= LEVEL_TOLERANCE_CENTS))},
+        "same_verdict": float(same.mean()),
+        "recognised": {"normal": float(hit_n.mean()), "quiet": float(hit_q.mean())},
+        "per_emotion": {e: {"f0_shift_difference_cents": float(difference[targets == e].mean()),
+                            "same_verdict": float(same[targets == e].mean())}
+                        for e in emotions if (targets == e).any()}})
 
 
 # -- markdown ---------------------------------------------------------------------------
@@ -134,19 +183,82 @@ def curve_table(summary: dict[str, Any], emotions: list[str]) -> list[str]:
     return lines
 
 
+#: The overview's name of each set.
+SET_TITLES = {"valid": "RAVDESS validation speakers", "heldout": "held-out sentence",
+              "emodb": "EmoDB (German, unseen speakers and sentences)",
+              "room": "validation speakers in a room", "level": "validation speakers at -30 dB"}
+
+
+def overview_table(sets: dict[str, Any]) -> list[str]:
+    """One row per set: recognition of each system, and the converter against F0-only."""
+    lines = ["| set | unchanged | F0/energy only | **converter** | ceiling | real "
+             "| MCD dB (F0-only) | log-F0 RMSE c (F0-only) | DNSMOS (ceiling) |",
+             "|---|" + "---:|" * 8]
+    for name, summary in sets.items():
+        if name == "level":
+            continue
+        systems = {s: summary["systems"][s]["overall"] for s in summary["systems"]}
+        cells = [_cell(systems[s]["recognised"], "{:.0f} %", 100)
+                 for s in ("unchanged", "f0_only", "converter", "ceiling", "real")]
+        conv, f0 = systems["converter"], systems["f0_only"]
+        cells += [f"{_cell(conv['mcd_db'], '{:.2f}')} ({_cell(f0['mcd_db'], '{:.2f}')})",
+                  f"{_cell(conv['lf0_rmse_cents'], '{:.0f}')} "
+                  f"({_cell(f0['lf0_rmse_cents'], '{:.0f}')})",
+                  f"{_cell(conv['dnsmos_ovrl'], '{:.2f}')} "
+                  f"({_cell(systems['ceiling']['dnsmos_ovrl'], '{:.2f}')})"]
+        lines.append(f"| {SET_TITLES.get(name, name)} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def level_lines(level: dict[str, Any]) -> list[str]:
+    if not level.get("n"):
+        return ["No conversion had voiced frames at both levels."]
+    shift, diff = level["f0_shift_cents"], level["f0_shift_difference_cents"]
+    return [f"The validation speakers' neutral takes {level['gain_db']:+.0f} dB quieter (outputs "
+            f"brought back up), {level['n']} conversions at intensity 1: mean F0 shift "
+            f"{shift['normal']:+.0f} cents at the normal level, {shift['quiet']:+.0f} at the low "
+            f"one; per conversion the two differ by {diff['mean']:.0f} cents on average "
+            f"(at most {diff['max']:.0f}; {100 * diff['within_tolerance']:.0f} % within "
+            f"{LEVEL_TOLERANCE_CENTS:.0f}); the judge's verdict is the same for "
+            f"{100 * level['same_verdict']:.0f} % (recognised "
+            f"{100 * level['recognised']['normal']:.0f} % and "
+            f"{100 * level['recognised']['quiet']:.0f} %)."]
+
+
+def set_section(name: str, summary: dict[str, Any]) -> list[str]:
+    """A set's tables: systems, recognition per emotion, the intensity curve."""
+    setup = summary["setup"]
+    lines = [f"## {SET_TITLES.get(name, name)}", ""]
+    if name == "level":
+        return lines + level_lines(summary)
+    emotions = setup["emotions"]
+    yardstick = ("each speaker's outputs of a system" if setup["yardstick"] == "outputs"
+                 else "each speaker's real takes of the set")
+    lines += [(f"Speakers {', '.join(setup['speakers'])}; {len(setup['sentences'])} sentences"
+               f"{' the model never heard' if setup['held_out_sentence'] else ''}; "
+               f"{setup['n_sources']} neutral source takes x {len(emotions)} emotions, heard "
+               f"{setup['condition']}; the judge z-scores by {yardstick} and chooses among "
+               f"{len(setup['classes'])} classes."), "", *main_table(summary), "",
+              "Recognised as the target, per emotion (%):", "",
+              *emotion_table(summary, emotions), ""]
+    if summary.get("intensity_curve"):
+        lines += ["The judge's mean probability of the target along the intensity:", "",
+                  *curve_table(summary, emotions), ""]
+    if "judge_real" in summary:
+        real = summary["judge_real"]
+        lines += [f"The judge on all {real['n_all']} real takes of these speakers: "
+                  f"{100 * real['all']:.1f} %.", ""]
+    return lines
+
+
 def judge_section(judge: dict[str, Any]) -> list[str]:
-    real, info = judge["real"], judge["trained_on"]
+    info = judge["trained_on"]
     lines = [(f"Features {' + '.join(judge['feature_sets'])} functionals (openSMILE), z-scored "
               f"per speaker and set; StandardScaler + multinomial logistic regression, C = "
               f"{judge['c']:g}; chosen by cross-validation grouped by speaker on "
               f"{len(info.get('speakers', []))} training speakers ({info.get('n_rows', '?')} rows: "
-              f"{', '.join(info.get('materials', []))})."), "",
-             (f"- grouped-CV accuracy on the training speakers (real takes and their engine "
-              f"resynthesis, 8 classes): **{100 * judge['cv_accuracy']:.1f} %**"),
-             (f"- validation speakers' real takes, all {real['n_all']} (8 classes, z-scored over "
-              f"each speaker's takes): **{100 * real['all']:.1f} %**"),
-             (f"- validation speakers' real strong takes, {real['n_strong']} (sets of neutral + "
-              f"strong takes, as the ceiling): **{100 * real['strong']:.1f} %**"), "",
+              f"{', '.join(info.get('materials', []))}): accuracy "
+              f"**{100 * judge['cv_accuracy']:.1f} %** (8 classes)."), "",
              "| features | C | grouped-CV accuracy % |", "|---|---:|---:|"]
     lines += [f"| {row['feature_sets']} | {row['c']:g} | {100 * row['cv_accuracy']:.1f} |"
               for row in judge["cv_table"]]
@@ -154,24 +266,22 @@ def judge_section(judge: dict[str, Any]) -> list[str]:
 
 
 def markdown(summary: dict[str, Any]) -> str:
-    """The report: setup, main table, recognition per emotion, intensity curve, judge."""
-    setup = summary["setup"]
-    split = "held-out sentence" if setup["held_out_sentence"] else "speaker split"
-    emotions = setup["emotions"]
-    lines = [f"# Evaluation of `{setup['bundle']}` ({split})", "",
-             (f"Speakers {', '.join(setup['speakers'])}; "
-              f"sentences {', '.join(setup['sentences'])}; {setup['n_sources']} neutral source "
-              f"takes x {len(emotions)} emotions, compared "
-              "with the same speaker's real strong takes of the same sentence (the ceiling with "
-              "its own take). Every conversion ran through the streaming `Engine` at 24 kHz, "
-              "gate off. Means over the emotions; recognition is the judge's most probable of 8 "
-              "classes; MCD on the coded mel-cepstra c1.. after DTW, so not on SPTK's scale."), "",
-             *main_table(summary), "",
-             "## Recognised as the target, per emotion (%)", "", *emotion_table(summary, emotions),
-             "", "## Intensity curve (converter): the judge's mean probability of the target", "",
-             *curve_table(summary, emotions), "", "## The judge", "",
-             *judge_section(summary["judge"]), "",
-             (f"{setup['n_jobs']} renders in {setup['wall_time_s']:.0f} s wall time with "
-              f"{setup['workers']} worker process(es), {setup['judge_time_s']:.0f} s of it for "
-              "loading or fitting the judge.")]
+    """The report: the overview, each set's tables, the judge."""
+    setup, sets = summary["setup"], summary["sets"]
+    lines = [f"# Evaluation of `{setup['bundle']}`", "",
+             ("Each neutral take converted through the streaming `Engine` at 24 kHz, gate off, to "
+              "each emotion at intensity 1 and compared with the same speaker's real emotional "
+              "takes of the same sentence (RAVDESS: the strong ones; the ceiling is the engine's "
+              "copy-synthesis of those takes). Recognition is the judge's most probable class; "
+              "MCD on the coded mel-cepstra c1.. after DTW, so not on SPTK's scale."), "",
+             *overview_table(sets), ""]
+    if "level" in sets:
+        lines += level_lines(sets["level"]) + [""]
+    for name, block in sets.items():
+        lines += set_section(name, block)
+    lines += ["## The judge", "", *judge_section(summary["judge"]), "",
+              (f"{sum(s['setup']['n_jobs'] for s in sets.values())} renders in "
+               f"{setup['wall_time_s']:.0f} s wall time with {setup['workers']} worker "
+               f"process(es), {setup['judge_time_s']:.0f} s of it for loading or fitting the "
+               "judge.")]
     return "\n".join(lines)

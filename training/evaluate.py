@@ -3,29 +3,32 @@
 Usage::
 
     rtconvert-evaluate --bundle rtconvert/models/default --root ../shared/data \\
-        -o eval.md --json eval.json
+        -o eval.md --json eval.json [--heldout-bundle runs/bundles/heldout]
 
-Each neutral take of the validation speakers (the bundle's ``training.valid_speakers``;
-for a bundle trained on some sentences only, the sentences it never saw) is turned into
-each emotion by five systems, all at the corpus rate through
-:class:`rtconvert.engine.engine.Engine` with the silence gate off:
+Every set of :mod:`training.eval_sets` (``--sets``; default all four: RAVDESS validation
+speakers, EmoDB, the validation speakers in a room, and at a low mic gain) converts each
+neutral take of its speakers to each emotion by five systems, all at the corpus rate
+through :class:`rtconvert.engine.engine.Engine` with the silence gate off:
 
 ``unchanged``    the neutral take itself, no vocoder;
 ``resynthesis``  the neutral take through the engine at intensity 0;
 ``f0_only``      the engine at intensity 1 with the identity in place of the generator
                  (prosody statistics only, spectrum untouched);
 ``converter``    the bundle at intensity 1;
-``ceiling``      the real strong emotional take through the engine at intensity 0.
+``ceiling``      the real emotional take through the engine at intensity 0.
 
-Each output is compared with the same speaker's real strong takes of the same sentence
+Each output is compared with the same speaker's real emotional takes of the same sentence
 (the ceiling with the take it was made from): recognition by the emotion judge
 (:mod:`training.judge`) and its probability of the target, MCD and log-F0 RMSE and
 Pearson r on DTW-aligned frames (:mod:`training.measures`), and DNSMOS P.835/P.808.
-The judge z-scores each output within its set: one speaker's neutral member plus the
-outputs of every source take (the neutral member is the resynthesis for ``converter``
-and ``f0_only``, and the unchanged take or its resynthesis, eight times over, for
-``unchanged`` and ``resynthesis``), so each set is balanced like the real data. The
-intensity curve is the judge's mean probability of the target at five intensities.
+The judge z-scores each output within its set, by the set's yardstick: on RAVDESS the
+outputs themselves (one speaker's neutral member plus the outputs of every source take;
+the neutral member is the resynthesis for ``converter`` and ``f0_only``, and the unchanged
+take or its resynthesis, eight times over, for ``unchanged`` and ``resynthesis``); on
+EmoDB and in the room the speaker's real takes of the set, as recorded there (resynthesised
+for the systems that run the engine). The intensity curve is the judge's mean probability
+of the target at five intensities. ``--heldout-bundle`` adds the validation set scored with
+a bundle trained on one sentence only (the ``heldout`` row).
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ import json
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -48,20 +51,27 @@ from rtconvert.files import check_output, write_text
 
 from .corpus import Utterance
 from .eval_jobs import Record, RenderJob, run_job
-from .eval_report import Scored, json_safe, markdown, summarise
+from .eval_report import Scored, json_safe, level_summary, markdown, summarise
+from .eval_sets import (
+    CLEAN,
+    SET_NAMES,
+    EvaluationError,
+    Plan,
+    emodb_plan,
+    level_plan,
+    ravdess_plan,
+    room_plan,
+)
 from .index import scan
 from .jobs import map_jobs
-from .judge import CLASSES, Judge, load_judge
+from .judge import CLASSES, Judge, Reference, load_judge
 from .judge_data import load_or_fit_judge
 
 #: Intensities of the judge's curve; 1 is the ``converter`` system.
 INTENSITY_CURVE = (0.0, 0.25, 0.5, 0.75, 1.0)
 SYSTEMS = ("unchanged", "resynthesis", "f0_only", "converter", "ceiling")
-STRONG = 3
-
-
-class EvaluationError(RtconvertError):
-    """The data or options do not allow an evaluation."""
+#: Systems whose audio is the engine's (their yardstick takes are resynthesised too).
+ENGINE_SYSTEMS = ("resynthesis", "f0_only", "converter", "ceiling")
 
 
 @dataclass(frozen=True)
@@ -71,101 +81,23 @@ class EvaluationOptions:
     speakers: tuple[str, ...] | None = None  # default: the bundle's validation speakers
     emotions: tuple[str, ...] | None = None  # default: every emotion of the bundle
     sentences: tuple[str, ...] | None = None  # default: all, or those the bundle never saw
+    sets: tuple[str, ...] = SET_NAMES  # of eval_sets.SET_NAMES
     workers: int = 2  # processes
     cache_dir: Path | None = Path("cache/evaluate")  # functionals and fitted judges
     progress: bool = True
 
 
-@dataclass
-class Plan:
-    """The takes one evaluation uses."""
-
-    speakers: list[str]
-    emotions: list[str]
-    sentences: list[str]
-    held_out_sentence: bool
-    sources: list[Utterance]  # the neutral takes that are converted
-    strong: list[Utterance]  # real strong takes of the emotions, same speakers and sentences
-    real: list[Utterance]  # every take of the speakers and sentences (judge accuracy)
-    training_speakers: list[str] = field(default_factory=list)
-
-
-def _matches(sentence: str, names: list[str]) -> bool:
-    """``RAVDESS_01`` matches ``RAVDESS_01`` and ``01``."""
-    return any(sentence == n or sentence.endswith("_" + n) for n in names)
-
-
-def _select_sentences(bundle: Bundle, available: list[str],
-                      requested: tuple[str, ...] | None) -> tuple[list[str], bool]:
-    """The sentences to evaluate and whether the bundle never saw them."""
-    trained = bundle.metadata.get("training", {}).get("sentences")
-    held_out = trained is not None and not all(_matches(s, list(trained)) for s in available)
-    sentences = [s for s in available if not (held_out and _matches(s, list(trained)))]
-    if requested is not None:
-        sentences = [s for s in sentences if _matches(s, list(requested))]
-    if not sentences:
-        raise EvaluationError(f"no sentence left to evaluate (available {available}, bundle "
-                              f"trained on {trained or 'all'}, requested {requested or 'all'})")
-    return sentences, held_out
-
-
-def make_plan(bundle: Bundle, utterances: list[Utterance], options: EvaluationOptions) -> Plan:
-    """Choose speakers, emotions, sentences and takes.
-
-    Parameters
-    ----------
-    bundle : Bundle
-        Its metadata names the validation speakers (``training.valid_speakers``) and, for
-        a model trained on some sentences only, those sentences (``training.sentences``,
-        ``RAVDESS_01`` or ``01``; missing means all).
-    utterances : list of Utterance
-        Every RAVDESS take under the dataset root.
-    options : EvaluationOptions
-
-    Raises
-    ------
-    EvaluationError
-        If no speaker, emotion or sentence is left, or a speaker has no neutral take.
-    """
-    valid = bundle.metadata.get("training", {}).get("valid_speakers")
-    speakers = list(options.speakers or valid or [])
-    if not speakers:
-        raise EvaluationError(f"bundle {bundle.path}: metadata names no training.valid_speakers; "
-                              "pass --speakers")
-    emotions = list(options.emotions or bundle.emotions)
-    unknown = sorted(set(emotions) - set(bundle.emotions))
-    if unknown:
-        raise EvaluationError(f"emotions {unknown} are not in the bundle "
-                              f"({', '.join(bundle.emotions)})")
-    mine = [u for u in utterances if u.speaker in speakers]
-    missing = sorted(set(speakers) - {u.speaker for u in mine if u.emotion == "neutral"})
-    if missing:
-        raise EvaluationError(f"no neutral takes of {', '.join(missing)} under the dataset root")
-    sentences, held_out = _select_sentences(bundle, sorted({u.sentence for u in mine}),
-                                            options.sentences)
-    real = [u for u in mine if u.sentence in sentences]
-    return Plan(speakers, emotions, sentences, held_out,
-                sources=[u for u in real if u.emotion == "neutral"],
-                strong=[u for u in real if u.emotion in emotions and u.intensity == STRONG],
-                real=real,
-                training_speakers=sorted({u.speaker for u in utterances} - set(speakers)
-                                         - set(valid or [])))
-
-
 def _references(plan: Plan, source: Utterance, emotions: list[str]) -> tuple:
-    """(emotion, real strong takes of the source's speaker and sentence) per emotion."""
-    return tuple((e, tuple(t.filepath for t in plan.strong if t.speaker == source.speaker
+    """(emotion, real takes of the source's speaker and sentence) per emotion."""
+    return tuple((e, tuple(t.filepath for t in plan.targets if t.speaker == source.speaker
                            and t.sentence == source.sentence and t.emotion == e))
                  for e in emotions)
 
 
-def make_jobs(plan: Plan, base: RenderJob) -> list[RenderJob]:
-    """Every audio the evaluation renders and measures (``base`` holds the shared fields)."""
-    neutral = {u.filepath for u in plan.sources}
-    measured = neutral | {t.filepath for t in plan.strong}  # DNSMOS for the tables' takes
-    jobs = [replace(base, take=u.filepath, recipe="source", quality=u.filepath in measured,
-                    references=_references(plan, u, plan.emotions) if u.filepath in neutral else ())
-            for u in plan.real]
+def _conversions(plan: Plan, base: RenderJob) -> list[RenderJob]:
+    """Each source's resynthesis and conversions (F0-only, the curve) in ``base``'s condition."""
+    intensities = INTENSITY_CURVE if plan.curve else (1.0,)
+    jobs = []
     for source in plan.sources:
         references = _references(plan, source, plan.emotions)
         jobs.append(replace(base, take=source.filepath, recipe="resynthesis", quality=True,
@@ -177,9 +109,25 @@ def make_jobs(plan: Plan, base: RenderJob) -> list[RenderJob]:
             jobs.extend(replace(base, take=source.filepath, recipe="convert", emotion=emotion,
                                 intensity=a, quality=a == 1.0,
                                 references=target if a == 1.0 else ())
-                        for a in INTENSITY_CURVE)
+                        for a in intensities)
+    return jobs
+
+
+def make_jobs(plan: Plan, base: RenderJob) -> list[RenderJob]:
+    """Every audio the evaluation of ``plan`` renders and measures (``base``: shared fields)."""
+    base = replace(base, condition=plan.condition, pitch=plan.name == "level")
+    if plan.name == "level":  # the sources' conversions at both levels, nothing else
+        clean = replace(base, condition=CLEAN)
+        return [replace(job, references=(), quality=False) for b in (clean, base)
+                for job in _conversions(plan, b) if job.recipe != "f0_only"]
+    neutral = {u.filepath for u in plan.sources}
+    measured = neutral | {t.filepath for t in plan.targets}  # DNSMOS for the tables' takes
+    jobs = [replace(base, take=u.filepath, recipe="source", quality=u.filepath in measured,
+                    references=_references(plan, u, plan.emotions) if u.filepath in neutral else ())
+            for u in plan.real]
+    jobs += _conversions(plan, base)
     jobs.extend(replace(base, take=t.filepath, recipe="resynthesis", quality=True,
-                        references=((t.emotion, (t.filepath,)),)) for t in plan.strong)
+                        references=((t.emotion, (t.filepath,)),)) for t in plan.targets)
     return jobs
 
 
@@ -193,137 +141,235 @@ class Member:
 
 
 def system_members(system: str, plan: Plan, records: dict[tuple, Record],
-                   intensity: float = 1.0) -> Iterator[Member]:
+                   intensity: float = 1.0, condition: str | None = None) -> Iterator[Member]:
     """The judged sets of one system, one per speaker: neutral members and outputs.
 
     Parameters
     ----------
     system : str
-        One of ``SYSTEMS`` or ``"real"`` (the real neutral and strong takes).
+        One of ``SYSTEMS`` or ``"real"`` (the real neutral and emotional takes).
     plan : Plan
     records : dict
         ``Record`` by ``RenderJob.key``, for every job of :func:`make_jobs`.
     intensity : float
         For ``converter``: which point of ``INTENSITY_CURVE``.
+    condition : str, optional
+        Whose records (default: the plan's condition).
 
     Yields
     ------
     Member
         Per source take its neutral member (the take for ``unchanged``, its resynthesis
         otherwise) and one output per emotion; for ``ceiling`` and ``real`` the neutral
-        and strong takes, resynthesised or as they are.
+        and emotional takes, resynthesised or as they are.
     """
+    heard = condition or plan.condition.name
     if system in ("ceiling", "real"):
         recipe = "resynthesis" if system == "ceiling" else "source"
-        for take in plan.sources + plan.strong:
+        for take in plan.sources + plan.targets:
             yield Member((system, take.speaker), take.emotion,
-                         records[(recipe, take.filepath, "neutral", 0.0)])
+                         records[(heard, recipe, take.filepath, "neutral", 0.0)])
         return
     neutral_recipe = "source" if system == "unchanged" else "resynthesis"
     name = system if system != "converter" or intensity == 1.0 else f"converter@{intensity}"
     for source in plan.sources:
-        neutral = records[(neutral_recipe, source.filepath, "neutral", 0.0)]
+        neutral = records[(heard, neutral_recipe, source.filepath, "neutral", 0.0)]
         yield Member((name, source.speaker), "neutral", neutral)
         for emotion in plan.emotions:
             if system in ("unchanged", "resynthesis"):
                 record = neutral
             elif system == "f0_only":
-                record = records[("f0_only", source.filepath, emotion, 1.0)]
+                record = records[(heard, "f0_only", source.filepath, emotion, 1.0)]
             else:
-                record = records[("convert", source.filepath, emotion, intensity)]
+                record = records[(heard, "convert", source.filepath, emotion, intensity)]
             yield Member((name, source.speaker), emotion, record)
 
 
-def judge_members(judge: Judge, members: list[Member]) -> list[Scored]:
-    """The judge's verdict on every non-neutral member, z-scored within its group."""
+def yardstick(plan: Plan, records: dict[tuple, Record], members: list[Member]
+              ) -> Reference | None:
+    """The rows that z-score each group of ``members``: None where they z-score themselves.
+
+    With the ``real`` yardstick, a group (system, speaker) is z-scored by that speaker's
+    real takes of the set (its sources and targets), resynthesised by the engine for the
+    systems whose audio the engine made.
+    """
+    if plan.yardstick == "outputs":
+        return None
+    takes = plan.sources + plan.targets
+    features: dict[str, list] = {}
+    groups = []
+    for system, speaker in dict.fromkeys(m.group for m in members):
+        recipe = "resynthesis" if system.split("@")[0] in ENGINE_SYSTEMS else "source"
+        for take in (t for t in takes if t.speaker == speaker):
+            record = records[(plan.condition.name, recipe, take.filepath, "neutral", 0.0)]
+            for name, values in record.functionals.items():
+                features.setdefault(name, []).append(values)
+            groups.append((system, speaker))
+    return Reference({name: np.stack(rows) for name, rows in features.items()}, groups)
+
+
+def judge_members(judge: Judge, members: list[Member], reference: Reference | None = None,
+                  classes: tuple[str, ...] = ()) -> list[Scored]:
+    """The judge's verdict on every non-neutral member, z-scored within its group.
+
+    ``classes`` restricts the judge's choice (and renormalises its probabilities) to the
+    classes a set can hold; default all of ``CLASSES``.
+    """
     features = {s: np.stack([m.record.functionals[s] for m in members])
                 for s in judge.feature_sets}
-    probabilities = judge.probabilities(features, [m.group for m in members])
-    classes = list(CLASSES)
-    return [Scored(m.target, float(p[classes.index(m.target)]),
-                   classes[int(np.argmax(p))] == m.target,
-                   m.record.distances.get(m.target, []), m.record.dnsmos, m.record.peak)
+    probabilities = judge.probabilities(features, [m.group for m in members], reference)
+    names = list(classes or CLASSES)
+    columns = [list(CLASSES).index(c) for c in names]
+    probabilities = probabilities[:, columns]
+    probabilities /= np.maximum(probabilities.sum(1, keepdims=True), 1e-12)
+    return [Scored(m.target, float(p[names.index(m.target)]),
+                   names[int(np.argmax(p))] == m.target,
+                   m.record.distances.get(m.target, []), m.record.dnsmos, m.record.peak,
+                   names[int(np.argmax(p))], m.record.lf0_median)
             for m, p in zip(members, probabilities) if m.target != "neutral"]
 
 
-def real_accuracies(judge: Judge, plan: Plan, records: dict) -> dict[str, float]:
-    """The judge on real takes: all of them (8 classes), and the strong ones in sets of
-    neutral + strong takes (as the ceiling is judged)."""
+def judge_system(judge: Judge, plan: Plan, records: dict[tuple, Record], system: str,
+                 intensity: float = 1.0, condition: str | None = None) -> list[Scored]:
+    """:func:`judge_members` of one system's sets, by the plan's yardstick and classes."""
+    members = list(system_members(system, plan, records, intensity, condition))
+    return judge_members(judge, members, yardstick(plan, records, members), plan.classes)
+
+
+def real_accuracy(judge: Judge, plan: Plan, records: dict) -> dict[str, float]:
+    """The judge on every real take of the set, z-scored over each speaker's takes."""
     takes = plan.real
     members = [Member(("real", u.speaker), u.emotion,
-                      records[("source", u.filepath, "neutral", 0.0)]) for u in takes]
+                      records[(plan.condition.name, "source", u.filepath, "neutral", 0.0)])
+               for u in takes]
     features = {s: np.stack([m.record.functionals[s] for m in members]) for s in judge.feature_sets}
-    predicted = np.array(CLASSES)[judge.probabilities(
-        features, [m.group for m in members]).argmax(1)]
-    all_accuracy = float(np.mean(predicted == np.array([u.emotion for u in takes])))
-    strong = [m for m, u in zip(members, takes) if u.emotion == "neutral" or u.intensity == STRONG]
-    scored = judge_members(judge, strong)
-    return {"all": all_accuracy, "strong": float(np.mean([s.hit for s in scored])),
-            "n_all": len(takes), "n_strong": len(scored)}
+    names = list(plan.classes or CLASSES)
+    columns = [list(CLASSES).index(c) for c in names]
+    chosen = judge.probabilities(features, [m.group for m in members])[:, columns].argmax(1)
+    hits = np.array(names)[chosen] == np.array([u.emotion for u in takes])
+    return {"all": float(np.mean(hits)), "n_all": len(takes)}
+
+
+def evaluate_plan(plan: Plan, bundle: Bundle, root: Path, judge: Judge,
+                  options: EvaluationOptions) -> dict[str, Any]:
+    """Render, measure and judge one set; JSON-ready (see :func:`summarise`)."""
+    started = time.perf_counter()
+    cache = str(options.cache_dir / "functionals") if options.cache_dir else None
+    base = RenderJob(str(root), str(bundle.path), cache, judge.feature_sets, "", "source")
+    jobs = make_jobs(plan, base)
+    records = {r.key: r for r in map_jobs(run_job, jobs, options.workers,
+                                          f"evaluate {plan.name}", options.progress)}
+    if plan.name == "level":
+        summary = level_summary(
+            {c: judge_system(judge, plan, records, "converter", condition=c)
+             for c in ("clean", plan.condition.name)},
+            [records[("clean", "resynthesis", s.filepath, "neutral", 0.0)].lf0_median
+             for s in plan.sources for _ in plan.emotions], plan.emotions, plan.condition.gain_db)
+    else:
+        systems = {s: judge_system(judge, plan, records, s) for s in SYSTEMS + ("real",)}
+        curve = ({a: judge_system(judge, plan, records, "converter", a)
+                  for a in INTENSITY_CURVE} if plan.curve else {})
+        summary = summarise(systems, curve, plan.emotions)
+        if plan.yardstick == "outputs":
+            summary["judge_real"] = real_accuracy(judge, plan, records)
+    summary["setup"] = {"set": plan.name, "bundle": str(bundle.path), "speakers": plan.speakers,
+                        "sentences": plan.sentences, "held_out_sentence": plan.held_out_sentence,
+                        "emotions": plan.emotions, "condition": plan.condition.name,
+                        "yardstick": plan.yardstick, "classes": list(plan.classes or CLASSES),
+                        "n_sources": len(plan.sources), "n_jobs": len(jobs),
+                        "wall_time_s": time.perf_counter() - started}
+    return json_safe(summary)
+
+
+def make_plans(bundle: Bundle, utterances: list[Utterance], options: EvaluationOptions,
+               heldout: Bundle | None = None) -> dict[str, tuple[Plan, Bundle]]:
+    """Each set of ``options.sets`` (and ``heldout`` when given) with the bundle it scores."""
+    unknown = sorted(set(options.sets) - set(SET_NAMES))
+    if unknown:
+        raise EvaluationError(f"--sets: unknown {', '.join(unknown)}; "
+                              f"known: {', '.join(SET_NAMES)}")
+    ravdess = [u for u in utterances if u.corpus == "RAVDESS"]
+    needs_ravdess = set(options.sets) - {"emodb"} or heldout is not None
+    if needs_ravdess and not ravdess:
+        raise EvaluationError("no RAVDESS takes under the dataset root")
+    plans: dict[str, tuple[Plan, Bundle]] = {}
+    # --speakers names speakers of either corpus; each set takes its own.
+    own = {corpus: tuple(s for s in options.speakers or () if s.startswith(corpus + "_"))
+           or None for corpus in ("RAVDESS", "EmoDB")}
+    valid = (ravdess_plan(bundle, ravdess, own["RAVDESS"], options.emotions, options.sentences)
+             if set(options.sets) - {"emodb"} else None)
+    for name in options.sets:
+        if name == "emodb":
+            plans[name] = (emodb_plan(bundle, utterances, options.emotions, own["EmoDB"]), bundle)
+        else:
+            plan = {"valid": valid, "room": room_plan(valid), "level": level_plan(valid)}[name]
+            plans[name] = (plan, bundle)
+    if heldout is not None:
+        plan = ravdess_plan(heldout, ravdess, own["RAVDESS"], options.emotions)
+        plans["heldout"] = (replace(plan, name="heldout"), heldout)
+    return plans
+
+
+def _judge_speakers(bundle: Bundle, utterances: list[Utterance], plans: dict) -> list[str]:
+    """RAVDESS speakers neither evaluated nor held out by the bundle: the judge's training."""
+    valid = set(bundle.metadata.get("training", {}).get("valid_speakers") or [])
+    evaluated = {s for plan, _ in plans.values() for s in plan.speakers}
+    return sorted({u.speaker for u in utterances if u.corpus == "RAVDESS"} - valid - evaluated)
 
 
 def evaluate(bundle: Bundle, root: Path, options: EvaluationOptions = EvaluationOptions(),
-             judge: Judge | None = None) -> dict[str, Any]:
-    """Render, measure and judge everything; see the module docstring.
+             judge: Judge | None = None, heldout: Bundle | None = None) -> dict[str, Any]:
+    """Render, measure and judge every set; see the module docstring.
 
     Parameters
     ----------
     bundle : Bundle
         The model under test.
     root : Path
-        Dataset root holding RAVDESS.
+        Dataset root holding RAVDESS (and EmoDB for the ``emodb`` set).
     options : EvaluationOptions
     judge : Judge, optional
-        Default: the judge fitted on every other speaker's takes, from
+        Default: the judge fitted on every other RAVDESS speaker's takes, from
         ``options.cache_dir`` or fitted now (minutes) and saved there.
+    heldout : Bundle, optional
+        A bundle trained on some sentences only, scored on the validation set's others.
 
     Returns
     -------
     dict
-        JSON-ready: ``systems`` and ``intensity_curve`` (see :func:`summarise`), ``judge``
-        and ``setup``; :func:`markdown` formats it.
+        JSON-ready: ``sets`` (each as :func:`evaluate_plan` gives it), ``judge`` and
+        ``setup``; :func:`markdown` formats it.
 
     Raises
     ------
     EvaluationError
-        If the root holds no RAVDESS takes or the options leave nothing to evaluate.
+        If the root holds no takes of a set or the options leave nothing to evaluate.
     """
     started = time.perf_counter()
     if not root.is_dir():
         raise EvaluationError(f"dataset root {root} not found")
-    utterances = [u for u in scan(root)[0] if u.corpus == "RAVDESS"]
-    if not utterances:
-        raise EvaluationError(f"no RAVDESS takes under {root}")
-    plan = make_plan(bundle, utterances, options)
+    utterances = scan(root)[0]
+    plans = make_plans(bundle, utterances, options, heldout)
     if judge is None:
-        if not plan.training_speakers:
+        speakers = _judge_speakers(bundle, utterances, plans)
+        if not speakers:
             raise EvaluationError("no training speakers left to fit the judge on")
         if options.cache_dir is None:
             raise EvaluationError("fitting the judge needs a cache folder (or pass --judge)")
-        training = [u for u in utterances if u.speaker in plan.training_speakers]
+        training = [u for u in utterances if u.speaker in speakers]
         judge = load_or_fit_judge(training, root, bundle, options.cache_dir,
                                   workers=options.workers, progress=options.progress)
     judge_done = time.perf_counter()
-    cache = str(options.cache_dir / "functionals") if options.cache_dir else None
-    base = RenderJob(str(root), str(bundle.path), cache, judge.feature_sets, "", "source")
-    jobs = make_jobs(plan, base)
-    records = {r.key: r for r in map_jobs(run_job, jobs, options.workers, "evaluate",
-                                          options.progress)}
-    systems = {s: judge_members(judge, list(system_members(s, plan, records)))
-               for s in SYSTEMS + ("real",)}
-    curve = {a: judge_members(judge, list(system_members("converter", plan, records, a)))
-             for a in INTENSITY_CURVE}
-    summary = summarise(systems, curve, plan.emotions)
-    summary["judge"] = {"feature_sets": list(judge.feature_sets), "c": judge.c,
-                        "cv_accuracy": judge.cv_accuracy, "cv_table": judge.cv_table,
-                        "trained_on": judge.info, "real": real_accuracies(judge, plan, records)}
-    summary["setup"] = {"bundle": str(bundle.path), "root": str(root), "speakers": plan.speakers,
-                        "sentences": plan.sentences, "held_out_sentence": plan.held_out_sentence,
-                        "emotions": plan.emotions, "n_sources": len(plan.sources),
-                        "n_jobs": len(jobs), "workers": options.workers,
-                        "wall_time_s": time.perf_counter() - started,
-                        "judge_time_s": judge_done - started}
-    return json_safe(summary)
+    sets = {name: evaluate_plan(plan, scored, root, judge, options)
+            for name, (plan, scored) in plans.items()}
+    return json_safe({
+        "sets": sets,
+        "judge": {"feature_sets": list(judge.feature_sets), "c": judge.c,
+                  "cv_accuracy": judge.cv_accuracy, "cv_table": judge.cv_table,
+                  "trained_on": judge.info},
+        "setup": {"bundle": str(bundle.path), "root": str(root), "workers": options.workers,
+                  "wall_time_s": time.perf_counter() - started,
+                  "judge_time_s": judge_done - started}})
 
 
 def _names(text: str | None) -> tuple[str, ...] | None:
@@ -335,7 +381,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                             formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bundle", type=Path, default=None, help="default: the shipped model")
     parser.add_argument("--root", type=Path, default=Path("../shared/data"),
-                        help="dataset root holding RAVDESS (default: %(default)s)")
+                        help="dataset root holding RAVDESS and EmoDB (default: %(default)s)")
+    parser.add_argument("--sets", default=",".join(SET_NAMES),
+                        help="comma-separated sets to score (default: %(default)s)")
+    parser.add_argument("--heldout-bundle", type=Path, default=None,
+                        help="a bundle trained on one sentence: adds the held-out sentence row")
     parser.add_argument("-o", "--output", type=Path, default=None, help="markdown report")
     parser.add_argument("--json", type=Path, default=None, help="every number, as JSON")
     parser.add_argument("--cache", type=Path, default=Path("cache/evaluate"),
@@ -361,8 +411,9 @@ def main(argv: list[str] | None = None) -> int:
         for output in (args.output, args.json):
             if output is not None:
                 check_output(output)
+        bundle = load_bundle(args.bundle)  # before the root: its error is the one to fix first
+        heldout = load_bundle(args.heldout_bundle) if args.heldout_bundle else None
         existing_folder(args.root, "--root")
-        bundle = load_bundle(args.bundle)
         judge = None
         if args.judge is not None:
             if not args.judge.is_file():
@@ -372,9 +423,11 @@ def main(argv: list[str] | None = None) -> int:
             except (ValueError, EOFError, ImportError, AttributeError) as exc:
                 raise EvaluationError(f"judge {args.judge}: cannot load ({exc})") from exc
         options = EvaluationOptions(_names(args.speakers), _names(args.emotions),
-                                    _names(args.sentences), args.workers, args.cache,
-                                    not args.no_progress)
-        summary = evaluate(bundle, args.root, options, judge)
+                                    _names(args.sentences), _names(args.sets) or (),
+                                    args.workers, args.cache, not args.no_progress)
+        if not options.sets:
+            raise EvaluationError(f"--sets names no set; known: {', '.join(SET_NAMES)}")
+        summary = evaluate(bundle, args.root, options, judge, heldout)
     except (RtconvertError, OSError) as exc:
         if args.debug:
             raise

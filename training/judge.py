@@ -125,14 +125,19 @@ class FunctionalsCache:
 # -- per-speaker normalisation -------------------------------------------------------------
 
 
-def zscore_by_group(x: FloatArray, groups: Sequence[Any]) -> FloatArray:
-    """Z-score each row with the mean and standard deviation of its group's rows.
+def zscore_by_group(x: FloatArray, groups: Sequence[Any], reference: FloatArray | None = None,
+                    reference_groups: Sequence[Any] | None = None) -> FloatArray:
+    """Z-score each row with the mean and standard deviation of its group.
 
     Parameters
     ----------
     x : ndarray, shape (n_rows, n_features)
     groups : sequence of hashable, length n_rows
         The set each row is judged in, e.g. ``(speaker, system)``.
+    reference, reference_groups : optional
+        Rows (n_reference, n_features) and their groups whose statistics z-score the
+        rows of the same group instead of the rows themselves (a speaker's real takes
+        as the yardstick of converted ones). Default: each group's own rows.
 
     Returns
     -------
@@ -140,24 +145,44 @@ def zscore_by_group(x: FloatArray, groups: Sequence[Any]) -> FloatArray:
         A feature constant within a group (or NaN throughout it) becomes 0 there.
     """
     x = np.asarray(x, dtype=np.float64)
+    if reference is None:
+        reference, reference_groups = x, groups
+    reference = np.asarray(reference, dtype=np.float64)
     index: dict[Any, int] = {}
     codes = np.array([index.setdefault(g, len(index)) for g in groups], dtype=np.int64)
+    reference_codes = np.array([index.get(g, -1) for g in reference_groups], dtype=np.int64)
+    missing = set(range(len(index))) - set(reference_codes.tolist())
+    if missing:
+        names = [g for g, code in index.items() if code in missing]
+        raise ValueError(f"no reference rows for groups {names[:3]}")
     z = np.zeros_like(x)
     for code in range(len(index)):
-        rows = codes == code
+        rows, own = codes == code, reference[reference_codes == code]
         with warnings.catch_warnings():  # all-NaN columns: their mean and spread are NaN
             warnings.simplefilter("ignore", RuntimeWarning)
-            mean = np.nan_to_num(np.nanmean(x[rows], axis=0))
-            std = np.nan_to_num(np.nanstd(x[rows], axis=0))
+            mean = np.nan_to_num(np.nanmean(own, axis=0))
+            std = np.nan_to_num(np.nanstd(own, axis=0))
         constant = std <= _CONSTANT_TOLERANCE * (1.0 + np.abs(mean))
         z[rows] = np.where(constant, 0.0, (x[rows] - mean) / np.where(constant, 1.0, std))
     return np.nan_to_num(z, nan=0.0, posinf=0.0, neginf=0.0)
 
 
+@dataclass(frozen=True)
+class Reference:
+    """Rows whose per-group statistics z-score the judged rows (see :func:`zscore_by_group`)."""
+
+    features: dict[str, FloatArray]  # feature set -> (n_reference, n_features)
+    groups: list[Any]  # length n_reference
+
+
 def judge_inputs(features: dict[str, FloatArray], feature_sets: tuple[str, ...],
-                 groups: Sequence[Any]) -> FloatArray:
+                 groups: Sequence[Any], reference: Reference | None = None) -> FloatArray:
     """The chosen feature sets, each z-scored per group, side by side; (n_rows, n_inputs)."""
-    return np.concatenate([zscore_by_group(features[s], groups) for s in feature_sets], axis=1)
+    if reference is None:
+        return np.concatenate([zscore_by_group(features[s], groups) for s in feature_sets],
+                              axis=1)
+    return np.concatenate([zscore_by_group(features[s], groups, reference.features[s],
+                                           reference.groups) for s in feature_sets], axis=1)
 
 
 # -- the classifier ----------------------------------------------------------------------
@@ -221,7 +246,8 @@ class Judge:
     cv_table: list[dict[str, Any]] = field(default_factory=list)  # every candidate's score
     info: dict[str, Any] = field(default_factory=dict)  # what it was trained on
 
-    def probabilities(self, features: dict[str, FloatArray], groups: Sequence[Any]) -> FloatArray:
+    def probabilities(self, features: dict[str, FloatArray], groups: Sequence[Any],
+                      reference: Reference | None = None) -> FloatArray:
         """Probability of each of ``CLASSES`` per row, z-scoring within ``groups``.
 
         Parameters
@@ -230,13 +256,16 @@ class Judge:
             Raw functionals, at least of ``self.feature_sets``.
         groups : sequence of hashable, length n_rows
             The set each row is judged in.
+        reference : Reference, optional
+            Whose statistics z-score each group (default: the group's own rows).
 
         Returns
         -------
         ndarray, shape (n_rows, len(CLASSES))
             Columns in the order of ``CLASSES``; a class the judge never saw has 0.
         """
-        known = self.pipeline.predict_proba(judge_inputs(features, self.feature_sets, groups))
+        known = self.pipeline.predict_proba(judge_inputs(features, self.feature_sets, groups,
+                                                         reference))
         columns = [list(CLASSES).index(c) for c in self.pipeline.classes_]
         out = np.zeros((known.shape[0], len(CLASSES)))
         out[:, columns] = known
