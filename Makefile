@@ -25,7 +25,9 @@ run: setup
 	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ]; then .venv/bin/rtconvert gui; \
 	else .venv/bin/rtconvert run --emotion happy; fi
 
-# Installs everything (system packages as root), lints and runs the whole test suite.
+# Installs everything (system packages as root), lints (style, then the layers' imports) and
+# runs the whole test suite.
 test: setup-dev
 	$(PY) -m ruff check .
-	QT_QPA_PLATFORM=offscreen $(PY) -m pytest
+	.venv/bin/lint-imports
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest --durations=15

@@ -30,9 +30,9 @@ from torch import nn
 from rtconvert.bundle import GRAPH_INPUTS, GRAPH_OUTPUTS, load_bundle, write_bundle
 from rtconvert.cli.entry import ArgumentParser, existing_file, existing_folder, run_command
 from rtconvert.config import FeatureConfig
-from rtconvert.engine.generator import open_session
 from rtconvert.errors import BundleError, ConfigError
 from rtconvert.modelio import Layout
+from rtconvert.onnx_session import open_session
 from training.checkpoint import CHECKPOINT_NAME, load_checkpoint
 from training.models import Generator
 from training.prepare import STATS_NAME

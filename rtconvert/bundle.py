@@ -276,7 +276,7 @@ def load_bundle(path: str | Path | None = None, check_graph: bool = True) -> Bun
 
 def _check_graph(bundle: Bundle) -> None:
     """The ONNX graph loads in ONNX Runtime and has the inputs/outputs the metadata says."""
-    from .engine.generator import open_session
+    from .onnx_session import open_session
 
     session = open_session(bundle.model_path)
     inputs = {i.name: i.shape for i in session.get_inputs()}

@@ -53,7 +53,7 @@ def test_bench_reports_every_key_in_json(speech_file, tmp_path, capsys):
         for key in ("algorithmic_latency_ms", "rtf", "block_ms_p50", "block_ms_p95", "block_ms_p99",
                     "block_ms_max", "offline_world_ratio"):
             assert run[key] > 0, key
-        assert set(run["stage_shares"]) == {"analysis", "model", "prosody", "synthesis",
+        assert set(run["stage_shares"]) == {"analysis", "speaker", "model", "prosody", "synthesis",
                                             "resampling"}
         assert sum(run["stage_shares"].values()) == pytest.approx(1, abs=0.01)
         assert run["missing_samples"] == 0

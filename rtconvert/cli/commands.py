@@ -9,14 +9,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from pathlib import Path
 
-from ..dsp.resample import RATE_RANGE_HZ
 from ..errors import ConfigError
 from ..profiles import PROFILES
 from ..settings import NEUTRAL, Settings
+from .arguments import (
+    add_model_arguments,
+    block_list,
+    device_rate,
+    file_gate,
+    positive_int,
+    positive_seconds,
+)
 from .entry import DEBUG_FLAG, ArgumentParser, run_command
 
 
@@ -139,42 +145,6 @@ def _loopback(args: argparse.Namespace) -> int:
     return 0
 
 
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is not a positive number")
-    return value
-
-
-def _positive_seconds(text: str) -> float:
-    value = float(text)
-    if not 0 < value < math.inf:
-        raise argparse.ArgumentTypeError(f"{text} is not a positive number of seconds")
-    return value
-
-
-def device_rate(text: str) -> int:
-    rate = int(text)
-    low, high = RATE_RANGE_HZ
-    if not low <= rate <= high:
-        raise argparse.ArgumentTypeError(f"{rate} Hz is outside the {low}..{high} Hz that "
-                                         "rtconvert can resample")
-    return rate
-
-
-def _file_gate(text: str) -> float | None:
-    if text.strip().lower() == "off":
-        return None
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is neither a number of dB nor 'off'") from None
-
-
-def _block_list(text: str) -> list[int]:
-    return [positive_int(part) for part in text.split(",")]
-
-
 #: The commands and their one-line help; each one's arguments are added by ``_ARGUMENTS``.
 COMMANDS = {
     "convert": "convert an audio file to an emotion",
@@ -215,7 +185,7 @@ def _convert_arguments(convert: argparse.ArgumentParser) -> None:
     convert.add_argument("--intensity", type=float, default=0.5,
                          help="0 none, 0.5 normal, 1 strong (default 0.5)")
     add_model_arguments(convert)
-    convert.add_argument("--gate", type=_file_gate, default=FileGate().below_speech_db,
+    convert.add_argument("--gate", type=file_gate, default=FileGate().below_speech_db,
                          help="silence gate in dB relative to the file's speech level, or off "
                               "(default %(default)s)")
     convert.add_argument("--block", type=positive_int, default=FILE_BLOCK,
@@ -225,8 +195,8 @@ def _convert_arguments(convert: argparse.ArgumentParser) -> None:
 
 
 def _bench_arguments(bench: argparse.ArgumentParser) -> None:
-    bench.add_argument("--seconds", type=_positive_seconds, default=30.0)
-    bench.add_argument("--block", type=_block_list,
+    bench.add_argument("--seconds", type=positive_seconds, default=30.0)
+    bench.add_argument("--block", type=block_list,
                        help="block size, or several separated by commas (a sweep); default: "
                             "the latency profile's")
     bench.add_argument("--rate", type=device_rate, default=48000, help="device rate in Hz")
@@ -261,17 +231,6 @@ def _ctl_arguments(control: argparse.ArgumentParser) -> None:
 
     ctl.add_arguments(control)
     control.set_defaults(run=ctl.run)
-
-
-def add_model_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", type=Path,
-                        help="model bundle folder (default: the one shipped for the profile)")
-    profiles = "; ".join(f"{name}: {1000 * p.step_s:g} ms steps, {1000 * p.analysis_lookahead_s:g}"
-                         f" ms analysis lookahead, {p.block}-sample blocks"
-                         for name, p in PROFILES.items())
-    parser.add_argument("--latency", choices=sorted(PROFILES),
-                        help=f"latency profile ({profiles}); default: the one the model was "
-                             "trained for (balanced for the shipped default)")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -20,7 +20,7 @@ from ..live.stream import LiveConfig, LiveStream
 from ..presets import PresetStore
 from ..profiles import LatencyProfile
 from ..settings import DEFAULT_EMOTION, Settings, default_emotion
-from .commands import add_model_arguments, device_rate, positive_int
+from .arguments import add_model_arguments, device_rate, positive_int
 
 
 def run_arguments(run: argparse.ArgumentParser) -> None:
