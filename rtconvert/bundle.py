@@ -22,6 +22,7 @@ from .config import FeatureConfig
 from .errors import BundleError, ConfigError
 from .files import write_bytes
 from .modelio import Layout, Normalization
+from .settings import NEUTRAL  # a model cannot list it among its emotions
 
 if TYPE_CHECKING:
     from .profiles import LatencyProfile
@@ -35,8 +36,6 @@ GRAPH_INPUTS = ("features", "condition", "state")
 GRAPH_OUTPUTS = ("delta", "next_state")
 #: Most future frames a generator may read: each costs a frame period of latency.
 MAX_LOOKAHEAD_FRAMES = 8
-#: The emotion name that means "no change"; a model cannot list it among its emotions.
-NEUTRAL = "neutral"
 #: The folder under ``rtconvert/models`` of the bundle shipped for each latency profile:
 #: the low-latency model was trained on that profile's analysis and has one frame of lookahead.
 SHIPPED_BUNDLES = {"balanced": "default", "low": "low"}

@@ -35,12 +35,13 @@ FloatArray = npt.NDArray[np.float64]
 #: breaths and the room between words along with the voice (DNSMOS background 0.05 lower).
 SILENCE_BELOW_DB = 25.0
 SPEECH_RAMP_DB = 10.0
-_DB_PER_LOG_POWER = 10.0 / np.log(10.0)
+#: Decibels per natural-log unit of power (c0 of the coded envelope is log power).
+DB_PER_LOG_POWER = 10.0 / np.log(10.0)
 
 
 def speech_weight(c0: FloatArray, c0_mean: float) -> FloatArray:
     """How much of a frame is speech (0..1) from its energy c0 and the speaker's mean voiced c0."""
-    above_db = (np.asarray(c0) - c0_mean) * _DB_PER_LOG_POWER + SILENCE_BELOW_DB
+    above_db = (np.asarray(c0) - c0_mean) * DB_PER_LOG_POWER + SILENCE_BELOW_DB
     return np.clip(above_db / SPEECH_RAMP_DB, 0.0, 1.0)
 
 

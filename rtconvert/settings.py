@@ -19,6 +19,11 @@ NEUTRAL = "neutral"
 DEFAULT_EMOTION = "happy"
 
 
+def choices(emotions: tuple[str, ...]) -> tuple[str, ...]:
+    """Every emotion a user may pick for a model of ``emotions``: neutral (no change) first."""
+    return (NEUTRAL, *emotions)
+
+
 def default_emotion(emotions: tuple[str, ...]) -> str:
     """``DEFAULT_EMOTION`` if the model converts to it, else its first emotion."""
     return DEFAULT_EMOTION if DEFAULT_EMOTION in emotions else (emotions or (NEUTRAL,))[0]
@@ -39,7 +44,7 @@ class Settings:
         """Return self, or raise ConfigError naming the bad value and what is allowed."""
         if self.emotion != NEUTRAL and self.emotion not in emotions:
             raise ConfigError(f"unknown emotion {self.emotion!r}; choose one of "
-                              f"{', '.join((NEUTRAL,) + emotions)}")
+                              f"{', '.join(choices(emotions))}")
         if not 0.0 <= self.intensity <= 1.0:
             raise ConfigError(f"intensity {self.intensity} is out of range; use 0 to 1 "
                               "(0.5 normal, 1 strong)")

@@ -18,6 +18,7 @@ import numpy as np
 
 from rtconvert.errors import ConfigError
 from rtconvert.modelio import Layout, Normalization, SpeakerLevels, model_inputs
+from rtconvert.settings import NEUTRAL, choices
 
 from .corpus import INTENSITY_NAMES, Utterance
 from .extract import feature_path, load_features
@@ -25,7 +26,6 @@ from .stats import speech_mask
 
 #: Frames kept around the speech part when trimming silence.
 TRIM_MARGIN = 10
-NEUTRAL = "neutral"
 
 
 @dataclass
@@ -247,7 +247,7 @@ class ConditionMap:
                  shifts: dict[tuple[str, str], tuple[float, float, float]],
                  neutral_levels: dict[str, SpeakerLevels], c0_scale: float) -> None:
         self.emotions, self.intensity_scale = emotions, intensity_scale
-        self.classes = (NEUTRAL, *emotions)
+        self.classes = choices(emotions)
         self.shifts, self.neutral_levels, self.c0_scale = shifts, neutral_levels, c0_scale
 
     def vector(self, emotion: str, intensity: str) -> np.ndarray:

@@ -19,6 +19,7 @@ import numpy.typing as npt
 
 from rtconvert.bundle import Bundle
 from rtconvert.errors import RtconvertError
+from rtconvert.settings import choices
 
 from .corpus import Utterance, label_file
 from .room import Room, draw_room, record, seed_of
@@ -182,11 +183,11 @@ def emodb_plan(bundle: Bundle, utterances: list[Utterance],
                        and (not speakers or u.speaker in speakers)})
     if not speakers:
         raise EvaluationError("no EmoDB speaker with neutral takes among the requested")
-    real = [u for u in takes if u.speaker in speakers and u.emotion in ("neutral", *chosen)]
+    real = [u for u in takes if u.speaker in speakers and u.emotion in choices(tuple(chosen))]
     return Plan("emodb", speakers, chosen, sorted({u.sentence for u in real}), True,
                 sources=[u for u in real if u.emotion == "neutral"],
                 targets=[u for u in real if u.emotion != "neutral"], real=real,
-                yardstick="real", classes=("neutral", *chosen), curve=False)
+                yardstick="real", classes=choices(tuple(chosen)), curve=False)
 
 
 def room_plan(valid: Plan) -> Plan:

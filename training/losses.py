@@ -5,8 +5,7 @@ from __future__ import annotations
 import torch
 from torch.nn import functional as F
 
-from rtconvert.engine.prosody import DB_PER_LOG_POWER
-from rtconvert.modelio import SILENCE_BELOW_DB, SPEECH_RAMP_DB, Layout
+from rtconvert.modelio import DB_PER_LOG_POWER, SILENCE_BELOW_DB, SPEECH_RAMP_DB, Layout
 
 
 def discriminator_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:

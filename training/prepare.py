@@ -11,14 +11,15 @@ from typing import Any
 import numpy as np
 
 from rtconvert.config import FeatureConfig
-from rtconvert.engine.prosody import DB_PER_LOG_POWER, EmotionShift, shift_at
+from rtconvert.engine.prosody import EmotionShift, shift_at
 from rtconvert.errors import ConfigError
 from rtconvert.files import write_text
-from rtconvert.modelio import Layout, Normalization
+from rtconvert.modelio import DB_PER_LOG_POWER, Layout, Normalization
 from rtconvert.profiles import PROFILES, LatencyProfile
+from rtconvert.settings import NEUTRAL, choices
 
 from .corpus import INTENSITY_NAMES
-from .dataset import NEUTRAL, ConditionMap, Take, load_takes, parallel_pairs
+from .dataset import ConditionMap, Take, load_takes, parallel_pairs
 from .extract import FeatureSpec, cache_dir, extract
 from .index import scan
 from .stats import compute_statistics
@@ -71,7 +72,7 @@ def split_utterances(config: dict[str, Any]) -> tuple[list, list, list]:
     data = config["data"]
     found = scan(data["root"])[0]
     utterances = [u for u in found if u.corpus in data["corpora"]
-                  and u.emotion in (NEUTRAL, *data["emotions"])]
+                  and u.emotion in choices(tuple(data["emotions"]))]
     if not utterances:
         corpora = sorted({u.corpus for u in found})
         raise ConfigError(f"0 training utterances: data.root {data['root']} holds no takes of "

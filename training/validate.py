@@ -100,7 +100,7 @@ def write_samples(generator, data, sample_dir: Path, device: torch.device) -> No
     sample_dir.mkdir(parents=True, exist_ok=True)
     strongest = max(data.conditions.intensity_scale, key=data.conditions.intensity_scale.get)
     speech = _speech(source.inputs, data)
-    for emotion in ("neutral", *data.conditions.emotions):
+    for emotion in data.conditions.classes:
         delta = np.zeros((layout.n_outputs, source.inputs.shape[1]), dtype=np.float32)
         shift = np.array([0.0, 1.0, 0.0])
         if emotion != "neutral":

@@ -30,7 +30,7 @@ from ..control.midi import (
 )
 from ..errors import ControlError, RtconvertError
 from ..presets import PresetStore
-from ..settings import NEUTRAL
+from ..settings import choices
 
 JACK_MIDI = "JACK MIDI (rtconvert-midi:control)"
 
@@ -133,7 +133,7 @@ class ControlPanel(QGroupBox):
         """Intensity, bypass and the loaded model's emotions."""
         self.learn_picker.clear()
         for target in ("intensity", "bypass",
-                       *(f"emotion:{e}" for e in (NEUTRAL, *self.controller.emotions))):
+                       *(f"emotion:{e}" for e in choices(self.controller.emotions))):
             self.learn_picker.addItem(target.replace("emotion:", "emotion "), target)
 
     def open_midi(self, name: str | None) -> str:

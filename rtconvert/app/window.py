@@ -23,7 +23,7 @@ from ..live.devices import RESTART_ADVICE, refresh_devices
 from ..live.stream import LiveStream
 from ..presets import LAST_SESSION, PresetStore
 from ..profiles import PROFILES
-from ..settings import NEUTRAL, Settings, default_emotion
+from ..settings import Settings, choices, default_emotion
 from .audio_panel import DevicePanel
 from .controls_panel import SettingsPanel
 from .emotion_panel import EmotionPanel
@@ -133,7 +133,7 @@ class MainWindow(QMainWindow):
     @property
     def emotions(self) -> tuple[str, ...]:
         """The emotions of the loaded model, in the order of their buttons and keys."""
-        return (NEUTRAL, *self.bundle.emotions)
+        return choices(self.bundle.emotions)
 
     def _valid(self, settings: Settings | None) -> bool:
         try:

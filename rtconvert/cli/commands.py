@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from ..profiles import PROFILES
-from ..settings import NEUTRAL, Settings
+from ..settings import NEUTRAL, Settings, choices
 from .arguments import (
     add_model_arguments,
     block_list,
@@ -108,7 +108,7 @@ def _info(args: argparse.Namespace) -> int:
     bundle = load_bundle(args.model)
     features = bundle.features
     print(f"model      {bundle.metadata.get('name', '?')} ({bundle.path})")
-    print(f"emotions   {', '.join((NEUTRAL,) + bundle.emotions)}")
+    print(f"emotions   {', '.join(choices(bundle.emotions))}")
     scale = ", ".join(f"{v:g} {k}" for k, v in bundle.intensity_scale.items())
     print(f"intensity  0 none; {scale}")
     ahead = bundle.lookahead_frames

@@ -20,7 +20,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError, ControlError
-from ..settings import NEUTRAL, Settings
+from ..settings import NEUTRAL, Settings, choices
 
 if TYPE_CHECKING:
     from ..live.stream import LiveStream
@@ -102,7 +102,7 @@ class Controller:
         """A new model: its emotions; an emotion it lacks becomes neutral."""
         with self._lock:
             self.emotions = tuple(emotions)
-            if self._settings.emotion not in (NEUTRAL, *self.emotions):
+            if self._settings.emotion not in choices(self.emotions):
                 self._settings = dataclasses.replace(self._settings, emotion=NEUTRAL)
             self.version += 1
 
@@ -216,7 +216,7 @@ class Controller:
             "emotion": s.emotion, "intensity": s.intensity, "bypass": s.bypass,
             "gate_db": None if math.isinf(s.gate_db) else s.gate_db,
             "input_gain_db": s.input_gain_db, "output_gain_db": s.output_gain_db,
-            "emotions": [NEUTRAL, *self.emotions],
+            "emotions": list(choices(self.emotions)),
             "presets": self.presets.names() if self.presets is not None else [],
             "running": live is not None, "version": self.version, **self.figures}
         if live is not None:

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable
 
 from ..errors import ControlError
-from ..settings import NEUTRAL
+from ..settings import choices
 from .controller import Controller
 
 #: Shown to the user with the keys.
@@ -148,7 +148,7 @@ def controller_actions(controller: Controller) -> dict[str, Callable[[], object]
             pass
 
     def emotion(index: int) -> None:
-        emotions = (NEUTRAL, *controller.emotions)
+        emotions = choices(controller.emotions)
         if index < len(emotions):
             command("emotion", emotions[index])
 

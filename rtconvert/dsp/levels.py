@@ -37,5 +37,10 @@ def silence_nonfinite(samples: FloatArray) -> tuple[FloatArray, int]:
 
 
 def db_to_gain(db: float) -> float:
-    """Amplitude factor of a gain in dB (``-inf`` gives 0)."""
+    """Amplitude factor of a gain in dB (``-inf`` gives 0). See also :func:`gain_to_db`."""
     return 10.0 ** (db / 20.0)
+
+
+def gain_to_db(gain: float, floor_db: float = SILENCE_DB) -> float:
+    """A gain (amplitude factor) in dB, at least ``floor_db``. See also :func:`db_to_gain`."""
+    return max(floor_db, 20.0 * math.log10(gain)) if gain > 0 else floor_db

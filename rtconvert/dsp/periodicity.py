@@ -20,13 +20,14 @@ from scipy.signal import firwin
 from scipy.special import betainc
 
 from ..config import FeatureConfig
+from .levels import db_to_gain
 
 FloatArray = npt.NDArray[np.float64]
 
 #: A frame is voiced when its normalised difference dips below this (YIN's threshold).
 VOICING_THRESHOLD = 0.3
 #: Frames quieter than this (RMS, relative to full scale) are unvoiced whatever their periodicity.
-SILENCE_RMS = 10 ** (-110 / 20)
+SILENCE_RMS = db_to_gain(-110.0)
 
 
 def lag_range(config: FeatureConfig) -> tuple[int, int]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from ..dsp.levels import db_to_gain
+from ..dsp.levels import db_to_gain, gain_to_db
 from ..settings import Ramp
 from .samplequeue import SampleQueue
 
@@ -141,7 +141,7 @@ class Limiter:
     def read_reduction_db(self) -> float:
         """The deepest gain reduction (dB, at most 0) since the last read; starts a new one."""
         deepest = self.reduction_db
-        self.reduction_db = 20 * float(np.log10(max(self.gain, 1e-6)))
+        self.reduction_db = gain_to_db(self.gain)
         return deepest
 
     def process(self, samples: FloatArray) -> FloatArray:
@@ -162,5 +162,5 @@ class Limiter:
         envelope = np.interp(position, np.arange(len(gains)), gains)
         out = soft_clip(samples * envelope, self.threshold, self.ceiling)
         self.limited_samples += int(np.count_nonzero(np.abs(samples * envelope) > self.threshold))
-        self.reduction_db = min(self.reduction_db, 20 * float(np.log10(max(gains.min(), 1e-6))))
+        self.reduction_db = min(self.reduction_db, gain_to_db(gains.min()))
         return out

@@ -1,4 +1,4 @@
-"""Log-F0 statistics and the speaker-relative emotional F0 shift (see DESIGN.md, Prosody).
+"""Log-F0 statistics and the speaker-relative emotional F0 shift (docs/design.md, Prosody).
 
 The math is pure functions here; the running, stateful version for the live engine
 wraps them.
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from ..modelio import SpeakerLevels
+from ..modelio import DB_PER_LOG_POWER, SpeakerLevels
 
 if TYPE_CHECKING:
     from ..bundle import Bundle
@@ -23,8 +23,6 @@ FloatArray = npt.NDArray[np.float64]
 
 #: Cents per natural-log unit of frequency.
 CENTS_PER_LOG = 1200.0 / math.log(2.0)
-#: Decibels per natural-log unit of power (c0 of the coded envelope is log power).
-DB_PER_LOG_POWER = 10.0 / math.log(10.0)
 
 
 @dataclass(frozen=True)

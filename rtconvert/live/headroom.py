@@ -9,6 +9,7 @@ from time import perf_counter
 import numpy as np
 import numpy.typing as npt
 
+from ..dsp.levels import db_to_gain
 from ..profiles import BALANCED
 
 FloatArray = npt.NDArray[np.float64]
@@ -70,7 +71,7 @@ class AdaptiveHeadroom:
         self._arrivals = np.zeros(_ARRIVALS)  # clock() when each callback's block came
         self._n_arrived = self._n_converted = 0
         self._gaps_seen, self._calm_since = 0, clock()
-        self._quiet = 10 ** (QUIET_DB / 20)
+        self._quiet = db_to_gain(QUIET_DB)
 
     @property
     def samples(self) -> int:

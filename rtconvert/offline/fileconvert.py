@@ -26,7 +26,7 @@ from tqdm import tqdm
 from ..bundle import Bundle
 from ..dsp.analysis import StreamingAnalyzer, analyze_stream
 from ..dsp.features import MIN_DURATION_S
-from ..dsp.levels import SILENCE_DB
+from ..dsp.levels import SILENCE_DB, gain_to_db
 from ..engine.engine import Engine
 from ..errors import ConfigError, OutputError
 from ..files import atomic_output
@@ -214,7 +214,7 @@ def convert_file(bundle: Bundle, source: str | Path, target: str | Path, setting
     limiter = engine.mixer.limiter
     return FileReport(analysis.n_samples, rate, channels, analysis.speech_level_db,
                       engine.settings.gate_db, limiter.reduction_db, limiter.limited_samples,
-                      20 * math.log10(max(peak, 1e-6)))
+                      gain_to_db(peak))
 
 
 def _write_converted(engine: Engine, file: soundfile.SoundFile, path: Path, kind: str,
