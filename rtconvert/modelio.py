@@ -24,6 +24,7 @@ they were instead of being raised with a shout.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -112,32 +113,49 @@ class Layout:
     def n_inputs(self) -> int:
         return self.n_mcep + 2 + self.n_bap
 
+    def pack(self, inputs: Any, *, mcep: Any, lf0: Any, voiced: Any, c0: Any, bap: Any) -> Any:
+        """Write each feature into its rows of ``inputs`` (..., n_inputs, n_frames); returns it.
+
+        The one place the input row order is written down: the runtime packs numpy arrays,
+        training packs torch tensors (``inputs`` may be either; rows are assigned in place).
+        """
+        inputs[..., self.mcep, :] = mcep
+        inputs[..., self.lf0, :] = lf0
+        inputs[..., self.voiced, :] = voiced
+        inputs[..., self.c0_in, :] = c0
+        inputs[..., self.bap_in, :] = bap
+        return inputs
+
     @property
     def n_outputs(self) -> int:
         return self.n_mcep + 1 + self.n_bap
 
 
-def model_inputs(f0_hz: FloatArray, mcep: FloatArray, bap: FloatArray, norm: Normalization,
-                 speaker: SpeakerLevels) -> FloatArray:
-    """Generator inputs of frames; shape (n_inputs, n_frames), float32.
+def model_inputs(lf0: FloatArray, mcep: FloatArray, bap: FloatArray, norm: Normalization,
+                 speaker: SpeakerLevels, out: npt.NDArray[np.float32] | None = None
+                 ) -> npt.NDArray[np.float32]:
+    """Generator inputs of frames; shape (n_inputs, n_frames), float32 (rows: :class:`Layout`).
 
     Parameters
     ----------
-    f0_hz : ndarray, shape (n_frames,)
+    lf0 : ndarray, shape (n_frames,)
+        Natural-log F0 where voiced, 0 where unvoiced (``WorldFeatures.lf0``).
     mcep : ndarray, shape (n_frames, n_mcep)
     bap : ndarray, shape (n_frames, n_bap)
     norm : Normalization
     speaker : SpeakerLevels
+    out : ndarray, shape (n_inputs, n_frames), float32, optional
+        Where to write them (the live generator's bound input); default a new array.
     """
-    voiced = f0_hz > 0
-    lf0 = np.where(voiced, (np.log(np.where(voiced, f0_hz, 1.0)) - speaker.lf0_mean)
-                   / speaker.lf0_std, 0.0)
+    voiced = lf0 != 0  # log F0 is 0 only at 1 Hz, far below any voice
     centre = speaker.mcep_mean if norm.speaker_mcep else norm.mcep_mean
-    return np.concatenate([
-        ((mcep[:, 1:] - centre[1:]) / norm.mcep_std[1:]).T,
-        lf0[None], voiced[None].astype(float),
-        ((mcep[:, 0] - speaker.c0_mean) / norm.c0_scale)[None],
-        ((bap - norm.bap_mean) / norm.bap_std).T]).astype(np.float32)
+    layout = Layout(mcep.shape[1], bap.shape[1])
+    return layout.pack(
+        np.empty((layout.n_inputs, len(lf0)), np.float32) if out is None else out,
+        mcep=((mcep[:, 1:] - centre[1:]) / norm.mcep_std[1:]).T,
+        lf0=np.where(voiced, (lf0 - speaker.lf0_mean) / speaker.lf0_std, 0.0), voiced=voiced,
+        c0=(mcep[:, 0] - speaker.c0_mean) / norm.c0_scale,
+        bap=((bap - norm.bap_mean) / norm.bap_std).T)
 
 
 @dataclass

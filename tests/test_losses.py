@@ -52,3 +52,38 @@ def test_gradient_reaches_the_contour():
     loss = lf0_correlation_loss(converted, _frames(torch.sin(2 * math.pi * 2 * t), voiced), LAYOUT)
     loss.backward()
     assert torch.isfinite(converted.grad).all() and converted.grad[:, LAYOUT.lf0].abs().sum() > 0
+
+
+def test_training_and_the_runtime_lay_the_generators_rows_out_alike():
+    """What training judges (converted_inputs) is what the runtime would feed the generator
+    for the changed frames (model_inputs): the same rows hold the same features."""
+    import numpy as np
+
+    from rtconvert.modelio import Normalization, SpeakerLevels, model_inputs
+    from training.losses import converted_inputs
+
+    rng = np.random.default_rng(0)
+    n, layout = 30, Layout(n_mcep=5, n_bap=3)
+    norm = Normalization(rng.normal(size=5), rng.uniform(0.5, 2, 5), rng.normal(size=3),
+                         rng.uniform(0.5, 2, 3), 1.5)
+    speaker = SpeakerLevels(np.log(150.0), 0.2, -9.0, rng.normal(size=5))
+    f0 = np.where(rng.random(n) < 0.7, 150 * 2 ** rng.normal(0, 0.2, n), 0.0)
+    lf0 = np.where(f0 > 0, np.log(np.where(f0 > 0, f0, 1)), 0.0)
+    mcep, bap = rng.normal(size=(n, 5)), rng.normal(size=(n, 3))
+    source = torch.from_numpy(model_inputs(lf0, mcep, bap, norm, speaker))[None]
+    # Rows in the order Layout names them.
+    voiced = torch.from_numpy((f0 > 0).astype(np.float32))
+    assert torch.equal(source[0, layout.voiced], voiced)
+    expected_c0 = torch.tensor((mcep[:, 0] - speaker.c0_mean) / norm.c0_scale, dtype=torch.float32)
+    assert torch.allclose(source[0, layout.c0_in], expected_c0)
+    # A change of every output row, and the runtime's shift, land where the runtime puts them.
+    delta = torch.from_numpy(rng.normal(size=(1, layout.n_outputs, n)).astype(np.float32))
+    none = torch.tensor([[0.0, 1.0, 0.0]])
+    converted = converted_inputs(source, delta, none, torch.ones(1, 1, n), layout)
+    changed_mcep = mcep.copy()
+    changed_mcep[:, 1:] += delta[0, layout.mcep].numpy().T * norm.mcep_std[1:]
+    changed_mcep[:, 0] += delta[0, layout.c0_out].numpy() * norm.c0_scale
+    changed_bap = bap + delta[0, layout.bap_out].numpy().T * norm.bap_std
+    changed_lf0 = np.where(f0 > 0, lf0 + delta[0, layout.lf0].numpy() * speaker.lf0_std, 0.0)
+    runtime = model_inputs(changed_lf0, changed_mcep, changed_bap, norm, speaker)
+    assert np.allclose(converted[0].numpy(), runtime, atol=1e-4)

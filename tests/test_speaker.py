@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from rtconvert.bundle import load_bundle
+from rtconvert.dsp.features import WorldFeatures
 from rtconvert.engine.speaker import RunningStats, SpeakerTracker
 from rtconvert.modelio import Layout, SpeakerLevels, model_inputs
 
@@ -43,7 +44,8 @@ def test_the_tracker_learns_from_voiced_frames_only():
     f0 = np.where(np.arange(4000) % 2 == 0, 110.0 * 2 ** (0.1 * rng.standard_normal(4000)), 0.0)
     mcep = np.where((f0 > 0)[:, None], voice, -30.0)  # unvoiced frames: room noise
     for start in range(0, 4000, 4):  # 20 ms steps
-        tracker.observe(f0[start:start + 4], mcep[start:start + 4])
+        tracker.observe(WorldFeatures(f0[start:start + 4], mcep[start:start + 4],
+                                      np.zeros((4, 1))))
     levels = tracker.levels()
     assert levels.lf0_mean == pytest.approx(np.log(110.0), abs=0.02)
     assert levels.c0_mean == pytest.approx(-8.0, abs=0.01)
@@ -65,7 +67,7 @@ def test_inputs_relative_to_the_speakers_spectrum_cancel_the_microphones_colour(
     tilt[1:4] = [0.8, -0.4, 0.3]
     for speaker_mcep in (False, True):
         relative = replace(norm, speaker_mcep=speaker_mcep)
-        inputs = [model_inputs(f0, m, bap, relative, SpeakerLevels(
+        inputs = [model_inputs(np.log(f0), m, bap, relative, SpeakerLevels(
             np.log(120.0), 0.1, -10.0, m[f0 > 0].mean(axis=0))) for m in (mcep, mcep + tilt)]
         moved = np.abs(inputs[1][layout.mcep] - inputs[0][layout.mcep]).max()
         assert (moved < 1e-5) if speaker_mcep else (moved > 0.1)

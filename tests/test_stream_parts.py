@@ -81,13 +81,34 @@ def test_changes_fade_out_below_speech_by_the_input_frames_level():
     condition[:, bundle.emotions.index("angry")] = 1.0
     frames = stage.process(WorldFeatures(np.array([150.0, 0.0]), mcep, np.zeros((2, n_bap))),
                            condition, speaker)
-    _, out = prosody.process(frames.features.f0_hz, frames.features.mcep, frames.condition,
-                             frames.lf0_residual, frames.speech, speaker)
+    _, out = prosody.process(frames, speaker)
     shift_db = shift_at(prosody.anchors["angry"], 1.0).delta_c0_db
     assert shift_db > 0
     assert (out[0, 0] - mcep[0, 0]) * DB_PER_LOG_POWER == pytest.approx(shift_db - 30.0)
     assert (out[1] == mcep[1]).all() and (frames.features.bap[1] == 0.0).all()
     assert (frames.features.bap[0] == 5.0).all()
+
+
+def test_frames_leave_the_conversion_stage_with_their_own_condition_rows():
+    """During a glide each frame keeps the emotion mixture it arrived with: the generator's
+    lookahead delays the frames, and their condition rows with them."""
+    bundle = load_bundle()
+    n, n_mcep, n_bap, lookahead = 24, bundle.features.n_mcep, bundle.features.n_bap, 2
+    stage = ConversionStage(IdentityConverter(n_mcep, n_bap, lookahead), n_mcep, n_bap,
+                            bundle.features.frame_period_ms)
+    f0 = 100.0 + np.arange(n)  # each frame tells its index
+    condition = np.zeros((n, len(bundle.emotions)))
+    condition[:, 0] = np.linspace(0.0, 1.0, n)  # a glide
+    speaker = SpeakerTracker.from_bundle(bundle).levels()
+    out = [stage.process(WorldFeatures(f0[i:i + 4], np.zeros((4, n_mcep)), np.zeros((4, n_bap))),
+                         condition[i:i + 4], speaker) for i in range(0, n, 4)]
+    f0_out = np.concatenate([o.features.f0_hz for o in out])
+    rows = np.concatenate([o.condition for o in out])
+    assert len(f0_out) == n - lookahead
+    assert (f0_out == f0[:n - lookahead]).all()
+    assert (rows == condition[:n - lookahead]).all()
+    lf0 = np.concatenate([o.features.lf0 for o in out])
+    assert lf0 == pytest.approx(np.log(f0[:n - lookahead]))
 
 
 def test_the_generators_energy_change_is_smoothed_over_50_ms():

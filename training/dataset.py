@@ -97,7 +97,7 @@ def load_takes(directories: dict[str, Path], utterances: list[Utterance], norm: 
         neutral = levels.get((group, NEUTRAL, "normal"))
         if neutral is not None:
             takes.append(Take(utterance, group, model_inputs(
-                features.f0_hz, features.mcep, features.bap, norm, neutral)))
+                features.lf0, features.mcep, features.bap, norm, neutral)))
     return takes, levels
 
 

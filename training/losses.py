@@ -58,9 +58,10 @@ def converted_inputs(source: torch.Tensor, delta: torch.Tensor, shift: torch.Ten
     voiced = source[:, layout.voiced]
     lf0 = voiced * (shift[:, :1] + shift[:, 1:2] * (source[:, layout.lf0] + delta[:, layout.lf0]))
     c0 = source[:, layout.c0_in] + shift[:, 2:3] * speech[:, 0] + delta[:, layout.c0_out]
-    return torch.cat([source[:, layout.mcep] + delta[:, layout.mcep], lf0[:, None],
-                      voiced[:, None], c0[:, None],
-                      source[:, layout.bap_in] + delta[:, layout.bap_out]], dim=1)
+    return layout.pack(torch.empty_like(source),
+                       mcep=source[:, layout.mcep] + delta[:, layout.mcep], lf0=lf0, voiced=voiced,
+                       c0=c0,
+                       bap=source[:, layout.bap_in] + delta[:, layout.bap_out])
 
 
 def statistics_loss(converted: torch.Tensor, aligned: torch.Tensor, layout: Layout

@@ -7,7 +7,7 @@ aperiodicities coded from D4C. Arrays cross into pyworld as C-contiguous float64
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -32,6 +32,8 @@ class WorldFeatures:
     f0_hz: FloatArray  # (n_frames,), 0 where unvoiced
     mcep: FloatArray  # (n_frames, n_mcep), coded spectral envelope, c0 = log energy
     bap: FloatArray  # (n_frames, n_bap), coded band aperiodicity in dB
+    # Natural-log F0 where voiced, 0 elsewhere: taken once (``lf0``), then carried along.
+    _lf0: FloatArray | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         n = len(self.f0_hz)
@@ -43,9 +45,23 @@ class WorldFeatures:
     def n_frames(self) -> int:
         return len(self.f0_hz)
 
+    @property
+    def voiced(self) -> npt.NDArray[np.bool_]:
+        return self.f0_hz > 0
+
+    @property
+    def lf0(self) -> FloatArray:
+        """Natural log of F0 where voiced, 0 elsewhere; shape (n_frames,)."""
+        if self._lf0 is None:
+            voiced = self.voiced
+            self._lf0 = np.where(voiced, np.log(np.where(voiced, self.f0_hz, 1.0)), 0.0)
+        return self._lf0
+
     def slice(self, start: int, stop: int) -> WorldFeatures:
         """Frames ``start:stop`` as a new WorldFeatures."""
-        return WorldFeatures(self.f0_hz[start:stop], self.mcep[start:stop], self.bap[start:stop])
+        lf0 = None if self._lf0 is None else self._lf0[start:stop]
+        return WorldFeatures(self.f0_hz[start:stop], self.mcep[start:stop], self.bap[start:stop],
+                             lf0)
 
 
 def _as_signal(samples: npt.ArrayLike) -> FloatArray:

@@ -17,7 +17,7 @@ import numpy.typing as npt
 
 from ..dsp.features import WorldFeatures
 from ..modelio import SpeakerLevels, speech_weight
-from .generator import Converter, FrameDelay
+from .generator import Converter
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -25,6 +25,26 @@ FloatArray = npt.NDArray[np.float64]
 #: causal one-pole): emotion moves the level of syllables, and the change's flutter from
 #: phone to phone only roughened the voice (DNSMOS, docs/quality.md).
 ENERGY_SMOOTHING_MS = 50.0
+
+
+class FrameDelay:
+    """Delays several streams of frames (arrays with frames along axis 0) by ``n_frames``."""
+
+    def __init__(self, n_frames: int) -> None:
+        self.n_frames = n_frames
+        self.reset()
+
+    def reset(self) -> None:
+        self._held: list[np.ndarray] | None = None
+
+    def push(self, *arrays: np.ndarray) -> list[np.ndarray]:
+        """Append each array's frames and return as many of each stream's oldest."""
+        if self._held is None:
+            # Before the first frame the past is a copy of it, not digital silence.
+            self._held = [np.repeat(a[:1], self.n_frames, axis=0) for a in arrays]
+        joined = [np.concatenate([held, a]) for held, a in zip(self._held, arrays)]
+        self._held = [j[len(j) - self.n_frames:] for j in joined]
+        return [j[:len(j) - self.n_frames] for j in joined]
 
 
 @dataclass
@@ -58,8 +78,7 @@ class ConversionStage:
                  frame_period_ms: float) -> None:
         self.converter = converter
         self.lookahead_frames = converter.lookahead_frames
-        self._delay = FrameDelay(self.lookahead_frames, 1 + n_mcep + n_bap)
-        self._n_mcep = n_mcep
+        self._delay = FrameDelay(self.lookahead_frames)
         self._energy_pole = math.exp(-frame_period_ms / ENERGY_SMOOTHING_MS)
         self.reset()
 
@@ -97,13 +116,12 @@ class ConversionStage:
         self.converter.set_condition(condition[-1])
         changes = self.converter.process(features, speaker)
         self._smooth_energy(changes.mcep[:, 0])
-        frames = self._delay.push(np.concatenate(
-            [features.f0_hz[:, None], features.mcep, features.bap], axis=1))
+        # The changes are lookahead_frames late: so are the frames and their condition rows.
         skip = min(self._frames_to_skip, features.n_frames)
         self._frames_to_skip -= skip
-        f0, mcep, bap = (frames[skip:, 0], frames[skip:, 1:1 + self._n_mcep],
-                         frames[skip:, 1 + self._n_mcep:])
+        f0, mcep, bap, lf0, condition = (a[skip:] for a in self._delay.push(
+            features.f0_hz, features.mcep, features.bap, features.lf0, condition))
         speech = speech_weight(mcep[:, 0], speaker.c0_mean)
-        converted = WorldFeatures(f0.copy(), mcep + speech[:, None] * changes.mcep[skip:],
-                                  bap + speech[:, None] * changes.bap[skip:])
-        return ConvertedFrames(converted, changes.lf0_residual[skip:], condition[skip:], speech)
+        converted = WorldFeatures(f0, mcep + speech[:, None] * changes.mcep[skip:],
+                                  bap + speech[:, None] * changes.bap[skip:], lf0)
+        return ConvertedFrames(converted, changes.lf0_residual[skip:], condition, speech)

@@ -183,14 +183,12 @@ class Engine:
         step_s = features.n_frames * self.config.hop_length / self.config.sample_rate
         gate_open = self.gate.process(step.level_db, settings.gate_db, step_s)
         if gate_open:
-            times.run("speaker", self.speaker.observe, features.f0_hz, features.mcep)
+            times.run("speaker", self.speaker.observe, features)
         speaker = self.speaker.levels()
         frames = times.run("model", self.conversion.process, features, condition, speaker)
         if not frames.n_frames:
             return np.zeros(0)
-        f0, mcep = times.run("prosody", self.prosody.process, frames.features.f0_hz,
-                             frames.features.mcep, frames.condition, frames.lf0_residual,
-                             frames.speech, speaker)
+        f0, mcep = times.run("prosody", self.prosody.process, frames, speaker)
         self.f0_trace.push(frames.features.f0_hz, f0)
         wet = times.run("synthesis", self.synthesizer.process, f0, mcep, frames.features.bap)
         return self.mixer.process(wet, 0.0 if settings.bypass or not gate_open else 1.0,

@@ -37,28 +37,6 @@ class Converter(Protocol):
         """Forget the stream: start again from silence."""
 
 
-class FrameDelay:
-    """Holds the last ``n_frames`` rows of a (frames, width) stream, to delay it that much."""
-
-    def __init__(self, n_frames: int, width: int) -> None:
-        self.n_frames, self.width = n_frames, width
-        self.reset()
-
-    def reset(self) -> None:
-        self.buffer = np.zeros((self.n_frames, self.width))
-        self.started = False
-
-    def push(self, frames: FloatArray) -> FloatArray:
-        """Append ``frames`` and return as many of the oldest ones."""
-        if not self.started:
-            # Before the first frame the past is a copy of it, not digital silence.
-            self.buffer[:] = frames[0]
-            self.started = True
-        joined = np.concatenate([self.buffer, frames])
-        self.buffer = joined[len(frames):]
-        return joined[:len(frames)]
-
-
 class IdentityConverter:
     """Changes nothing; has the lookahead of the model it stands in for."""
 
@@ -104,8 +82,8 @@ class OnnxConverter:
                 self._session, features.n_frames, self.bundle.layout,
                 {"condition": self._condition, "state": self._state},
                 {"next_state": self._next_state})
-        binding.features[0] = model_inputs(features.f0_hz, features.mcep, features.bap,
-                                           self.bundle.normalization, speaker)
+        model_inputs(features.lf0, features.mcep, features.bap, self.bundle.normalization,
+                     speaker, out=binding.features[0])
         binding.run()
         np.copyto(self._state, self._next_state)
         return frame_changes(binding.delta[0], self.bundle.normalization)

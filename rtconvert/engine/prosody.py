@@ -18,6 +18,7 @@ from ..modelio import DB_PER_LOG_POWER, SpeakerLevels
 
 if TYPE_CHECKING:
     from ..bundle import Bundle
+    from .conversion import ConvertedFrames
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -153,21 +154,16 @@ class ProsodyShifter:
                    for e in bundle.emotions}
         return cls(bundle.emotions, anchors)
 
-    def process(self, f0_hz: FloatArray, mcep: FloatArray, condition: FloatArray,
-                lf0_residual: FloatArray, speech: FloatArray, speaker: SpeakerLevels
+    def process(self, frames: ConvertedFrames, speaker: SpeakerLevels
                 ) -> tuple[FloatArray, FloatArray]:
         """F0 and mel-cepstra of each frame moved by the emotion mixture of its condition row.
 
         Parameters
         ----------
-        f0_hz : ndarray, shape (n_frames,)
-        mcep : ndarray, shape (n_frames, n_mcep)
-        condition : ndarray, shape (n_frames, n_emotions)
-            Intensity per emotion at each frame.
-        lf0_residual : ndarray, shape (n_frames,)
-            The generator's log-F0 change in z-units of the shifted statistics.
-        speech : ndarray, shape (n_frames,)
-            How much of each input frame is speech (0..1): the energy shift's weight.
+        frames : ConvertedFrames
+            The conversion stage's frames, each with its condition row (intensity per
+            emotion), the generator's log-F0 residual (z-units of the shifted statistics)
+            and how much of the input frame was speech (0..1: the energy shift's weight).
         speaker : SpeakerLevels
             The speaker's log-F0 statistics the shift is relative to.
 
@@ -176,24 +172,25 @@ class ProsodyShifter:
         f0_hz, mcep
             New arrays; F0 kept inside ``F0_LIMITS_HZ`` where voiced.
         """
+        condition, speech = frames.condition, frames.speech
         stats = LogF0Stats(speaker.lf0_mean, speaker.lf0_std, 0)
-        voiced = f0_hz > 0
-        lf0 = np.log(np.where(voiced, f0_hz, 1.0))
-        mcep = mcep.copy()
+        voiced, lf0 = frames.features.voiced, frames.features.lf0.copy()
+        mcep = frames.features.mcep.copy()
+        n = frames.n_frames
         # Rows differ only while the mixture glides; otherwise one shift serves all frames.
         if (condition == condition[0]).all():
-            groups = [(condition[0], np.ones(len(f0_hz), dtype=bool))]
+            groups = [(condition[0], np.ones(n, dtype=bool))]
         else:
-            groups = [(row, np.arange(len(f0_hz)) == i) for i, row in enumerate(condition)]
-        for row, frames in groups:
+            groups = [(row, np.arange(n) == i) for i, row in enumerate(condition)]
+        for row, rows in groups:
             shift = self._mixture_shift(row)
             if shift == EmotionShift():
                 continue
             sigma_ratio = math.exp(shift.log_sigma_ratio)
-            shifted = shift_log_f0(lf0[frames], voiced[frames], stats, shift.delta_lf0,
+            shifted = shift_log_f0(lf0[rows], voiced[rows], stats, shift.delta_lf0,
                                    sigma_ratio, 1.0)
-            lf0[frames] = shifted + stats.std * sigma_ratio * lf0_residual[frames]
-            mcep[frames, 0] += speech[frames] * shift.delta_c0_db / DB_PER_LOG_POWER
+            lf0[rows] = shifted + stats.std * sigma_ratio * frames.lf0_residual[rows]
+            mcep[rows, 0] += speech[rows] * shift.delta_c0_db / DB_PER_LOG_POWER
         low, high = F0_LIMITS_HZ
         return np.where(voiced, np.minimum(np.maximum(np.exp(lf0), low), high), 0.0), mcep
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
+from ..dsp.features import WorldFeatures
 from ..modelio import SpeakerLevels
 
 if TYPE_CHECKING:
@@ -107,20 +108,13 @@ class SpeakerTracker:
         for stats in (self.lf0, self.energy, self.spectrum):
             stats.reset()
 
-    def observe(self, f0_hz: FloatArray, mcep: FloatArray) -> None:
-        """Fold the voiced frames of newly analysed speech in (audio worker thread).
-
-        Parameters
-        ----------
-        f0_hz : ndarray, shape (n_frames,)
-        mcep : ndarray, shape (n_frames, n_mcep)
-            Energy c0 first.
-        """
-        voiced = f0_hz > 0
+    def observe(self, features: WorldFeatures) -> None:
+        """Fold the voiced frames of newly analysed speech in (audio worker thread)."""
+        voiced = features.voiced
         if voiced.any():
-            self.lf0.update(np.log(f0_hz[voiced]))
-            self.energy.update(mcep[voiced, 0])
-            self.spectrum.update(mcep[voiced])
+            self.lf0.update(features.lf0[voiced])
+            self.energy.update(features.mcep[voiced, 0])
+            self.spectrum.update(features.mcep[voiced])
 
     def prime(self, f0_hz: FloatArray, c0: FloatArray, mcep_mean: FloatArray) -> None:
         """Start from a whole recording: its voiced F0 and energy, and its mean mel-cepstrum.
