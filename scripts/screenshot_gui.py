@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import tempfile
 import threading
@@ -20,10 +19,9 @@ os.environ["JACK_NO_START_SERVER"] = "1"
 
 
 def main(target: Path) -> None:
-    server = subprocess.Popen(["jackd", "-R", "-n", os.environ["JACK_DEFAULT_SERVER"], "-d",
-                               "dummy", "-r", "48000", "-p", "256"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(1.5)
+    from rtconvert.live.jack import start_dummy_server, stop_server
+
+    server = start_dummy_server(os.environ["JACK_DEFAULT_SERVER"])
     import sounddevice as sd
     from PyQt6.QtWidgets import QApplication
 
@@ -60,7 +58,7 @@ def main(target: Path) -> None:
     player.join()
     window.close()
     sd._terminate()
-    server.terminate()
+    stop_server(server)
     print(f"wrote {target}")
 
 

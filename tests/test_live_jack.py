@@ -139,17 +139,10 @@ def test_bad_device_choices_say_what_to_pick(jack_server, bundle):
 
 
 VANISH_SCRIPT = """
-import subprocess, sys, time
-import jack
+import sys, time
 name = sys.argv[1]
-server = subprocess.Popen(["jackd", "-n", name, "-d", "dummy", "-r", "48000", "-p", "256"],
-                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-for _ in range(100):
-    try:
-        jack.Client("probe", servername=name, no_start_server=True).close()
-        break
-    except jack.JackError:
-        time.sleep(0.1)
+from rtconvert.live.jack import start_dummy_server
+server = start_dummy_server(name, realtime=False)
 from rtconvert.bundle import load_bundle
 from rtconvert.errors import AudioDeviceError
 from rtconvert.live.devices import refresh_devices

@@ -22,6 +22,7 @@ import numpy.typing as npt
 import soundfile
 
 from ..errors import AudioDeviceError
+from ..live.jack import open_client
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -36,15 +37,7 @@ class JackLoopback:
     """
 
     def __init__(self, name: str = "rtconvert-loopback") -> None:
-        try:
-            import jack
-        except (ImportError, OSError) as exc:
-            raise AudioDeviceError(f"the loopback needs JACK-Client and libjack ({exc})") from exc
-        try:
-            self.client = jack.Client(name, no_start_server=True)
-        except jack.JackError as exc:
-            raise AudioDeviceError("no JACK server is running; start one, e.g. "
-                                   "`jackd -d dummy -r 48000 -p 256`") from exc
+        self.client = open_client(name)
         self.rate = self.client.samplerate
         self.period = self.client.blocksize
         self._play_port = self.client.outports.register("play")

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import AudioDeviceError, ControlError
+from ..live.jack import open_client
 from .controller import Controller
 
 #: A binding's key: ("cc" or "note", MIDI channel 0-15, controller or note number).
@@ -140,14 +141,7 @@ class JackMidiInput:
     """
 
     def __init__(self, receive: Callable[[bytes], None], name: str = JACK_CLIENT) -> None:
-        try:
-            import jack
-        except (ImportError, OSError) as exc:  # no JACK-Client, or no libjack
-            raise AudioDeviceError(f"JACK MIDI needs JACK-Client and libjack ({exc})") from None
-        try:
-            self.client = jack.Client(name, no_start_server=True)
-        except jack.JackError as exc:
-            raise AudioDeviceError(f"JACK MIDI needs a running JACK server ({exc})") from None
+        self.client = open_client(name)
         self.port = self.client.midi_inports.register(JACK_PORT)
         self._queue: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
         self._receive = receive

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import atexit
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import sounddevice as sd
 
@@ -19,6 +21,16 @@ _holding_dead_stream = False
 #: What to do once a device or server died under a stream (see ``refresh_devices``).
 RESTART_ADVICE = ("restart rtconvert to use audio again: PortAudio cannot rescan devices in a "
                   "process that held a stream whose device or server went away")
+
+
+@contextmanager
+def portaudio(failed: str, advice: str = "") -> Iterator[None]:
+    """Turn a PortAudio error inside the block into AudioDeviceError: ``failed``, PortAudio's
+    own words, then ``advice`` (what to do). The one translation of PortAudio's errors."""
+    try:
+        yield
+    except sd.PortAudioError as exc:
+        raise AudioDeviceError(f"{failed} ({exc})" + (f"; {advice}" if advice else "")) from exc
 
 
 def check_alive() -> None:
@@ -147,11 +159,8 @@ def negotiate_rate(rate: int | None, input_device: int | None, output_device: in
     if monitor_device is not None:
         checks.append(("monitor", monitor_device, sd.check_output_settings))
     for role, device, check in checks:
-        try:
+        info = sd.query_devices(device, "input" if role == "input" else "output")
+        with portaudio(f"the {role} device {info['name']!r} cannot run at {rate} Hz",
+                       f"pick {info['default_samplerate']:.0f} Hz, its default"):
             check(device=device, samplerate=rate, channels=1, dtype="float32")
-        except sd.PortAudioError as exc:
-            info = sd.query_devices(device, "input" if role == "input" else "output")
-            raise AudioDeviceError(
-                f"the {role} device {info['name']!r} cannot run at {rate} Hz ({exc}); "
-                f"pick {info['default_samplerate']:.0f} Hz, its default") from exc
     return rate

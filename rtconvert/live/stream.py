@@ -32,7 +32,7 @@ from ..engine.samplequeue import SampleQueue
 from ..errors import AudioDeviceError, OutputError
 from ..profiles import PROFILES
 from ..settings import Settings
-from .devices import Device, find_device, forget_dead_stream, negotiate_rate
+from .devices import Device, find_device, forget_dead_stream, negotiate_rate, portaudio
 from .headroom import MAX_HEADROOM_S, AdaptiveHeadroom, headroom_samples
 from .jack import portaudio_ports
 from .recorder import WavRecorder
@@ -140,18 +140,21 @@ class LiveStream:
         self._worker.start()
         enter_streaming()
         try:
-            self._stream = sd.Stream(device=(self.input_device, self.output_device),
-                                     samplerate=self.rate, blocksize=self.config.block,
-                                     channels=1, dtype="float32", latency="low",
-                                     callback=self._callback, finished_callback=self._finished)
-            if self.monitor_device is not None:
-                self._monitor = sd.OutputStream(device=self.monitor_device, samplerate=self.rate,
-                                                blocksize=self.config.block, channels=1,
-                                                dtype="float32", callback=self._monitor_callback)
-        except sd.PortAudioError as exc:
+            with portaudio("cannot open the audio devices", "check that input and output are "
+                           "on the same host API and not in use"):
+                self._stream = sd.Stream(device=(self.input_device, self.output_device),
+                                         samplerate=self.rate, blocksize=self.config.block,
+                                         channels=1, dtype="float32", latency="low",
+                                         callback=self._callback,
+                                         finished_callback=self._finished)
+                if self.monitor_device is not None:
+                    self._monitor = sd.OutputStream(
+                        device=self.monitor_device, samplerate=self.rate,
+                        blocksize=self.config.block, channels=1, dtype="float32",
+                        callback=self._monitor_callback)
+        except AudioDeviceError:
             self.stop()  # also ends the worker
-            raise AudioDeviceError(f"cannot open the audio devices: {exc}; check that input and "
-                                   "output are on the same host API and not in use") from exc
+            raise
         self._stream.start()
         if self._monitor is not None:
             self._monitor.start()
