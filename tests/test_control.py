@@ -320,11 +320,17 @@ def test_replay_plays_converted_then_unconverted():
     replay = Replay(rate)
     for i in range(20):  # 10 s of blocks: input i, output -i
         replay.record(np.full(500, float(i)), np.full(500, -float(i)))
-    live = np.full(250, 7.0)
-    assert replay.play(live) is live  # nothing to replay yet
+
+    def monitor_block() -> np.ndarray:
+        """What the monitor callback plays for one block of the live stream (all 7.0)."""
+        block = np.full(250, 7.0)
+        replay.play(block)
+        return block
+
+    assert (monitor_block() == 7.0).all()  # nothing to replay yet
     seconds = replay.start()
     assert seconds == pytest.approx(10 + GAP_S)
-    out = np.concatenate([replay.play(live) for _ in range(round(seconds * rate / 250) + 1)])
+    out = np.concatenate([monitor_block() for _ in range(round(seconds * rate / 250) + 1)])
     assert out[0] == -10.0 and out[4999] == -19.0  # the last 5 s, converted first
     assert not out[5000:5000 + round(GAP_S * rate)].any()
     gap = round(GAP_S * rate)

@@ -39,3 +39,22 @@ def test_a_full_disk_keeps_what_was_recorded_and_says_so(tmp_path):
         for name in ("in.wav", "out.wav"):
             kept, _ = soundfile.read(disk / name)
             assert 0 < len(kept) < 10 * 8000
+
+
+def test_handing_a_block_over_allocates_nothing(tmp_path):
+    """push runs in the audio callback: it copies into the recorder's rings, nothing more."""
+    import tracemalloc
+
+    recorder = _record(tmp_path, 0.1)
+    recorder.close()  # the writer has stopped: only push's own allocations are traced below
+    block = np.zeros(256, dtype=np.float32)
+    tracemalloc.start()
+    try:
+        before, _ = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        for _ in range(100):
+            recorder.push(block, block)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak - before < 1024  # a block as a float64 array would be 2 KB

@@ -6,7 +6,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..engine.pairring import PairRing
-from ..engine.samplequeue import SampleQueue
+from .ring import SampleRing
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -34,7 +34,7 @@ class Replay:
         self.rate = rate
         margin = rate // 2  # far more than a callback pushes during a read
         self._history = PairRing(round(REPLAY_S * rate) + margin, np.float32, margin)
-        self._queue = SampleQueue()
+        self._take = SampleRing(0)  # the A/B being played; a new one per start
         self._left = 0  # samples of A/B still to play
 
     @property
@@ -47,18 +47,18 @@ class Replay:
 
     def start(self) -> float:
         """Queue the newest ``REPLAY_S`` converted, a gap, the same unconverted; returns seconds."""
-        dry, wet = self._history.latest(round(REPLAY_S * self.rate)).astype(np.float64)
+        dry, wet = self._history.latest(round(REPLAY_S * self.rate))
         take = np.concatenate([wet, np.zeros(round(GAP_S * self.rate)), dry])
-        self._left = 0
-        self._queue.pop_all()
-        self._queue.push(take)
+        self._left = 0  # the monitor plays live until the new take is in place
+        ring = SampleRing(len(take), dtype=np.float32)
+        ring.write(take)
+        self._take = ring
         self._left = len(take)
         return len(take) / self.rate
 
-    def play(self, live: FloatArray) -> FloatArray:
-        """Monitor callback: the next A/B samples while playing back, else ``live``."""
-        if self._left <= 0:
-            return live
-        out, _ = self._queue.pop(len(live))
-        self._left -= len(live)
-        return out
+    def play(self, out: npt.NDArray) -> None:
+        """Monitor callback: overwrite ``out`` (the live block) with the next A/B samples while
+        playing back; copies only."""
+        if self._left > 0:
+            self._take.read_into(out)
+            self._left -= len(out)

@@ -1,17 +1,16 @@
 """Live audio: a PortAudio duplex stream through the engine, plus an optional monitor output.
 
-The audio callback only moves samples: it queues the input block for a worker thread
-and plays converted samples the worker queued earlier. The engine works in 20 ms
-steps that take a few ms of CPU each; run inside the callback, one such step per
-four 5 ms blocks would overrun the device deadline whenever the machine hiccups. On
-the worker it has at least the latency profile's ``headroom_s`` of slack instead: the
-output queue holds that much converted audio in advance, rounded up to whole blocks (see
-:func:`.headroom_samples`), more while the worker comes late or nearly late
-(:class:`.AdaptiveHeadroom`), and the reported latency includes it. The worker takes the
-real-time priority just below the callback's (:func:`.run_just_below`). Recording to
-disk and the monitor device read what the callback left behind, on their own threads.
-The monitor is a second output stream on its own device clock, fed through a short
-queue: when the clocks drift it drops a block rather than ever making the main output wait.
+The audio callback only moves samples, as docs/design.md's callback contract allows: it
+copies the input block into a ring for a worker thread and plays converted samples the
+worker queued earlier. The engine's steps (20 or 10 ms) take a few ms of CPU each; run in
+the callback, a step would overrun the device deadline whenever the machine hiccups. On the
+worker it has at least the profile's ``headroom_s`` of slack: the output ring holds that
+much converted audio in advance, rounded up to whole blocks (:func:`.headroom_samples`),
+more while the worker comes late or nearly late (:class:`.AdaptiveHeadroom`), and the
+reported latency includes it. The worker takes the real-time priority just below the
+callback's (:func:`.run_just_below`). The recorder and the monitor device read copies the
+callback leaves in their own rings, on their own threads; the monitor runs on its own
+device clock and, when the clocks drift, drops a block rather than make the output wait.
 """
 
 from __future__ import annotations
@@ -28,7 +27,6 @@ import sounddevice as sd
 
 from ..bundle import Bundle
 from ..engine.engine import Engine
-from ..engine.samplequeue import SampleQueue
 from ..errors import AudioDeviceError, OutputError
 from ..profiles import PROFILES
 from ..settings import Settings
@@ -37,11 +35,14 @@ from .headroom import MAX_HEADROOM_S, AdaptiveHeadroom, headroom_samples
 from .jack import portaudio_ports
 from .recorder import WavRecorder
 from .replay import Replay
+from .ring import SampleRing
 from .rtthreads import enter_streaming, leave_streaming, realtime_priority, run_just_below
 from .status import LiveStatus
 
 #: Monitor blocks queued at most; beyond, the oldest are dropped (clock drift).
 MONITOR_QUEUE_BLOCKS = 8
+#: Seconds each ring between the callback and the worker holds: far beyond any backlog.
+RING_S = 2.0
 _UNKNOWN = object()  # the callback's priority before its first call
 
 
@@ -83,9 +84,8 @@ class LiveStream:
         self.status = LiveStatus()
         self._stream: sd.Stream | None = None
         self._monitor: sd.OutputStream | None = None
-        self._monitor_queue = SampleQueue()
-        self.replay = Replay(1)  # replaced when the stream starts
-        self._input, self._output = SampleQueue(), SampleQueue()
+        self.replay = Replay(1)  # the rings and the replay are made when the stream starts
+        self._input = self._output = self._monitor_ring = SampleRing(0)
         self._wake = threading.Event()
         self._worker: threading.Thread | None = None
         self._recorder: WavRecorder | None = None
@@ -130,12 +130,7 @@ class LiveStream:
         self.engine.warm_up()
         self._stopping = False
         self._callback_priority = _UNKNOWN
-        self.headroom = AdaptiveHeadroom(self.headroom.base, self.config.block, self.rate,
-                                         self.config.max_headroom_s)
-        self.status = LiveStatus(headroom_ms=1000 * self.headroom_s)
-        self._input, self._output = SampleQueue(), SampleQueue(self.headroom.base)
-        self._monitor_queue = SampleQueue()
-        self.replay = Replay(self.rate)
+        self.prepare_buffers()
         self._worker = threading.Thread(target=self._work, name="rtconvert-engine", daemon=True)
         self._worker.start()
         enter_streaming()
@@ -158,6 +153,18 @@ class LiveStream:
         self._stream.start()
         if self._monitor is not None:
             self._monitor.start()
+
+    def prepare_buffers(self) -> None:
+        """Fresh headroom, status, rings and replay: everything the callback touches, allocated
+        before it runs (:meth:`start` calls it)."""
+        self.headroom = AdaptiveHeadroom(self.headroom.base, self.config.block, self.rate,
+                                         self.config.max_headroom_s)
+        self.status = LiveStatus(headroom_ms=1000 * self.headroom_s)
+        capacity = round(RING_S * self.rate) + self.headroom.limit
+        self._input = SampleRing(capacity)
+        self._output = SampleRing(capacity, prefill=self.headroom.base)
+        self._monitor_ring = SampleRing(capacity)
+        self.replay = Replay(self.rate)
 
     @property
     def underruns(self) -> int:
@@ -209,21 +216,20 @@ class LiveStream:
             self.status.input_overflows += 1
         if status.output_underflow:
             self.status.output_underflows += 1
-        block = indata[:, 0].astype(np.float64)
+        dry, wet = indata[:, 0], outdata[:, 0]
         self.headroom.arrived()
-        self._input.push(block)
+        self._input.write(dry)
         self._wake.set()
-        converted, missing = self._output.pop(frames)
+        missing = self._output.read_into(wet)
         if missing:
             self.status.late_blocks += 1
             self.headroom.missed(missing)
-        outdata[:, 0] = converted
         if self._monitor is not None:
-            self._monitor_queue.push(converted)
-        self.replay.record(block, converted)
+            self._monitor_ring.write(wet)
+        self.replay.record(dry, wet)
         recorder = self._recorder
         if recorder is not None:
-            recorder.push(block, converted)
+            recorder.push(dry, wet)
         if self.status.first_audio_at is None and \
                 (self.status.callbacks + 1) * frames > self._first_audio_sample:
             self.status.first_audio_at = time.monotonic()
@@ -242,20 +248,21 @@ class LiveStream:
             if stream is not None and not stream.active and not self._stopping:
                 self._finished()  # PortAudio does not always say when a server goes away
                 return
-            block = self._input.pop_all()
-            if not len(block):
+            if not self._input.available:
                 continue
+            block = self._input.read_all()
             began = time.perf_counter()
-            self._output.push(self.headroom.adjust(self.engine.process(block)))
+            self._output.write(self.headroom.adjust(self.engine.process(block)))
             self.status.meter(self.engine, time.perf_counter() - began, len(block) / self.rate)
             self.status.headroom_ms = 1000 * self.headroom_s
 
     def _monitor_callback(self, outdata: np.ndarray, frames: int, timing: Any,
                           status: sd.CallbackFlags) -> None:
-        live, _ = self._monitor_queue.pop(frames)
-        outdata[:, 0] = self.replay.play(live)
+        out = outdata[:, 0]
+        self._monitor_ring.read_into(out)
+        self.replay.play(out)
         # Clock drift: a monitor slower than the main device would queue without end.
-        self._monitor_queue.trim(MONITOR_QUEUE_BLOCKS * frames)
+        self._monitor_ring.skip_beyond(MONITOR_QUEUE_BLOCKS * frames)
 
     def _finished(self) -> None:
         if not self._stopping and self.status.error is None:
@@ -274,15 +281,8 @@ class LiveStream:
     # -- recording -----------------------------------------------------------------------
 
     def start_recording(self, input_path: Path, output_path: Path) -> None:
-        """Write what comes in and what goes out to two WAV files until stopped.
-
-        The files get their names when the recording stops (:class:`.WavRecorder`).
-
-        Raises
-        ------
-        OutputError
-            If a folder is missing or not writable.
-        """
+        """Write what comes in and what goes out to two WAV files until stopped (they get their
+        names then: :class:`.WavRecorder`); OutputError if a folder is missing or read-only."""
         self.stop_recording()
         self._recorder = WavRecorder(input_path, output_path, self.rate)
 
