@@ -1,73 +1,66 @@
 """rtconvert: real-time emotional voice conversion on WORLD features.
 
-Public API map
---------------
-Settings and the model
-  config            frozen settings dataclasses (FeatureConfig, ...), each default written once
-  profiles          LatencyProfile: step length, analysis lookahead, block and live headroom
-  errors            RtconvertError and its subclasses: every error a user can cause
-  bundle            the model bundle: load_bundle validates, write_bundle writes (export/ uses it)
-  models/           the shipped bundles: default (balanced profile) and low
-  controls          Settings (what the user controls) and Ramp (glides instead of jumps)
-  presets           named Settings kept as JSON in the user's config folder
+The public API, imported on first use (so ``rtconvert --help`` and ``rtconvert ctl`` start
+fast)::
 
-Signal processing, in the order the engine runs it
-  features          WORLD analysis and synthesis as pure functions (shared with training)
-  _world            pyworld, imported once and quietly
-  resample          StreamResampler: block-by-block rate conversion with an exact delay
-  analysis          StreamingAnalyzer: WORLD frames of a live signal, a step at a time
-  periodicity       the frames' difference functions and their dips (YIN, pYIN), no state
-  pitch             PitchTracker: causal F0 of the stream's frames, tracked step by step
-  modelio           WORLD frames to the generator's normalised inputs, its outputs to changes
-  model             frame converters: OnnxConverter (the generator), IdentityConverter
-  conversion        the conversion stage: the generator per step, changes applied to frames
-  prosody           speaker-relative log-F0 statistics, the emotion shift, running statistics
-  synthesis         StreamingSynthesizer: WORLD synthesis that carries its state across blocks
-  mixer             silence gate, wet/dry cross-fade against the delayed input, gain, limiter
-  levels            signal levels in dB: a block's RMS level, gains given in dB
-  stagetimes        where processing time goes: seconds per stage, each step's time
-  engine            Engine: device-rate blocks in, converted blocks out, a known delay later
+    import rtconvert
+    bundle = rtconvert.load_bundle()                       # the shipped model, checked
+    rtconvert.convert_file(bundle, "in.wav", "out.wav", rtconvert.Settings("happy", 1.0))
+    engine = rtconvert.Engine(bundle, 48000)               # blocks in, converted blocks out
+    live = rtconvert.LiveStream(bundle)                    # microphone to speakers
 
-Files
-  audiofile         reading audio whole or in blocks as validated mono float64, writing back
-  files             writing files atomically: a temporary file beside, renamed into place
-  fileconvert       `rtconvert convert`: disk to disk in blocks, memory independent of length
+Layers, each importing only the ones below it (``lint-imports`` checks it, contracts in
+pyproject.toml); every module's docstring is the reference for its part:
 
-Live audio
-  devices           audio devices: listing, finding by index or name, checking a rate, rescanning
-  samplequeue       SampleQueue: samples handed between stages or threads
-  pairring          PairRing: a fixed two-row ring one thread fills and others copy, no locks
-  live              LiveStream: PortAudio duplex stream through the engine, plus a monitor
-  recorder          recording a live stream's input and output to WAV, on its own thread
-  replay            Replay: 'hear it', the last seconds converted then unconverted on the monitor
-  f0trace           F0Trace: the last seconds of input/output F0 (engine writes, UI reads)
-  bench             the latency/RTF benchmark behind `rtconvert bench`
-  loopback          end-to-end latency through a JACK server (a second client plays, records)
+``cli/``      the ``rtconvert`` command (launcher, commands, shared arguments, one error path)
+``app/``      the PyQt6 desktop app: window and panels
+``control/``  remote control through one Controller: OSC, WebSocket, MIDI, hotkeys, ``ctl``
+``bench/``    timing the engine, the JACK loopback and its feeder client
+``live/``     the PortAudio stream, its callback's lock-free rings, devices, headroom,
+              real-time threads, status, recording, replay, JACK helpers
+``offline/``  audio files and file conversion in bounded memory
+``engine/``   the Engine and its stages: speaker tracking, the generator (ONNX Runtime),
+              conversion, prosody, mixer; the queues and rings they share
+``dsp/``      WORLD features, streaming analysis and synthesis, pitch, resampling, levels
+base          ``bundle`` (the checked model bundle), ``modelio`` (what the generator reads and
+              writes), ``settings`` (what the user controls), ``presets``, ``profiles``,
+              ``config``, ``files``, ``errors``, ``onnx_session``
+``models/``   the shipped bundles: default (balanced profile) and low
 
-Remote control (control/)
-  control           Controller, ControlServers, ControlOptions: re-exported from the modules below
-  control.controller  the Controller: parses, validates, applies, reports the status
-  control.server    ServerThread: OSC on UDP, WebSocket on TCP, one port, one thread
-  control.osc       OSC for the controller: `/rtconvert/<command> [value]`, a reply to each
-  control.websocket the WebSocket JSON API: one reply per message, status events to subscribers
-  control.process   ControlServers: the servers in a child process, in step with the converter
-  control.midi      MIDI control: learnable mapping of knobs, faders, pads and notes
-  control.hotkeys   global hotkeys (Ctrl+Alt+key) where the desktop allows them
-  control.client    `rtconvert ctl`'s side: one command over the WebSocket API
-  control.ctl       `rtconvert ctl`: one command to a running converter, fast to start
-
-Commands and the app
-  launcher          the `rtconvert` console script: `ctl` at once, the rest through cli
-  entry             one error path: one line, a non-zero exit, a traceback only with --debug
-  cli               the `rtconvert` command: parses arguments, calls the library
-  cli_live          `rtconvert run` and `rtconvert bench --loopback`: the commands with devices
-  display           whether the app can open a window here, asked before Qt is
-  gui               the PyQt6 desktop app (`rtconvert gui`) around a LiveStream
-  gui_status        the app's status panel: meters, latency, load, dropouts, loopback
-  gui_f0            the app's 'see it, hear it' panel: input/output F0, output level, A/B replay
-  gui_control       the app's remote-control panel: servers, global hotkeys, MIDI learning
-
-The runtime never imports torch; training/ and export/ may.
+The runtime never imports torch; ``training/`` and ``export/`` build the models.
 """
 
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
+
+#: Public name -> the module that defines it.
+_API = {
+    "load_bundle": "rtconvert.bundle",
+    "Bundle": "rtconvert.bundle",
+    "Settings": "rtconvert.settings",
+    "Engine": "rtconvert.engine.engine",
+    "convert_file": "rtconvert.offline.fileconvert",
+    "LiveStream": "rtconvert.live.stream",
+    "LiveConfig": "rtconvert.live.stream",
+    "RtconvertError": "rtconvert.errors",
+}
+__all__ = ["Bundle", "Engine", "LiveConfig", "LiveStream", "RtconvertError", "Settings",
+           "__version__", "convert_file", "load_bundle"]
+
+if TYPE_CHECKING:
+    from .bundle import Bundle, load_bundle
+    from .engine.engine import Engine
+    from .errors import RtconvertError
+    from .live.stream import LiveConfig, LiveStream
+    from .offline.fileconvert import convert_file
+    from .settings import Settings
+
+
+def __getattr__(name: str) -> Any:
+    if name in _API:
+        return getattr(import_module(_API[name]), name)
+    raise AttributeError(f"module 'rtconvert' has no attribute {name!r}")

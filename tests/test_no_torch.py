@@ -27,3 +27,13 @@ def test_runtime_imports_without_torch():
     result = subprocess.run([sys.executable, "-c", IMPORT_ALL.format(modules=modules)],
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_the_public_api_is_what_the_package_docstring_shows():
+    import rtconvert
+
+    for name in rtconvert.__all__:
+        assert getattr(rtconvert, name) is not None, name
+    assert set(rtconvert.__all__) - {"__version__"} == set(rtconvert._API)
+    for name in ("load_bundle", "Engine", "convert_file", "LiveStream"):
+        assert f"rtconvert.{name}" in rtconvert.__doc__, name
