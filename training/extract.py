@@ -34,6 +34,7 @@ from rtconvert.cli.entry import ArgumentParser, existing_file, existing_folder, 
 from rtconvert.config import FeatureConfig
 from rtconvert.dsp.analysis import ANALYSIS_VERSION, analyze_stream
 from rtconvert.dsp.features import MIN_DURATION_S, FeatureError, WorldFeatures, analyze
+from rtconvert.dsp.normalizer import normalize
 from rtconvert.errors import AudioFileError, ConfigError
 from rtconvert.files import write_text
 from rtconvert.offline.audiofile import load_audio
@@ -79,7 +80,8 @@ class FeatureSpec:
                                f"need at least {MIN_DURATION_S} s")
         if self.stream is None:
             return analyze(samples, self.config)
-        return analyze_stream(samples, self.config, *self.stream)
+        # What a primed engine hears: the take at the front end's speech level.
+        return analyze_stream(normalize(samples, rate), self.config, *self.stream)
 
 
 def fingerprint(spec: FeatureSpec) -> str:

@@ -33,9 +33,10 @@ from .pitch import PitchTracker, half_span, refine_causal
 
 FloatArray = npt.NDArray[np.float64]
 
-#: Changes whenever the streaming analysis gives other features for the same signal
+#: Changes whenever the streaming analysis (or training's front end before it: v4 hears a take
+#: at the normaliser's level) gives other features for the same signal
 #: (feature caches made by training are keyed by it).
-ANALYSIS_VERSION = 3
+ANALYSIS_VERSION = 4
 #: Past signal in each window: D4C's widest window at 71 Hz reads ~28 ms back.
 CONTEXT_S = 0.045
 #: Mirrored signal appended past the lookahead, for the same reason forward.

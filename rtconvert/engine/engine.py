@@ -25,6 +25,7 @@ import numpy.typing as npt
 from ..bundle import Bundle
 from ..dsp.analysis import AnalysisStep, StreamingAnalyzer
 from ..dsp.levels import SILENCE_DB, level_db, silence_nonfinite
+from ..dsp.normalizer import LevelNormalizer
 from ..dsp.resample import StreamResampler
 from ..dsp.synthesis import StreamingSynthesizer
 from ..profiles import PROFILES, LatencyProfile
@@ -99,6 +100,7 @@ class Engine:
         config, rate = self.config, self.config.sample_rate
         self._down = StreamResampler(self.device_rate, rate)
         self._up = StreamResampler(rate, self.device_rate)
+        self.normalizer = LevelNormalizer(rate)
         self.analyzer = StreamingAnalyzer(config, self.frames_per_step, self.lookahead_frames)
         self.conversion.reset()
         self.speaker.reset()
@@ -160,7 +162,7 @@ class Engine:
         self.input_db = level_db(block)
         times = self.times
         model_input = times.run("resampling", self._down.process, block)
-        self.analyzer.push(model_input)
+        self.analyzer.push(self.normalizer.process(model_input))
         self.mixer.push_dry(model_input)
         while True:
             began = perf_counter()
@@ -181,7 +183,9 @@ class Engine:
             self._target = (settings, settings.condition(self.emotions))
         condition = self._condition.step(self._target[1], features.n_frames)
         step_s = features.n_frames * self.config.hop_length / self.config.sample_rate
-        gate_open = self.gate.process(step.level_db, settings.gate_db, step_s)
+        # The gate reads the input's own level: the normaliser's gain taken off again.
+        gate_open = self.gate.process(step.level_db - self.normalizer.gain_db, settings.gate_db,
+                                      step_s)
         if gate_open:
             times.run("speaker", self.speaker.observe, features)
         speaker = self.speaker.levels()
@@ -190,7 +194,8 @@ class Engine:
             return np.zeros(0)
         f0, mcep = times.run("prosody", self.prosody.process, frames, speaker)
         self.f0_trace.push(frames.features.f0_hz, f0)
-        wet = times.run("synthesis", self.synthesizer.process, f0, mcep, frames.features.bap)
+        wet = self.normalizer.restore(
+            times.run("synthesis", self.synthesizer.process, f0, mcep, frames.features.bap))
         return self.mixer.process(wet, 0.0 if settings.bypass or not gate_open else 1.0,
                                   settings.output_gain_db)
 

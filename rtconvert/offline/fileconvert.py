@@ -13,6 +13,7 @@ all went well (:mod:`.files`), so the output may be the input itself. The result
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
@@ -27,6 +28,7 @@ from ..bundle import Bundle
 from ..dsp.analysis import StreamingAnalyzer, analyze_stream
 from ..dsp.features import MIN_DURATION_S
 from ..dsp.levels import SILENCE_DB, gain_to_db
+from ..dsp.normalizer import FRAME_S, active_level_db, frame_powers
 from ..engine.engine import Engine
 from ..errors import ConfigError, OutputError
 from ..files import atomic_output
@@ -110,17 +112,39 @@ class FileReport:
         return f"  {gate}\n  {limiter} (output peak {self.peak_db:.1f} dBFS)"
 
 
+def _model_rate_blocks(file: soundfile.SoundFile, rate: int, block: int
+                       ) -> Iterator[tuple[int, FloatArray]]:
+    """The file from its start, mono, resampled to ``rate`` as one stream (soxr 'HQ'): per
+    block, how many of the file's samples it read and the resampled samples."""
+    resampler = soxr.ResampleStream(file.samplerate, rate, 1, dtype="float64", quality="HQ")
+    for samples in mono_blocks(file, block):
+        yield len(samples), resampler.resample_chunk(samples)
+    yield 0, resampler.resample_chunk(np.zeros(0), last=True)
+
+
+def file_level_db(file: soundfile.SoundFile, sample_rate: int, block: int = FILE_BLOCK
+                  ) -> float | None:
+    """A quick pass: the active speech level of a file at ``sample_rate`` (dsp.normalizer)."""
+    powers, pending = [], np.zeros(0)
+    frame = round(FRAME_S * sample_rate)
+    for _, samples in _model_rate_blocks(file, sample_rate, block):
+        pending = np.concatenate([pending, samples])
+        whole = len(pending) - len(pending) % frame
+        powers.append(frame_powers(pending[:whole], sample_rate))
+        pending = pending[whole:]
+    return active_level_db(np.concatenate(powers))
+
+
 def analyse_file(file: soundfile.SoundFile, engine: Engine, block: int = FILE_BLOCK,
                  bar: tqdm | None = None) -> FileAnalysis:
     """The first pass: a file's voiced F0, energy and spectrum and its speech level, in bounded
     memory.
 
-    Runs the engine's streaming analysis exactly as :func:`.analysis.analyze_stream` runs
-    it on the whole file at the model rate (soxr 'HQ'), so the statistics are the same.
+    Runs the engine's streaming analysis, after its (primed) normaliser, exactly as
+    :func:`.analysis.analyze_stream` runs it on the whole normalised file at the model rate
+    (soxr 'HQ'), so the statistics are the same.
     """
     config = engine.config
-    resampler = soxr.ResampleStream(file.samplerate, config.sample_rate, 1, dtype="float64",
-                                    quality="HQ")
     analyzer = StreamingAnalyzer(config, engine.frames_per_step, engine.lookahead_frames)
     steps: list[tuple[FloatArray, FloatArray, float]] = []  # F0, c0, level
     mcep_sum, n_frames_seen = np.zeros(config.n_mcep), 0
@@ -135,16 +159,12 @@ def analyse_file(file: soundfile.SoundFile, engine: Engine, block: int = FILE_BL
             n_frames_seen += len(f0)
 
     n_samples = n_model = 0
-    for samples in mono_blocks(file, block):
-        at_model_rate = resampler.resample_chunk(samples)
-        analyzer.push(at_model_rate)
-        n_samples, n_model = n_samples + len(samples), n_model + len(at_model_rate)
+    for n_read, at_model_rate in _model_rate_blocks(file, config.sample_rate, block):
+        analyzer.push(engine.normalizer.process(at_model_rate))
+        n_samples, n_model = n_samples + n_read, n_model + len(at_model_rate)
         take_steps(math.inf)  # type: ignore[arg-type]
         if bar is not None:
-            bar.update(len(samples) / file.samplerate)
-    tail = resampler.resample_chunk(np.zeros(0), last=True)
-    analyzer.push(tail)
-    n_model += len(tail)
+            bar.update(n_read / file.samplerate)
     # As analyze_stream: zeros past the end, as many steps as cover the signal's frames.
     n_frames = n_model // config.hop_length + 1
     n_steps = math.ceil(n_frames / engine.frames_per_step)
@@ -154,7 +174,7 @@ def analyse_file(file: soundfile.SoundFile, engine: Engine, block: int = FILE_BL
     f0 = np.concatenate([s[0] for s in steps])[:n_frames]
     c0 = np.concatenate([s[1] for s in steps])[:n_frames]
     voiced = f0 > 0
-    levels = np.array([s[2] for s in steps])
+    levels = np.array([s[2] for s in steps]) - engine.normalizer.gain_db  # the file's own
     speech_db = float(np.percentile(levels, SPEECH_PERCENTILE)) if len(levels) else SILENCE_DB
     mcep_mean = mcep_sum / max(int(voiced.sum()), 1)
     return FileAnalysis(f0[voiced], c0[voiced], mcep_mean, speech_db, n_samples, n_model)
@@ -201,6 +221,7 @@ def convert_file(bundle: Bundle, source: str | Path, target: str | Path, setting
         with tqdm(total=round(2 * seconds, 2), unit="s", desc=Path(source).name, leave=False,
                   disable=not progress or seconds < PROGRESS_MIN_S,
                   bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining}") as bar:
+            engine.normalizer.prime(file_level_db(file, engine.config.sample_rate, block))
             analysis = analyse_file(file, engine, block, bar)
             if analysis.n_model_samples >= MIN_DURATION_S * engine.config.sample_rate:
                 engine.speaker.prime(analysis.f0_hz, analysis.c0, analysis.mcep_mean)
@@ -248,12 +269,14 @@ def convert_signal(engine: Engine, samples: FloatArray, block_size: int | None =
     if prime_statistics:
         config = engine.config
         at_model_rate = soxr.resample(samples, engine.device_rate, config.sample_rate, "HQ")
+        engine.normalizer.prime(active_level_db(frame_powers(at_model_rate, config.sample_rate)))
         if len(at_model_rate) >= MIN_DURATION_S * config.sample_rate:
-            features = analyze_stream(at_model_rate, config, engine.frames_per_step,
-                                      engine.lookahead_frames)
+            features = analyze_stream(engine.normalizer.process(at_model_rate), config,
+                                      engine.frames_per_step, engine.lookahead_frames)
             voiced = features.f0_hz > 0
-            mcep_mean = features.mcep[voiced].mean(0) if voiced.any() else features.mcep.mean(0)
-            engine.speaker.prime(features.f0_hz, features.mcep[:, 0], mcep_mean)
+            engine.speaker.prime(features.f0_hz, features.mcep[:, 0],
+                                 features.mcep[voiced].mean(0) if voiced.any() else
+                                 features.mcep.mean(0))
     delay = round(engine.delay_s * engine.device_rate)
     padded = np.concatenate([samples, np.zeros(delay)])
     size = len(padded) if block_size is None else block_size
