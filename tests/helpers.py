@@ -6,6 +6,8 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -28,6 +30,24 @@ needs_ravdess = pytest.mark.skipif(
 needs_emodb = pytest.mark.skipif(
     not EMODB_ROOT.is_dir(),
     reason=f"EmoDB speakers not found at {EMODB_ROOT} (only the project's machines have them)")
+
+
+#: How long a test waits for something the software controls before it calls it failed:
+#: generous, so that a busy machine (two cores, other work beside) is slow, not red.
+PATIENCE_S = 30.0
+
+
+def wait_for(condition: Callable[[], object], timeout_s: float = PATIENCE_S) -> bool:
+    """Poll ``condition`` until it is true or ``timeout_s`` passed; whether it became true.
+
+    The one way tests wait: on a condition, never for a fixed time.
+    """
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            return bool(condition())
+        time.sleep(0.005)
+    return True
 
 
 def speak(text: str, path: Path, pitch: int = 50, speed: int = 150, voice: str = "en") -> Path:

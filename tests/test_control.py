@@ -11,6 +11,7 @@ import time
 
 import numpy as np
 import pytest
+from helpers import wait_for
 from pythonosc.osc_bundle_builder import IMMEDIATELY, OscBundleBuilder
 from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.osc_packet import OscPacket
@@ -80,14 +81,6 @@ def test_the_controller_applies_what_messages_carry(controller, emotions):
     assert status["running"] is False and json.loads(json.dumps(status)) == status
 
 
-def eventually(condition, timeout_s: float = 2.0) -> bool:
-    """Whether ``condition()`` becomes true within ``timeout_s``."""
-    deadline = time.monotonic() + timeout_s
-    while not condition() and time.monotonic() < deadline:
-        time.sleep(0.005)
-    return condition()
-
-
 def osc(address: str, *args) -> bytes:
     builder = OscMessageBuilder(address)
     for arg in args:
@@ -123,7 +116,7 @@ def test_osc_commands_over_udp(servers, controller, emotions):
     assert client.ask(osc("/rtconvert/bypass", 0))[1]["bypass"] is False
     assert client.ask(osc("/rtconvert/status"))[1]["bypass"] is False
     # The servers run in their own process; the converter's controller follows at once.
-    assert eventually(lambda: (controller.settings.emotion, controller.settings.intensity)
+    assert wait_for(lambda: (controller.settings.emotion, controller.settings.intensity)
                       == (emotions[1], 0.6))
     bundle = OscBundleBuilder(IMMEDIATELY)
     for address, value in (("/rtconvert/gate", -40.0), ("/rtconvert/output_gain", -6.0)):
@@ -217,7 +210,7 @@ def test_rtconvert_ctl(servers, controller, emotions, capsys):
     assert main(["ctl", *port, "emotion", emotions[1]]) == 0
     assert capsys.readouterr().out.startswith(f"{emotions[1]} at intensity 0.5, bypass off")
     assert main(["ctl", *port, "bypass", "toggle"]) == 0
-    assert eventually(lambda: controller.settings.bypass)
+    assert wait_for(lambda: controller.settings.bypass)
     assert main(["ctl", *port, "preset", "calm voice"]) == 0
     capsys.readouterr()
     assert main(["ctl", *port, "status", "--json"]) == 0
@@ -292,10 +285,7 @@ def test_system_midi_through_rtmidi(controller):
     port = SystemMidiInput("rtconvert-test-out", midi.receive)
     try:
         out.send_message([0xB0, 1, 127])
-        deadline = time.monotonic() + 3
-        while controller.settings.intensity != 1.0 and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert controller.settings.intensity == 1.0
+        assert wait_for(lambda: controller.settings.intensity == 1.0)
     finally:
         port.close()
         out.close_port()

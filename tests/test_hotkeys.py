@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import time
 
 import pytest
+from helpers import wait_for
 
 from rtconvert.control import Controller
 from rtconvert.control.hotkeys import GlobalHotkeys, controller_actions, unsupported_reason
@@ -72,13 +72,6 @@ def press(keys: tuple[str, ...]) -> None:
     display.close()
 
 
-def wait_for(condition, timeout_s: float = 3.0) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while not condition() and time.monotonic() < deadline:
-        time.sleep(0.01)
-    return condition()
-
-
 def test_ctrl_alt_keys_drive_the_controller_from_any_window(x_display):
     emotions = ("happy", "sad", "angry")
     controller = Controller(emotions)
@@ -91,11 +84,18 @@ def test_ctrl_alt_keys_drive_the_controller_from_any_window(x_display):
         assert wait_for(lambda: controller.settings.bypass)
         press(("Control_L", "Alt_L", "equal"))
         assert wait_for(lambda: controller.settings.intensity == 0.6)
-        press(("Control_L", "Alt_L", "9"))  # past the last emotion: nothing happens
+        # Keys that must change nothing, each followed by a marker key that changes something:
+        # X delivers keys in order, so once the marker is seen the key before it was heard.
+        for ignored in (("Control_L", "Alt_L", "9"),  # past the last emotion
+                        ("3",)):  # without the modifiers the key is not ours
+            before = (controller.version, controller.settings)
+            press(ignored)
+            press(("Control_L", "Alt_L", "minus"))
+            assert wait_for(lambda before=before: controller.version != before[0])
+            assert controller.version == before[0] + 1, ignored  # the marker only
+            assert controller.settings.emotion == before[1].emotion
+            assert controller.settings.intensity < before[1].intensity
         press(("Control_L", "Alt_L", "1"))
         assert wait_for(lambda: controller.settings.emotion == NEUTRAL)
-        press(("3",))  # without the modifiers the key is not ours
-        time.sleep(0.2)
-        assert controller.settings.emotion == NEUTRAL
     finally:
         hotkeys.stop()

@@ -48,12 +48,13 @@ def log_f0_stats(values: FloatArray) -> LogF0Stats:
 
 
 def shift_log_f0(lf0: FloatArray, voiced: npt.NDArray[np.bool_], source: LogF0Stats,
-                 delta_mean: float, sigma_ratio: float, intensity: float) -> FloatArray:
+                 delta_mean: float, sigma_ratio: float) -> FloatArray:
     """Move voiced log-F0 from the speaker's statistics toward the emotion's.
 
-    ``mu_t = mu_s + intensity * delta_mean``, ``sigma_t = sigma_s * sigma_ratio ** intensity``,
-    ``lf0' = mu_t + (lf0 - mu_s) * sigma_t / sigma_s``. Unvoiced frames pass unchanged;
-    intensity 0 returns ``lf0`` exactly.
+    ``mu_t = mu_s + delta_mean``, ``sigma_t = sigma_s * sigma_ratio``,
+    ``lf0' = mu_t + (lf0 - mu_s) * sigma_t / sigma_s``. Unvoiced frames pass unchanged. The
+    intensity is already in the shift: :func:`shift_at` interpolates the emotion's measured
+    shifts, so that ``sigma_ratio = rho ** intensity`` holds at the measured points.
 
     Parameters
     ----------
@@ -63,16 +64,13 @@ def shift_log_f0(lf0: FloatArray, voiced: npt.NDArray[np.bool_], source: LogF0St
     source : LogF0Stats
         The speaker's own statistics.
     delta_mean, sigma_ratio : float
-        The emotion's speaker-relative shift (log units) and standard-deviation ratio.
-    intensity : float
-        0 neutral, 0.5 the corpus's normal intensity, 1 its strong intensity.
+        The shift of the mean (log units) and the ratio of the standard deviations.
 
     Returns
     -------
     ndarray, shape (n_frames,)
     """
-    scale = sigma_ratio ** intensity
-    shifted = source.mean + intensity * delta_mean + (lf0 - source.mean) * scale
+    shifted = source.mean + delta_mean + (lf0 - source.mean) * sigma_ratio
     return np.where(voiced, shifted, lf0)
 
 
@@ -187,8 +185,7 @@ class ProsodyShifter:
             if shift == EmotionShift():
                 continue
             sigma_ratio = math.exp(shift.log_sigma_ratio)
-            shifted = shift_log_f0(lf0[rows], voiced[rows], stats, shift.delta_lf0,
-                                   sigma_ratio, 1.0)
+            shifted = shift_log_f0(lf0[rows], voiced[rows], stats, shift.delta_lf0, sigma_ratio)
             lf0[rows] = shifted + stats.std * sigma_ratio * frames.lf0_residual[rows]
             mcep[rows, 0] += speech[rows] * shift.delta_c0_db / DB_PER_LOG_POWER
         low, high = F0_LIMITS_HZ
