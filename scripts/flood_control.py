@@ -6,9 +6,12 @@
 The app runs here with its event loop, converting speech that a second JACK client
 process plays in; a third process sends ``--rate`` messages per second, half over OSC
 and half over one WebSocket connection, half of them (at random) malformed or refused, and
-counts the replies. Prints one JSON line: underruns, overruns and xruns during the flood,
-messages sent and replies received by kind, and the longest gap between two ticks of a
-20 ms UI timer (the app's responsiveness).
+counts the replies, per transport: WebSocket runs on TCP, so every message gets its reply;
+OSC runs on UDP, where the operating system may drop datagrams under a flood (counted, as
+the host's doing). Prints one JSON line: underruns, overruns and xruns during the flood
+(and the stream's own late blocks in its second half, once the headroom had adapted),
+messages sent and replies received by kind and transport, and the longest gap between two
+ticks of a 20 ms UI timer (the app's responsiveness).
 """
 
 from __future__ import annotations
@@ -98,7 +101,8 @@ class _WebSocketCounter:
 
 def send(port: int, seconds: float, rate: int, emotions: list[str]) -> dict:
     """The flooding process: ``rate`` messages/s for ``seconds``; returns counts."""
-    counts = {"sent_good": 0, "sent_bad": 0, "ok": 0, "errors": 0}
+    counts = {f"{transport}_{what}": 0 for transport in ("ws", "udp")
+              for what in ("sent_good", "sent_bad", "ok", "errors")}
     lock = threading.Lock()
     udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     udp.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
@@ -110,11 +114,11 @@ def send(port: int, seconds: float, rate: int, emotions: list[str]) -> dict:
                    for _ in range(50)], [_ws_frame(text) for text in BAD_JSON])
     done = threading.Event()
 
-    def count(oks: list[bool]) -> None:
+    def count(transport: str, oks: list[bool]) -> None:
         with lock:
             good = sum(oks)
-            counts["ok"] += good
-            counts["errors"] += len(oks) - good
+            counts[f"{transport}_ok"] += good
+            counts[f"{transport}_errors"] += len(oks) - good
 
     def read_udp() -> None:
         while not done.is_set():
@@ -122,11 +126,11 @@ def send(port: int, seconds: float, rate: int, emotions: list[str]) -> dict:
                 data, _ = udp.recvfrom(65536)
             except TimeoutError:
                 continue
-            count([not data.startswith(b"/rtconvert/error")])
+            count("udp", [not data.startswith(b"/rtconvert/error")])
 
     def read_ws() -> None:
         while not done.is_set():
-            count(ws.replies())
+            count("ws", ws.replies())
 
     readers = [threading.Thread(target=f, daemon=True) for f in (read_udp, read_ws)]
     for reader in readers:
@@ -137,19 +141,33 @@ def send(port: int, seconds: float, rate: int, emotions: list[str]) -> dict:
         frames = []
         for j in range(batch):
             bad = random.random() < 0.5
-            if j % 2:
+            transport = "udp" if j % 2 else "ws"
+            if transport == "udp":
                 udp.sendto(random.choice(osc_pools[bad]), ("127.0.0.1", port))
             else:
                 frames.append(random.choice(json_pools[bad]))
-            counts["sent_bad" if bad else "sent_good"] += 1
+            counts[f"{transport}_sent_{'bad' if bad else 'good'}"] += 1
         ws.socket.sendall(b"".join(frames))
         delay = started + (i + 1) * batch / rate - time.monotonic()
         if delay > 0:
             time.sleep(delay)
     counts["send_s"] = round(time.monotonic() - started, 2)
-    deadline = time.monotonic() + 10
-    while counts["ok"] + counts["errors"] < counts["sent_good"] + counts["sent_bad"] \
-            and time.monotonic() < deadline:
+
+    def answered(transport: str) -> int:
+        return counts[f"{transport}_ok"] + counts[f"{transport}_errors"]
+
+    # Every WebSocket reply comes (TCP), however long a busy machine takes: wait for them.
+    # UDP replies that have not come once the WebSocket's are in and the UDP count stands
+    # still for a second were dropped.
+    deadline, last_udp, still_since = time.monotonic() + 120, -1, time.monotonic()
+    while time.monotonic() < deadline:
+        if answered("udp") != last_udp:
+            last_udp, still_since = answered("udp"), time.monotonic()
+        ws_done = answered("ws") >= counts["ws_sent_good"] + counts["ws_sent_bad"]
+        udp_done = answered("udp") >= counts["udp_sent_good"] + counts["udp_sent_bad"] \
+            or time.monotonic() - still_since > 1.0
+        if ws_done and udp_done:
+            break
         time.sleep(0.05)
     counts["answered_s"] = round(time.monotonic() - started, 2)
     done.set()
@@ -200,13 +218,24 @@ def run_app(seconds: float, rate: int) -> dict:
         status = live.status
         before = status.late_blocks, status.output_underflows, status.input_overflows
         player = threading.Thread(target=lambda: result.update(xruns=feeder.play()["xruns"]))
+        started = status.callbacks
         player.start()
-        time.sleep(1)  # the flood starts a second into the speech and ends before it does
-        sender = subprocess.run(
+        # The flood starts once the stream has played a second of the speech.
+        while (status.callbacks - started) * live.config.block < live.rate:
+            time.sleep(0.01)
+        sender = subprocess.Popen(
             [sys.executable, __file__, "--send-to", str(port), "--seconds", str(seconds),
              "--rate", str(rate), "--emotions", ",".join(window.emotions)],
-            capture_output=True, text=True, check=True)
-        result.update(json.loads(sender.stdout.strip().splitlines()[-1]))
+            stdout=subprocess.PIPE, text=True)
+        halfway = status.callbacks + round(seconds / 2 * live.rate / live.config.block)
+        while status.callbacks < halfway and sender.poll() is None:
+            time.sleep(0.01)
+        late_at_halfway = status.late_blocks
+        out, _ = sender.communicate()
+        if sender.returncode:
+            raise subprocess.CalledProcessError(sender.returncode, "flood sender")
+        result.update(json.loads(out.strip().splitlines()[-1]))
+        result.update(late_blocks_second_half=status.late_blocks - late_at_halfway)
         player.join()
         result.update(late_blocks=status.late_blocks - before[0],
                       device_underflows=status.output_underflows - before[1],

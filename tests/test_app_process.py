@@ -70,8 +70,7 @@ def test_ctrl_c_closes_the_app_cleanly(tmp_path):
     process = subprocess.Popen([*RTCONVERT, "gui", "--no-control"], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, env=env)
     try:
-        _wait_for_line(process, "Ctrl-C", 120)
-        time.sleep(0.5)  # the event loop is running
+        _wait_for_line(process, "Ctrl-C", 120)  # printed from inside the running event loop
         process.send_signal(signal.SIGINT)
         code = process.wait(timeout=30)
     finally:
@@ -132,10 +131,10 @@ DYING_SERVER_APP = textwrap.dedent("""
     from rtconvert.app.main import MainWindow
     from rtconvert.presets import PresetStore
 
-    def settle(seconds):
+    def settle_until(condition, seconds=60):
         import time
         deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
+        while not condition() and time.monotonic() < deadline:
             app.processEvents()
             time.sleep(0.02)
 
@@ -144,16 +143,13 @@ DYING_SERVER_APP = textwrap.dedent("""
         jack = [i for i in range(picker.count()) if "JACK" in picker.itemText(i)]
         picker.setCurrentIndex(jack[0])
     window.start_stream()
-    settle(1.0)
+    settle_until(lambda: window.live is None or window.live.status.callbacks > 20)
     print("streaming", window.live is not None and window.live.active, flush=True)
     sys.stdin.readline()  # the test kills the server now
-    for _ in range(500):
-        settle(0.05)
-        if window.banner.isVisible():
-            break
+    settle_until(window.banner.isVisible)
     print("stopped:", window.banner.text(), flush=True)
-    window.start_stream()
-    settle(0.5)
+    window.start_stream()  # refused at once: the banner says why
+    app.processEvents()
     print("restart:", window.banner.text(), flush=True)
     os._exit(0)
 """)

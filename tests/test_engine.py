@@ -214,7 +214,7 @@ def test_settings_from_other_threads_are_never_lost_or_torn(bundle, speech48):
     def control(plans, fields):
         def change(plan):
             engine.update(**dict(zip(fields, plan)))
-            for _ in range(3):
+            for _read_again in range(3):  # its own fields never revert
                 if tuple(getattr(engine.settings, f) for f in fields) != plan:
                     problems.append(f"{fields}: wrote {plan}, read {engine.settings}")
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 from helpers import needs_jackd
@@ -117,6 +118,21 @@ def test_the_latency_profile_picks_the_shipped_model_and_the_block(window, bundl
 
 
 @needs_jackd
+def assert_latency_adds_up(text: str, live) -> None:
+    """The label's latency is the algorithmic one (fixed) plus a headroom of whole blocks (it
+    follows the load: read once, so the numbers shown agree whenever the label was drawn)."""
+    match = re.match(r"([\d.]+) ms through rtconvert \(([\d.]+) algorithmic \+ ([\d.]+) "
+                     r"headroom\), ([\d.]+) ms with", text)
+    assert match, text
+    through, algorithmic, headroom, round_trip = map(float, match.groups())
+    assert algorithmic == round(1000 * live.engine.algorithmic_latency_s(live.config.block), 1)
+    assert through == pytest.approx(algorithmic + headroom, abs=0.11)
+    block_ms = 1000 * live.config.block / live.rate
+    assert abs(headroom - round(headroom / block_ms) * block_ms) <= 0.05  # shown to 0.1 ms
+    assert headroom >= 1000 * live.headroom.base / live.rate - 0.05
+    assert round_trip >= through
+
+
 def test_the_status_names_the_running_profile_and_its_latency(jack_server, window, qtbot):
     panel, status = window.device_panel, window.status_panel
     assert "JACK" in panel.input_picker.currentText(), panel.input_picker.currentText()
@@ -130,9 +146,7 @@ def test_the_status_names_the_running_profile_and_its_latency(jack_server, windo
     qtbot.waitUntil(lambda: status.profile_label.text() != "—")  # the readouts' timer
     assert status.profile_label.text() == \
         "low: 10 ms steps, 5 ms analysis lookahead, 128-sample blocks"
-    algorithmic = 1000 * low.engine.algorithmic_latency_s(128)
-    assert status.latency_label.text().startswith(
-        f"{1000 * low.latency_s:.1f} ms through rtconvert ({algorithmic:.1f} algorithmic")
+    assert_latency_adds_up(status.latency_label.text(), low)
     choose(panel, "balanced")  # while running: the stream restarts with the balanced model
     balanced = window.live
     assert balanced is not None and balanced is not low and balanced.active, window.banner.text()
@@ -140,6 +154,6 @@ def test_the_status_names_the_running_profile_and_its_latency(jack_server, windo
     assert balanced.bundle.path == default_bundle_path("balanced")
     assert balanced.latency_s > low.latency_s
     qtbot.waitUntil(lambda: status.profile_label.text().startswith("balanced: 20 ms steps"))
-    assert status.latency_label.text().startswith(f"{1000 * balanced.latency_s:.1f} ms")
+    assert_latency_adds_up(status.latency_label.text(), balanced)
     window.close()
     assert window.live is None

@@ -40,25 +40,33 @@ def jack_config(**changes) -> LiveConfig:
 #: the test process carries torch, Qt and other tests' threads that a live converter does
 #: not have, and on two cores they made an xrun a minute likely.
 LIVE_SCRIPT = """
-import json, sys
+import json, sys, threading, time
 from rtconvert.bundle import load_bundle
 from rtconvert.settings import Settings
 from rtconvert.live.stream import LiveConfig, LiveStream
 from rtconvert.bench.loopback import Feeder
-played, recorded = sys.argv[1:3]
+played, recorded, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
 live = LiveStream(load_bundle(), LiveConfig(host_api="JACK", block=256),
                   Settings(emotion="happy", intensity=1.0))
 live.start()
 feeder = Feeder(played, recorded, *live.jack_ports())
 def counts():
     return live.underruns, live.status.input_overflows, live.status.late_blocks
-before = counts()
-report = feeder.play()
+reports = []
+player = threading.Thread(target=lambda: reports.append(feeder.play()))
+before, start = counts(), live.status.callbacks
+player.start()
+# Halfway through the feed the headroom has had 15 s to adapt to this machine's load.
+while player.is_alive() and (live.status.callbacks - start) * 256 < seconds / 2 * live.rate:
+    time.sleep(0.01)
+halfway = counts()
+player.join()
 after = counts()
 print(json.dumps({"rate": live.rate, "latency_s": live.latency_s, "active": live.active,
                   "error": live.status.error, "underruns": after[0] - before[0],
                   "overruns": after[1] - before[1], "late_blocks": after[2] - before[2],
-                  "xruns": report["xruns"]}))
+                  "late_blocks_second_half": after[2] - halfway[2],
+                  "headroom_ms": 1000 * live.headroom_s, "xruns": reports[0]["xruns"]}))
 live.stop()
 """
 
@@ -74,27 +82,24 @@ def test_live_stream_converts_speech_for_30_s_without_a_late_block(
     soundfile.write(played, soxr.resample(feed, model_rate, RATE, "HQ"), RATE, subtype="FLOAT")
     script = tmp_path / "live.py"
     script.write_text(LIVE_SCRIPT)
-    # The stream's own dropouts are late blocks: the worker did not convert in time. One of
-    # three 30 s runs must have none; every run is reported when none does. JACK xruns are
-    # not held against it: this shared 2-core VM sometimes does not schedule JACK's clients
-    # in time (jackd reports them "Triggered", never run), and JACK's own C pass-through fed
-    # the same way has as many (docs/performance.md).
-    attempts = []
-    for _ in range(3):
-        log_start = JACK_LOG.stat().st_size
-        done = subprocess.run([sys.executable, str(script), str(played), str(recorded)],
-                              capture_output=True, text=True, timeout=120)
-        assert done.returncode == 0, done.stderr[-2000:]
-        run = json.loads(done.stdout.strip().splitlines()[-1])
-        assert run["rate"] == RATE and run["active"] and run["error"] is None
-        if run["late_blocks"] == 0:
-            break
-        xruns = [line for line in JACK_LOG.read_text()[log_start:].splitlines() if "XRun" in line]
-        attempts.append((run["late_blocks"], run["underruns"], run["overruns"], run["xruns"],
-                         xruns))
-    else:
-        pytest.fail("late blocks in every 30 s run (late blocks, underruns, overruns, xruns, "
-                    f"jackd): {attempts}")
+    # The stream's own dropouts are late blocks: the worker did not convert in time. Once the
+    # adaptive headroom has had time to follow this machine's load (the second half of the
+    # run) there must be none. JACK xruns are the host's: this shared 2-core VM sometimes
+    # does not schedule JACK's clients in time (jackd reports them "Triggered", never run),
+    # and JACK's own C pass-through fed the same way has as many (docs/performance.md); they
+    # and the first half's late blocks are reported.
+    log_start = JACK_LOG.stat().st_size
+    done = subprocess.run([sys.executable, str(script), str(played), str(recorded),
+                           str(seconds)], capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr[-2000:]
+    run = json.loads(done.stdout.strip().splitlines()[-1])
+    assert run["rate"] == RATE and run["active"] and run["error"] is None
+    xruns = [line for line in JACK_LOG.read_text()[log_start:].splitlines() if "XRun" in line]
+    print(f"30 s live: {run['late_blocks']} late blocks ({run['late_blocks_second_half']} in "
+          f"the second half), {run['underruns']} underruns, {run['overruns']} overruns, "
+          f"{run['xruns']} JACK xruns ({len(xruns)} in jackd's log), headroom "
+          f"{run['headroom_ms']:.1f} ms")
+    assert run["late_blocks_second_half"] == 0, run
 
     back = soxr.resample(soundfile.read(recorded)[0], RATE, model_rate, "HQ")
     delay = round(run["latency_s"] * model_rate)
@@ -182,14 +187,15 @@ from rtconvert.live.stream import LiveConfig, LiveStream
 messages = []
 live = LiveStream(load_bundle(), LiveConfig(host_api="JACK"), on_stop=messages.append)
 live.start()
-time.sleep(0.5)
+deadline = time.monotonic() + 60
+while live.status.callbacks < 20 and time.monotonic() < deadline:  # it streams
+    time.sleep(0.01)
 print("active", live.active, flush=True)
 server.terminate()
 server.wait()
-for _ in range(50):
-    if messages:
-        break
-    time.sleep(0.1)
+deadline = time.monotonic() + 60
+while not messages and time.monotonic() < deadline:
+    time.sleep(0.01)
 print("message", messages[0] if messages else None, flush=True)
 live.stop()
 print("stopped", flush=True)

@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 import pytest
-from helpers import needs_jackd
+from helpers import PATIENCE_S, needs_jackd, wait_for
 
 from rtconvert.bundle import load_bundle
 from rtconvert.dsp.features import WorldFeatures
@@ -207,9 +207,25 @@ def slow_worker(live: LiveStream, every: int, seconds: float) -> None:
 
 
 def late_blocks_over(live: LiveStream, seconds: float) -> int:
-    before = live.status.late_blocks
-    time.sleep(seconds)
+    """Late blocks while the stream plays ``seconds`` of audio (counted in its callbacks, not
+    in wall-clock time: a busy machine only makes it take longer)."""
+    before, start = live.status.late_blocks, live.status.callbacks
+    n = round(seconds * live.rate / live.config.block)
+    assert wait_for(lambda: live.status.callbacks >= start + n, seconds + PATIENCE_S)
     return live.status.late_blocks - before
+
+
+def settle(live: LiveStream, calm_s: float = 2.0) -> None:
+    """Wait until the stream has played ``calm_s`` without a late block: the headroom settled."""
+    seen = {"late": live.status.late_blocks, "since": live.status.callbacks}
+    calm = round(calm_s * live.rate / live.config.block)
+
+    def calm_for_long_enough() -> bool:
+        if live.status.late_blocks != seen["late"]:
+            seen.update(late=live.status.late_blocks, since=live.status.callbacks)
+        return live.status.callbacks - seen["since"] >= calm
+
+    assert wait_for(calm_for_long_enough, 60 + PATIENCE_S), live.status
 
 
 @needs_jackd
@@ -237,7 +253,7 @@ def test_a_worker_slower_than_the_headroom_makes_it_grow_until_nothing_is_late(j
     slow_worker(live, 4, 1.3 * base_s)  # every fourth block would be late by 30 %
     live.start()
     try:
-        time.sleep(3.0)  # it settles
+        settle(live)
         settled_s = live.headroom_s
         assert late_blocks_over(live, 4.0) == 0, live.status
         status = live.status_line()

@@ -35,7 +35,9 @@ def run_app(model: Path | None = None, control: ControlOptions | None = None,
     wake = QTimer(window)
     wake.timeout.connect(lambda: None)
     wake.start(SIGNAL_POLL_MS)
-    print(f"rtconvert gui: model {bundle.metadata.get('name', '?')}, latency profile "
-          f"{profile.name}, {window.settings.emotion} at intensity "
-          f"{window.settings.intensity:g}; close the window or press Ctrl-C to quit", flush=True)
+    ready = (f"rtconvert gui: model {bundle.metadata.get('name', '?')}, latency profile "
+             f"{profile.name}, {window.settings.emotion} at intensity "
+             f"{window.settings.intensity:g}; close the window or press Ctrl-C to quit")
+    # Said from inside the event loop: once it is printed, the app answers Ctrl-C.
+    QTimer.singleShot(0, lambda: print(ready, flush=True))
     return app.exec()

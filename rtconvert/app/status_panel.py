@@ -86,14 +86,16 @@ class StatusPanel(QGroupBox):
         status = live.status
         self.input_meter.setValue(max(METER_FLOOR_DB, round(status.input_db)))
         self.output_meter.setValue(max(METER_FLOOR_DB, round(status.output_db)))
-        device_in, device_out = live.server_latency_s
-        round_trip = 1000 * (live.latency_s + device_in + device_out)
+        # One reading of the headroom (the worker moves it): the numbers shown add up.
+        headroom = 1000 * live.headroom_s
         algorithmic = 1000 * live.engine.algorithmic_latency_s(live.config.block)
+        through = algorithmic + headroom
+        round_trip = through + 1000 * sum(live.server_latency_s)
         self.profile_label.setText(f"{profile_text(live.engine.profile)}, "
                                    f"{live.config.block}-sample blocks")
-        self.latency_label.setText(f"{1000 * live.latency_s:.1f} ms through rtconvert "
-                                   f"({algorithmic:.1f} algorithmic + headroom), "
-                                   f"{round_trip:.1f} ms with the devices' buffers")
+        self.latency_label.setText(f"{through:.1f} ms through rtconvert ({algorithmic:.1f} "
+                                   f"algorithmic + {headroom:.1f} headroom), {round_trip:.1f} ms "
+                                   "with the devices' buffers")
         self.load_label.setText(f"{100 * status.load:.0f} % (real-time factor {status.load:.2f})")
         self.underrun_label.setText(f"{live.underruns} / {status.input_overflows}")
         self.limiter_label.setText(limiter_text(status.limiter_db, status.limited_samples))
