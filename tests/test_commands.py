@@ -167,3 +167,15 @@ def test_index_check_calls_a_truncated_flac_unreadable(tmp_path):
     report = check(rows, tmp_path)
     assert report.found == [rows[0].filepath]
     assert [line.split(":")[0] for line in report.unreadable] == [rows[1].filepath]
+
+
+@pytest.mark.parametrize("command", [["rtconvert"], ["rtconvert", "ctl"], ["rtconvert", "run"],
+                                     ["rtconvert-train"], ["rtconvert-evaluate"],
+                                     ["rtconvert-export"], ["rtconvert-index"],
+                                     ["rtconvert-extract"], ["rtconvert-stats"]])
+def test_every_command_says_its_version(command):
+    from rtconvert import __version__
+
+    result, _ = _run(command[0], *command[1:], "--version")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"{' '.join(command)} {__version__}\n"

@@ -135,6 +135,33 @@ def test_loopback_latency_is_the_algorithmic_one_plus_jack_buffering(jack_server
         result["algorithmic_latency_ms"] + result["headroom_ms"] + result["server_buffering_ms"])
 
 
+def test_the_loopback_measures_jacks_own_pass_through_beside_rtconvert(jack_server, tmp_path):
+    """`bench --loopback --reference`: the same clicks through jack_thru (the host's floor)
+    and through rtconvert, and rtconvert's share beyond it."""
+    out = tmp_path / "reference.json"
+    done = subprocess.run([sys.executable, "-m", "rtconvert.cli.commands", "bench", "--loopback",
+                           "--reference", "--seconds", "4", "--json", str(out)],
+                          capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(out.read_text())
+    reference, ours = result["reference"], result["rtconvert"]
+    for part in (reference, ours):
+        assert all(isinstance(part[key], int) and part[key] >= 0
+                   for key in ("underruns", "jack_xruns")), part
+    period_ms = 1000 * PERIOD / RATE
+    # The pass-through adds no buffering of its own: its clicks come back within JACK's
+    # periods; rtconvert's come back its algorithmic latency and headroom later than that.
+    assert 0 <= reference["end_to_end_latency_ms"] <= 3 * period_ms + 0.1, reference
+    assert result["difference"]["end_to_end_latency_ms"] == pytest.approx(
+        ours["end_to_end_latency_ms"] - reference["end_to_end_latency_ms"], abs=1e-3)
+    assert result["difference"]["end_to_end_latency_ms"] > ours["algorithmic_latency_ms"] - 1
+    assert "run 1  reference: latency" in done.stdout
+    refused = subprocess.run([sys.executable, "-m", "rtconvert.cli.commands", "bench",
+                              "--reference"], capture_output=True, text=True, timeout=60)
+    assert refused.returncode != 0 and "--reference and --runs go with --loopback" in \
+        refused.stderr and refused.stderr.count("\n") == 1
+
+
 def test_the_audio_callback_copies_and_allocates_nothing(jack_server, bundle):
     """The callback contract (docs/design.md): per block it copies between preallocated rings,
     counts and wakes the worker; no array is allocated, no lock another thread holds for longer

@@ -293,3 +293,29 @@ def test_presets_survive_infinity_and_reject_a_corrupt_file(tmp_path):
     path.write_text("{not json")
     with pytest.raises(ConfigError, match="not a presets file"):
         PresetStore(path)
+
+
+@needs_jackd
+def test_a_fixed_headroom_never_moves_and_says_so(jack_server, bundle):
+    """--fixed-headroom: a streamer sets OBS's sync offset once, so the latency must not move,
+    even when blocks come late (they are counted instead); the status line and `ctl status`
+    say it is fixed."""
+    from rtconvert.control import Controller
+
+    live = LiveStream(bundle, LiveConfig(host_api="JACK", block=256, fixed_headroom_s=0.012))
+    fixed_s = live.headroom_s
+    assert fixed_s == pytest.approx(3 * 256 / live.rate)  # 12 ms rounded up to whole blocks
+    slow_worker(live, 4, 1.3 * fixed_s)  # an adaptive headroom would grow past this
+    live.start()
+    try:
+        late = late_blocks_over(live, 3.0)
+        line = live.status_line()
+        controller = Controller(bundle.emotions)
+        controller.attach(live)
+        status = controller.status()
+    finally:
+        live.stop()
+    assert late > 0 and live.headroom_s == fixed_s
+    assert f"headroom {1000 * fixed_s:.1f} fixed" in line
+    assert status["headroom_fixed"] is True
+    assert status["headroom_ms"] == pytest.approx(1000 * fixed_s, abs=0.01)

@@ -35,8 +35,9 @@ class DevicePanel(QGroupBox):
     profile_chosen = pyqtSignal(str)
     model_chosen = pyqtSignal(Path)
 
-    def __init__(self, profile: LatencyProfile) -> None:
+    def __init__(self, profile: LatencyProfile, fixed_headroom_s: float | None = None) -> None:
         super().__init__("Audio")
+        self.fixed_headroom_s = fixed_headroom_s  # rtconvert gui --fixed-headroom
         form = QFormLayout(self)
         self.input_picker, self.output_picker, self.monitor_picker = (QComboBox() for _ in range(3))
         self.block_picker = QComboBox()
@@ -83,7 +84,8 @@ class DevicePanel(QGroupBox):
         return LiveConfig(input_device=self.input_picker.currentData(),
                           output_device=self.output_picker.currentData(),
                           monitor_device=self.monitor_picker.currentData(),
-                          block=self.block_picker.currentData(), latency=self.profile.name)
+                          block=self.block_picker.currentData(), latency=self.profile.name,
+                          fixed_headroom_s=self.fixed_headroom_s)
 
     def fill_devices(self) -> None:
         for picker, kind, optional in ((self.input_picker, "input", False),

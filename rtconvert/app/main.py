@@ -20,14 +20,14 @@ SIGNAL_POLL_MS = 200
 
 
 def run_app(model: Path | None = None, control: ControlOptions | None = None,
-            latency: str | None = None) -> int:
+            latency: str | None = None, fixed_headroom_s: float | None = None) -> int:
     """Start the app with ``model`` (default: the shipped bundle of ``latency``), the latency
-    profile ``latency`` (default: the model's own) and, given ``control``, its control
-    server; returns its exit code."""
+    profile ``latency`` (default: the model's own), given ``control`` its control server, and
+    the headroom held at ``fixed_headroom_s`` if given; returns its exit code."""
     check_display()
     bundle, profile = load_for_latency(model, latency)
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    window = MainWindow(bundle, PresetStore(), control, profile.name)
+    window = MainWindow(bundle, PresetStore(), control, profile.name, fixed_headroom_s)
     window.show()
     # Ctrl-C in the terminal closes the window like its close button. Qt's event loop
     # runs no Python, so a timer lets the interpreter look at signals now and then.

@@ -53,12 +53,15 @@ class MainWindow(QMainWindow):
         Where the OSC/WebSocket control server listens; None runs none.
     latency : str, optional
         The latency profile to start with; by default the one ``bundle`` was trained for.
+    fixed_headroom_s : float, optional
+        Hold the stream's headroom there (``--fixed-headroom``) instead of adapting it.
     """
 
     stream_stopped = pyqtSignal(str)  # emitted from an audio thread, handled on the UI thread
 
     def __init__(self, bundle: Bundle, presets: PresetStore,
-                 control: ControlOptions | None = None, latency: str | None = None) -> None:
+                 control: ControlOptions | None = None, latency: str | None = None,
+                 fixed_headroom_s: float | None = None) -> None:
         super().__init__()
         self.setWindowTitle("rtconvert: emotional voice conversion")
         self.bundle, self.presets = bundle, presets
@@ -72,7 +75,8 @@ class MainWindow(QMainWindow):
         self.live: LiveStream | None = None
         self.recording_folder = Path(platformdirs.user_music_dir()) / "rtconvert"
 
-        self.device_panel = DevicePanel(PROFILES[latency or bundle.latency_profile])
+        self.device_panel = DevicePanel(PROFILES[latency or bundle.latency_profile],
+                                        fixed_headroom_s)
         self.device_panel.profile_chosen.connect(self.set_profile)
         self.device_panel.model_chosen.connect(self.load_model)
         self.device_panel.refresh_button.clicked.connect(self.refresh_devices)

@@ -3,12 +3,17 @@
 A JACK client of our own, in a process of its own (:mod:`.feeder`), plays into the
 ports PortAudio opened for the live stream and records what comes back. What it plays
 in cycle ``n`` and hears back in cycle ``m`` gives the whole chain's delay in samples:
-the engine's, the device block's, and the server's own buffering.
+the engine's, the device block's, and the server's own buffering. The same clicks through
+JACK's own C pass-through (``jack_thru``, :func:`measure_reference`) give the host's floor:
+its latency and the dropouts this machine has with no Python and no conversion in the way.
 """
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 import tempfile
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,10 +21,16 @@ import numpy as np
 import numpy.typing as npt
 import soundfile
 
+from ..errors import AudioDeviceError
+from ..live.jack import open_client
 from ..settings import Settings
 from .feeder import Feeder, JackLoopback
 
-__all__ = ["Feeder", "JackLoopback", "click_train", "delay_of", "measure_loopback"]
+__all__ = ["Feeder", "JackLoopback", "click_train", "delay_of", "measure_loopback",
+           "measure_reference", "compare_with_reference"]
+
+#: JACK's example pass-through client (Debian's jackd2): one period in, the same out, in C.
+REFERENCE_CLIENT = "jack_thru"
 
 if TYPE_CHECKING:
     from ..bundle import Bundle
@@ -108,3 +119,61 @@ def measure_loopback(bundle: Bundle, config: LiveConfig, seconds: float) -> dict
         "late_blocks": late_blocks,
         "jack_xruns": report["xruns"],
     }
+
+
+def measure_reference(seconds: float) -> dict[str, Any]:
+    """The same clicks through ``jack_thru``: the end-to-end latency and xruns of the host alone.
+
+    Raises
+    ------
+    AudioDeviceError
+        If ``jack_thru`` is not installed or does not register its ports.
+    """
+    if shutil.which(REFERENCE_CLIENT) is None:
+        raise AudioDeviceError(f"{REFERENCE_CLIENT} is not installed (JACK's example clients: "
+                               "apt-get install jackd2)")
+    probe = open_client("rtconvert-reference")
+    rate = probe.samplerate
+    thru = subprocess.Popen([REFERENCE_CLIENT], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while not probe.get_ports(f"{REFERENCE_CLIENT}:output_1"):
+            if thru.poll() is not None or time.monotonic() > deadline:
+                raise AudioDeviceError(f"{REFERENCE_CLIENT} did not register its ports")
+            time.sleep(0.01)
+        with tempfile.TemporaryDirectory() as folder:
+            played_path, recorded_path = Path(folder) / "clicks.wav", Path(folder) / "back.wav"
+            clicks = click_train(rate, seconds)
+            soundfile.write(played_path, clicks, rate, subtype="FLOAT")
+            feeder = Feeder(played_path, recorded_path, f"{REFERENCE_CLIENT}:input_1",
+                            f"{REFERENCE_CLIENT}:output_1")
+            try:
+                report = feeder.play()
+                recorded, _ = soundfile.read(recorded_path, dtype="float64")
+            finally:
+                feeder.close()
+    finally:
+        thru.terminate()
+        thru.wait(timeout=10)
+        probe.close()
+    last = len(clicks) - min(len(clicks), LAST_CLICKS_S * rate)
+    delay = delay_of(clicks[last:], recorded[last:], rate // 2)
+    return {"end_to_end_latency_ms": round(1000 * delay / rate, 3), "underruns": 0,
+            "jack_xruns": report["xruns"], "jack_rate": report["rate"],
+            "jack_period": report["period"], "seconds": seconds}
+
+
+def compare_with_reference(bundle: Bundle, config: LiveConfig, seconds: float, runs: int = 1
+                           ) -> dict[str, Any]:
+    """``runs`` rounds of the pass-through then rtconvert, the same clicks and length each:
+    both results of each round and their differences (rtconvert's share beyond the host's).
+    """
+    rounds = []
+    for _ in range(runs):
+        reference = measure_reference(seconds)
+        ours = measure_loopback(bundle, config, seconds)
+        rounds.append({"reference": reference, "rtconvert": ours, "difference": {
+            key: round(ours[key] - reference[key], 3)
+            for key in ("end_to_end_latency_ms", "underruns", "jack_xruns")}})
+    return rounds[0] if runs == 1 else {"runs": rounds}

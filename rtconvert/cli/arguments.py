@@ -55,3 +55,20 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--latency", choices=sorted(PROFILES),
                         help=f"latency profile ({profiles}); default: the one the model was "
                              "trained for (balanced for the shipped default)")
+
+
+def milliseconds(text: str) -> float:
+    """A positive number of milliseconds, returned in seconds."""
+    value = float(text)
+    if not 0 < value < math.inf:
+        raise argparse.ArgumentTypeError(f"{text} is not a positive number of milliseconds")
+    return value / 1000
+
+
+def add_headroom_argument(parser: argparse.ArgumentParser) -> None:
+    """``--fixed-headroom MS`` (in seconds on the namespace, None when not given)."""
+    parser.add_argument("--fixed-headroom", type=milliseconds, metavar="MS",
+                        help="hold the converted audio queued ahead of the device at MS "
+                             "(whole blocks), never adapting it: the latency then never moves "
+                             "(set OBS's audio sync offset once); default: the profile's, "
+                             "growing under load")

@@ -16,6 +16,7 @@ from ..errors import ConfigError
 from ..profiles import PROFILES
 from ..settings import NEUTRAL, Settings, choices
 from .arguments import (
+    add_headroom_argument,
     add_model_arguments,
     block_list,
     device_rate,
@@ -84,6 +85,9 @@ def _check_bench_arguments(args: argparse.Namespace, default_block: int) -> list
 
     if args.json is not None:
         check_output(args.json)
+    if (args.reference or args.runs != 1 or args.fixed_headroom) and not args.loopback:
+        raise ConfigError("--reference, --runs and --fixed-headroom go with --loopback (the "
+                          "live stream on the JACK server)")
     if args.input is not None and not args.input.is_file():
         raise ConfigError(f"--input {args.input}: no such file")
     blocks = args.block or [default_block]
@@ -141,7 +145,8 @@ def _loopback(args: argparse.Namespace) -> int:
 
     bundle, profile = load_for_latency(args.model, args.latency)
     blocks = _check_bench_arguments(args, profile.block)
-    _write_json(args.json, loopback(bundle, profile, blocks[0], args.seconds))
+    _write_json(args.json, loopback(bundle, profile, blocks[0], args.seconds,
+                                    args.runs if args.reference else 0, args.fixed_headroom))
     return 0
 
 
@@ -205,6 +210,12 @@ def _bench_arguments(bench: argparse.ArgumentParser) -> None:
     bench.add_argument("--json", type=Path, help="write the results here")
     bench.add_argument("--loopback", action="store_true",
                        help="measure end to end through a running JACK server instead")
+    bench.add_argument("--reference", action="store_true",
+                       help="with --loopback: the same clicks through JACK's own pass-through "
+                            "(jack_thru) first, for the host's latency and dropouts alone")
+    bench.add_argument("--runs", type=positive_int, default=1,
+                       help="with --reference: rounds of pass-through then rtconvert")
+    add_headroom_argument(bench)
     bench.set_defaults(run=_bench)
 
 

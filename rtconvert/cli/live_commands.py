@@ -20,7 +20,7 @@ from ..live.stream import LiveConfig, LiveStream
 from ..presets import PresetStore
 from ..profiles import LatencyProfile
 from ..settings import DEFAULT_EMOTION, Settings, default_emotion
-from .arguments import add_model_arguments, device_rate, positive_int
+from .arguments import add_headroom_argument, add_model_arguments, device_rate, positive_int
 
 
 def run_arguments(run: argparse.ArgumentParser) -> None:
@@ -40,12 +40,14 @@ def run_arguments(run: argparse.ArgumentParser) -> None:
     run.add_argument("--seconds", type=float, help="stop after this long (default: Ctrl-C)")
     add_model_arguments(run)
     run.add_argument("--midi", help="MIDI input: 'jack' (a JACK MIDI port) or part of its name")
+    add_headroom_argument(run)
     _add_control_arguments(run)
 
 
 def gui_arguments(gui: argparse.ArgumentParser) -> None:
     """``rtconvert gui``'s arguments."""
     add_model_arguments(gui)
+    add_headroom_argument(gui)
     _add_control_arguments(gui)
     gui.set_defaults(run=_gui)
 
@@ -64,14 +66,15 @@ def _gui(args: argparse.Namespace) -> int:
 
     return run_app(args.model, ControlOptions(args.control_host, args.control_port,
                                               args.control_token, not args.no_control),
-                   args.latency)
+                   args.latency, args.fixed_headroom)
 
 
 def live_config(args: argparse.Namespace, block: int) -> LiveConfig:
     """The devices, block, rate and latency profile ``run`` was asked for."""
     return LiveConfig(input_device=args.input, output_device=args.output,
                       monitor_device=args.monitor, host_api=args.host_api, block=block,
-                      rate=args.rate, latency=args.latency)
+                      rate=args.rate, latency=args.latency,
+                      fixed_headroom_s=args.fixed_headroom)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -172,12 +175,23 @@ def _start_remote_control(controller: Controller, args: argparse.Namespace,
     return parts
 
 
-def loopback(bundle: Bundle, profile: LatencyProfile, block: int, seconds: float) -> dict:
-    """End-to-end latency through a running JACK server; prints and returns the result."""
-    from ..bench.loopback import measure_loopback
+def loopback(bundle: Bundle, profile: LatencyProfile, block: int, seconds: float,
+             reference_runs: int = 0, fixed_headroom_s: float | None = None) -> dict:
+    """End-to-end latency through a running JACK server, after ``reference_runs`` rounds of
+    the pass-through first if asked; prints and returns the result."""
+    from ..bench.loopback import compare_with_reference, measure_loopback
 
-    result = measure_loopback(bundle, LiveConfig(host_api="JACK", block=block,
-                                                 latency=profile.name), seconds)
-    for key, value in result.items():
-        print(f"{key:>28}: {value}")
+    config = LiveConfig(host_api="JACK", block=block, latency=profile.name,
+                        fixed_headroom_s=fixed_headroom_s)
+    if not reference_runs:
+        result = measure_loopback(bundle, config, seconds)
+        for key, value in result.items():
+            print(f"{key:>28}: {value}")
+        return result
+    result = compare_with_reference(bundle, config, seconds, reference_runs)
+    for number, round_ in enumerate(result.get("runs", [result]), 1):
+        for name in ("reference", "rtconvert", "difference"):
+            values = round_[name]
+            print(f"run {number} {name:>10}: latency {values['end_to_end_latency_ms']:.2f} ms, "
+                  f"underruns {values['underruns']}, JACK xruns {values['jack_xruns']}")
     return result

@@ -222,7 +222,9 @@ class Controller:
         if live is not None:
             ls = live.status
             status.update(input_db=round(ls.input_db, 1), output_db=round(ls.output_db, 1),
-                          latency_ms=round(1000 * live.latency_s, 2), load=round(ls.load, 3),
+                          latency_ms=round(1000 * live.latency_s, 2),
+                          headroom_ms=round(ls.headroom_ms, 2), headroom_fixed=ls.headroom_fixed,
+                          load=round(ls.load, 3),
                           underruns=live.underruns, overruns=ls.input_overflows,
                           error=ls.error)
         return status

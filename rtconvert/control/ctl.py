@@ -11,6 +11,7 @@ import argparse
 import json
 import sys
 
+from .. import __version__
 from ..errors import RtconvertError
 from .client import format_status, send_command
 from .controller import COMMANDS
@@ -41,6 +42,7 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="rtconvert ctl", description=HELP)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     add_arguments(parser)
     args = parser.parse_args(argv)
     try:

@@ -39,8 +39,8 @@ SYNC_S = 0.05
 #: How long the child may take to start and bind its sockets.
 START_TIMEOUT_S = 20.0
 #: The stream figures the status carries beside the settings.
-FIGURES = ("running", "input_db", "output_db", "latency_ms", "load", "underruns", "overruns",
-           "error")
+FIGURES = ("running", "input_db", "output_db", "latency_ms", "headroom_ms", "headroom_fixed",
+           "load", "underruns", "overruns", "error")
 
 
 class _Presets:

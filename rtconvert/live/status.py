@@ -27,6 +27,7 @@ class LiveStatus:
     limiter_db: float = 0.0  # the limiter's gain reduction, held and released at LIMITER_FALL_DB_S
     limited_samples: int = 0  # samples the limiter's soft clipper bent since the start
     headroom_ms: float = 0.0  # converted audio queued ahead of the device (grows under load)
+    headroom_fixed: bool = False  # held where the user set it (--fixed-headroom)
     error: str | None = None
     # time.monotonic() when the microphone's first sample, converted, went to the device
     first_audio_at: float | None = None
@@ -48,7 +49,8 @@ class LiveStatus:
     def line(self, latency_s: float) -> str:
         """The one-line summary ``rtconvert run`` keeps rewriting."""
         return (f"in {self.input_db:6.1f} dB  out {self.output_db:6.1f} dB  "
-                f"latency {1000 * latency_s:.1f} ms (headroom {self.headroom_ms:.1f})  "
+                f"latency {1000 * latency_s:.1f} ms (headroom {self.headroom_ms:.1f}"
+                f"{' fixed' if self.headroom_fixed else ''})  "
                 f"load {100 * self.load:3.0f}%  "
                 f"underruns {self.underruns}  overruns {self.input_overflows}  "
                 f"limiter {self.limiter_db:5.1f} dB")

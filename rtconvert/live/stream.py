@@ -18,7 +18,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +29,9 @@ from ..engine.engine import Engine
 from ..errors import AudioDeviceError, OutputError
 from ..profiles import PROFILES
 from ..settings import Settings
-from .devices import Device, find_device, forget_dead_stream, negotiate_rate, portaudio
-from .headroom import MAX_HEADROOM_S, AdaptiveHeadroom, headroom_samples
+from .config import LiveConfig
+from .devices import find_device, forget_dead_stream, negotiate_rate, portaudio
+from .headroom import AdaptiveHeadroom, headroom_samples
 from .jack import portaudio_ports
 from .recorder import WavRecorder
 from .replay import Replay
@@ -44,21 +44,6 @@ MONITOR_QUEUE_BLOCKS = 8
 #: Seconds each ring between the callback and the worker holds: far beyond any backlog.
 RING_S = 2.0
 _UNKNOWN = object()  # the callback's priority before its first call
-
-
-@dataclass(frozen=True)
-class LiveConfig:
-    """Which devices to open and how."""
-
-    input_device: Device = None
-    output_device: Device = None
-    monitor_device: Device = None  # a second output, e.g. headphones next to a virtual cable
-    host_api: str | None = None  # e.g. "JACK"; None: PortAudio's default devices
-    block: int = 256
-    rate: int | None = None  # None: the output device's default rate
-    latency: str | None = None  # a latency profile's name; None: the bundle's own
-    # The most the headroom grows to under load; at or below the profile's, it stays fixed.
-    max_headroom_s: float = MAX_HEADROOM_S
 
 
 class LiveStream:
@@ -97,8 +82,11 @@ class LiveStream:
                                    self.monitor_device)
         self.engine = Engine(bundle, self.rate, settings or Settings(),
                              profile=PROFILES[config.latency] if config.latency else None)
-        base = headroom_samples(config.block, self.rate, self.engine.profile.headroom_s)
-        self.headroom = AdaptiveHeadroom(base, config.block, self.rate, config.max_headroom_s)
+        fixed = config.fixed_headroom_s
+        base = headroom_samples(config.block, self.rate,
+                                self.engine.profile.headroom_s if fixed is None else fixed)
+        self._max_headroom_s = config.max_headroom_s if fixed is None else 0.0  # 0: no growth
+        self.headroom = AdaptiveHeadroom(base, config.block, self.rate, self._max_headroom_s)
         # Output position of the first input sample: the headroom, then the engine's delay.
         self._first_audio_sample = base + round(self.engine.delay_s * self.rate)
 
@@ -158,8 +146,9 @@ class LiveStream:
         """Fresh headroom, status, rings and replay: everything the callback touches, allocated
         before it runs (:meth:`start` calls it)."""
         self.headroom = AdaptiveHeadroom(self.headroom.base, self.config.block, self.rate,
-                                         self.config.max_headroom_s)
-        self.status = LiveStatus(headroom_ms=1000 * self.headroom_s)
+                                         self._max_headroom_s)
+        self.status = LiveStatus(headroom_ms=1000 * self.headroom_s,
+                                 headroom_fixed=self.config.fixed_headroom_s is not None)
         capacity = round(RING_S * self.rate) + self.headroom.limit
         self._input = SampleRing(capacity)
         self._output = SampleRing(capacity, prefill=self.headroom.base)
