@@ -158,7 +158,7 @@ def test_the_loopback_measures_jacks_own_pass_through_beside_rtconvert(jack_serv
     assert "run 1  reference: latency" in done.stdout
     refused = subprocess.run([sys.executable, "-m", "rtconvert.cli.commands", "bench",
                               "--reference"], capture_output=True, text=True, timeout=60)
-    assert refused.returncode != 0 and "--reference and --runs go with --loopback" in \
+    assert refused.returncode != 0 and "--fixed-headroom go with --loopback" in \
         refused.stderr and refused.stderr.count("\n") == 1
 
 
