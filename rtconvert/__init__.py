@@ -20,8 +20,9 @@ pyproject.toml); every module's docstring is the reference for its part:
               real-time threads, status, recording, replay, JACK helpers
 ``offline/``  audio files and file conversion in bounded memory
 ``engine/``   the Engine and its stages: speaker tracking, the generator (ONNX Runtime),
-              conversion, prosody, mixer; the queues and rings they share
-``dsp/``      WORLD features, streaming analysis and synthesis, pitch, resampling, levels
+              conversion, prosody, mixer
+``dsp/``      WORLD features, streaming analysis and synthesis, pitch, resampling, levels,
+              the front end's gain
 base          ``bundle`` (the checked model bundle), ``modelio`` (what the generator reads and
               writes), ``settings`` (what the user controls), ``presets``, ``profiles``,
               ``config``, ``files``, ``errors``, ``onnx_session``
@@ -45,7 +46,7 @@ _API = {
     "Engine": "rtconvert.engine.engine",
     "convert_file": "rtconvert.offline.fileconvert",
     "LiveStream": "rtconvert.live.stream",
-    "LiveConfig": "rtconvert.live.stream",
+    "LiveConfig": "rtconvert.live.config",
     "RtconvertError": "rtconvert.errors",
 }
 __all__ = ["Bundle", "Engine", "LiveConfig", "LiveStream", "RtconvertError", "Settings",
@@ -55,7 +56,8 @@ if TYPE_CHECKING:
     from .bundle import Bundle, load_bundle
     from .engine.engine import Engine
     from .errors import RtconvertError
-    from .live.stream import LiveConfig, LiveStream
+    from .live.config import LiveConfig
+    from .live.stream import LiveStream
     from .offline.fileconvert import convert_file
     from .settings import Settings
 

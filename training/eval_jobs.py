@@ -3,7 +3,7 @@
 A job names a take, the condition it is heard in (:mod:`training.eval_sets`), a recipe
 (the take itself, the engine's resynthesis, a conversion, an F0-only conversion) and what
 to measure; its :class:`Record` holds the judge's functionals, DNSMOS, the distances to
-reference takes and the mean log-F0, never the audio, so that jobs can run in worker
+reference takes and the median log-F0, never the audio, so that jobs can run in worker
 processes.
 """
 
@@ -49,7 +49,7 @@ class RenderJob:
     quality: bool = False  # compute DNSMOS
     references: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (emotion, reference takes)
     condition: Condition = CLEAN  # how the take (and its references) are heard
-    pitch: bool = False  # measure the output's mean log-F0
+    pitch: bool = False  # measure the output's median log-F0
 
     @property
     def key(self) -> tuple[str, str, str, str, float]:

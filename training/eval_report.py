@@ -105,7 +105,7 @@ def level_summary(conversions: dict[str, list[Scored]], source_lf0: list[float |
         ``"clean"`` and the level condition's name -> the scored conversions at intensity
         1, in the same order (source by source, emotion by emotion).
     source_lf0 : list
-        The mean log-F0 of each conversion's source (its resynthesis at normal level).
+        The median log-F0 of each conversion's source (its resynthesis at normal level).
     emotions : list of str
     gain_db : float
         The level condition's gain.
@@ -229,8 +229,6 @@ def set_section(name: str, summary: dict[str, Any]) -> list[str]:
     """A set's tables: systems, recognition per emotion, the intensity curve."""
     setup = summary["setup"]
     lines = [f"## {SET_TITLES.get(name, name)}", ""]
-    if name == "level":
-        return lines + level_lines(summary)
     emotions = setup["emotions"]
     yardstick = ("each speaker's outputs of a system" if setup["yardstick"] == "outputs"
                  else "each speaker's real takes of the set")
@@ -278,7 +276,8 @@ def markdown(summary: dict[str, Any]) -> str:
     if "level" in sets:
         lines += level_lines(sets["level"]) + [""]
     for name, block in sets.items():
-        lines += set_section(name, block)
+        if name != "level":  # its paragraph follows the overview
+            lines += set_section(name, block)
     lines += ["## The judge", "", *judge_section(summary["judge"]), "",
               (f"{sum(s['setup']['n_jobs'] for s in sets.values())} renders in "
                f"{setup['wall_time_s']:.0f} s wall time with {setup['workers']} worker "

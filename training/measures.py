@@ -14,6 +14,8 @@ import numpy.typing as npt
 import soxr
 
 from rtconvert.dsp.features import WorldFeatures
+from rtconvert.dsp.levels import SILENCE_DB, db_to_gain
+from rtconvert.dsp.normalizer import speech_level_db
 from rtconvert.engine.prosody import CENTS_PER_LOG
 
 from .dataset import dtw_path
@@ -110,18 +112,6 @@ def compare(output: WorldFeatures, reference: WorldFeatures) -> Distances:
                      lf0_rmse_cents(f0_a, f0_b), lf0_correlation(f0_a, f0_b))
 
 
-def active_level_db(samples: FloatArray, sample_rate: int) -> float:
-    """Active speech level in dB re full scale: the RMS over 20 ms frames within
-    ``ACTIVE_RANGE_DB`` of the loudest one (a simple stand-in for ITU-T P.56)."""
-    frame = max(1, int(0.02 * sample_rate))
-    n = len(samples) // frame
-    if n == 0:
-        return -120.0
-    power = np.mean(samples[:n * frame].reshape(n, frame) ** 2, axis=1)
-    active = power >= power.max() * 10 ** (-ACTIVE_RANGE_DB / 10)
-    return 10.0 * math.log10(max(float(np.mean(power[active])), 1e-12))
-
-
 def dnsmos_input(samples: FloatArray, sample_rate: int) -> npt.NDArray[np.float32]:
     """The signal as DNSMOS takes it: 16 kHz, at -26 dBFS active level, one 9.01 s window.
 
@@ -135,7 +125,8 @@ def dnsmos_input(samples: FloatArray, sample_rate: int) -> npt.NDArray[np.float3
     mean scores of 20 real RAVDESS takes by at most 0.03 at a sixth of the cost.
     """
     signal = soxr.resample(samples, sample_rate, DNSMOS_RATE, "HQ")
-    signal = signal * 10 ** ((DNSMOS_LEVEL_DB - active_level_db(signal, DNSMOS_RATE)) / 20)
+    level = speech_level_db(signal, DNSMOS_RATE)
+    signal = signal * db_to_gain(DNSMOS_LEVEL_DB - (SILENCE_DB if level is None else level))
     peak = float(np.max(np.abs(signal))) if len(signal) else 0.0
     if peak > 1.0:
         signal = signal / peak

@@ -21,10 +21,13 @@ import numpy as np
 import numpy.typing as npt
 from scipy import signal
 
+from rtconvert.dsp.levels import SILENCE_DB, db_to_gain, gain_to_db
+from rtconvert.dsp.normalizer import speech_level_db
+
 FloatArray = npt.NDArray[np.float64]
 
 #: Changes whenever the same seed would record differently (feature caches depend on it).
-ROOM_VERSION = 1
+ROOM_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -107,17 +110,6 @@ def training_room(room: int, speaker: str, sample_rate: int) -> Room:
     return draw_room(seed_of("rtconvert-train room", room, speaker), sample_rate)
 
 
-def active_level_db(samples: FloatArray, sample_rate: int, range_db: float = 30.0) -> float:
-    """Mean power (dB re full scale) of the 20 ms frames within ``range_db`` of the loudest."""
-    frame = max(1, sample_rate // 50)
-    n = len(samples) // frame
-    if n == 0:
-        return -120.0
-    power = np.mean(samples[:n * frame].reshape(n, frame) ** 2, axis=1) + 1e-20
-    level = 10 * np.log10(power)
-    return float(10 * np.log10(np.mean(power[level >= level.max() - range_db])))
-
-
 def pink_noise(n_samples: int, rng: np.random.Generator) -> FloatArray:
     """Unit-RMS noise whose power falls as 1/f (-3 dB per octave)."""
     spectrum = np.fft.rfft(rng.standard_normal(n_samples))
@@ -145,20 +137,23 @@ def _mic(samples: FloatArray, room: Room) -> FloatArray:
 def record(samples: FloatArray, room: Room, noise_seed: int) -> FloatArray:
     """``samples`` (at ``room.sample_rate``) as the room's microphone records them.
 
-    Reverberation, then room noise (pink) and hum at their levels below the reverberant
-    speech, then the mic's band, then the gain (at most what keeps the peak 1 dB below full
+    Reverberation, then room noise (pink) at its level below the reverberant speech, then
+    the mic's band, then mains hum, then the gain (at most what keeps the peak 1 dB below full
     scale, as a user sets it). Same length as the input.
     """
     rng = np.random.default_rng(noise_seed)
     rate = room.sample_rate
     wet = signal.fftconvolve(samples, room.impulse_response)[:len(samples)]
-    speech_db = active_level_db(wet, rate)
-    noise = pink_noise(len(wet), rng) * 10 ** ((speech_db - room.snr_db) / 20)
+    level = speech_level_db(wet, rate)
+    speech_db = SILENCE_DB if level is None else level
+    noise = pink_noise(len(wet), rng) * db_to_gain(speech_db - room.snr_db)
+    heard = _mic(wet + noise, room)
+    # Mains hum comes in after the microphone (its cable, the preamp): not high-passed.
     t = np.arange(len(wet)) / rate
     hum = sum(np.sin(2 * np.pi * k * room.hum_hz * t + rng.uniform(0, 2 * np.pi)) / k
               for k in (1, 2, 3))
-    hum *= 10 ** ((speech_db - room.hum_below_speech_db) / 20) / np.sqrt(np.mean(hum ** 2))
-    out = _mic(wet + noise + hum, room)
+    hum *= db_to_gain(speech_db - room.hum_below_speech_db) / np.sqrt(np.mean(hum ** 2))
+    out = heard + hum
     # The user turns the gain down rather than let the input clip.
-    headroom_db = -20 * np.log10(np.max(np.abs(out)) + 1e-20) - 1.0
-    return np.clip(out * 10 ** (min(room.gain_db, headroom_db) / 20), -1.0, 1.0)
+    headroom_db = -gain_to_db(float(np.max(np.abs(out)))) - 1.0
+    return np.clip(out * db_to_gain(min(room.gain_db, headroom_db)), -1.0, 1.0)

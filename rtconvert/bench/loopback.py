@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -62,6 +63,25 @@ def delay_of(played: FloatArray, recorded: FloatArray, max_delay: int) -> int:
     return int(np.argmax(np.abs(correlation[:max_delay])))
 
 
+def _click_delay_s(rate: int, seconds: float,
+                   play: Callable[[Feeder], dict[str, Any]]) -> tuple[float, dict[str, Any]]:
+    """Clicks played and recorded by a feeder process: ``play`` connects it and runs it (its
+    figures come back with it), then the clicks' delay in seconds over the last of them,
+    after a headroom that follows the load has settled."""
+    with tempfile.TemporaryDirectory() as folder:
+        played_path, recorded_path = Path(folder) / "clicks.wav", Path(folder) / "back.wav"
+        clicks = click_train(rate, seconds)
+        soundfile.write(played_path, clicks, rate, subtype="FLOAT")
+        feeder = Feeder(played_path, recorded_path)
+        try:
+            figures = play(feeder)
+            recorded, _ = soundfile.read(recorded_path, dtype="float64")
+        finally:
+            feeder.close()
+    last = len(clicks) - min(len(clicks), LAST_CLICKS_S * rate)
+    return delay_of(clicks[last:], recorded[last:], rate // 2) / rate, figures
+
+
 def measure_loopback(bundle: Bundle, config: LiveConfig, seconds: float) -> dict[str, Any]:
     """Open the live stream on JACK, play clicks through it from another client, time them back.
 
@@ -72,57 +92,55 @@ def measure_loopback(bundle: Bundle, config: LiveConfig, seconds: float) -> dict
     ones, and its delay equals the converted path's by construction (tests/test_engine.py).
     The measurement keeps out of the way of what it measures: the clicks and the feeder
     process are ready before the stream starts, and dropouts are counted over exactly
-    the playback. The latency is timed over the last clicks, after the headroom (which
-    follows the load) has settled.
+    the playback.
     """
     from ..live.stream import LiveStream
 
     live = LiveStream(bundle, config, Settings(emotion="angry", intensity=1.0, bypass=True,
                                                gate_db=-np.inf))
-    with tempfile.TemporaryDirectory() as folder:
-        played_path, recorded_path = Path(folder) / "clicks.wav", Path(folder) / "back.wav"
-        clicks = click_train(live.rate, seconds)
-        soundfile.write(played_path, clicks, live.rate, subtype="FLOAT")
-        feeder = Feeder(played_path, recorded_path)
+
+    def play(feeder: Feeder) -> dict[str, Any]:
         try:
             live.start()
             feeder.connect(*live.jack_ports())
-            headroom_start_s = live.headroom_s
+            figures: dict[str, Any] = {"headroom_start_s": live.headroom_s}
             before = live.underruns, live.status.late_blocks
             feeder.start()
             feeder.wait_played()
-            underruns, late_blocks = (live.underruns - before[0],
-                                      live.status.late_blocks - before[1])
-            latency_s, headroom_s = live.latency_s, live.headroom_s
-            report = feeder.finish()
-            recorded, _ = soundfile.read(recorded_path, dtype="float64")
+            figures.update(underruns=live.underruns - before[0],
+                           late_blocks=live.status.late_blocks - before[1],
+                           latency_s=live.latency_s, headroom_s=live.headroom_s,
+                           report=feeder.finish())
+            return figures
         finally:
-            feeder.close()
             live.stop()
-    last = len(clicks) - min(len(clicks), LAST_CLICKS_S * live.rate)
-    delay = delay_of(clicks[last:], recorded[last:], live.rate // 2)
+
+    delay_s, figures = _click_delay_s(live.rate, seconds, play)
     algorithmic = live.engine.algorithmic_latency_s(config.block)
     portaudio_in, portaudio_out = live.server_latency_s
+    report = figures["report"]
     return {
-        "end_to_end_latency_ms": round(1000 * delay / live.rate, 3),
+        "end_to_end_latency_ms": round(1000 * delay_s, 3),
         "algorithmic_latency_ms": round(1000 * algorithmic, 3),
-        "headroom_ms": round(1000 * headroom_s, 3),
-        "headroom_ms_at_start": round(1000 * headroom_start_s, 3),
-        "server_buffering_ms": round(1000 * (delay / live.rate - latency_s), 3),
+        "headroom_ms": round(1000 * figures["headroom_s"], 3),
+        "headroom_ms_at_start": round(1000 * figures["headroom_start_s"], 3),
+        "headroom_fixed": config.fixed_headroom_s is not None,
+        "server_buffering_ms": round(1000 * (delay_s - figures["latency_s"]), 3),
         "portaudio_reported_latency_ms": [round(1000 * portaudio_in, 3),
                                           round(1000 * portaudio_out, 3)],
         "jack_rate": report["rate"],
         "jack_period": report["period"],
         "block": config.block,
         "seconds": seconds,
-        "underruns": underruns,
-        "late_blocks": late_blocks,
+        "underruns": figures["underruns"],
+        "late_blocks": figures["late_blocks"],
         "jack_xruns": report["xruns"],
     }
 
 
 def measure_reference(seconds: float) -> dict[str, Any]:
-    """The same clicks through ``jack_thru``: the end-to-end latency and xruns of the host alone.
+    """The same clicks through ``jack_thru``: the end-to-end latency and xruns of the host alone
+    (a C client in JACK's own cycle has no blocks of its own to be late with: underruns 0).
 
     Raises
     ------
@@ -142,24 +160,17 @@ def measure_reference(seconds: float) -> dict[str, Any]:
             if thru.poll() is not None or time.monotonic() > deadline:
                 raise AudioDeviceError(f"{REFERENCE_CLIENT} did not register its ports")
             time.sleep(0.01)
-        with tempfile.TemporaryDirectory() as folder:
-            played_path, recorded_path = Path(folder) / "clicks.wav", Path(folder) / "back.wav"
-            clicks = click_train(rate, seconds)
-            soundfile.write(played_path, clicks, rate, subtype="FLOAT")
-            feeder = Feeder(played_path, recorded_path, f"{REFERENCE_CLIENT}:input_1",
-                            f"{REFERENCE_CLIENT}:output_1")
-            try:
-                report = feeder.play()
-                recorded, _ = soundfile.read(recorded_path, dtype="float64")
-            finally:
-                feeder.close()
+
+        def play(feeder: Feeder) -> dict[str, Any]:
+            feeder.connect(f"{REFERENCE_CLIENT}:input_1", f"{REFERENCE_CLIENT}:output_1")
+            return feeder.play()
+
+        delay_s, report = _click_delay_s(rate, seconds, play)
     finally:
         thru.terminate()
         thru.wait(timeout=10)
         probe.close()
-    last = len(clicks) - min(len(clicks), LAST_CLICKS_S * rate)
-    delay = delay_of(clicks[last:], recorded[last:], rate // 2)
-    return {"end_to_end_latency_ms": round(1000 * delay / rate, 3), "underruns": 0,
+    return {"end_to_end_latency_ms": round(1000 * delay_s, 3), "underruns": 0,
             "jack_xruns": report["xruns"], "jack_rate": report["rate"],
             "jack_period": report["period"], "seconds": seconds}
 

@@ -59,10 +59,11 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
 
 def milliseconds(text: str) -> float:
     """A positive number of milliseconds, returned in seconds."""
-    value = float(text)
-    if not 0 < value < math.inf:
-        raise argparse.ArgumentTypeError(f"{text} is not a positive number of milliseconds")
-    return value / 1000
+    try:
+        return positive_seconds(text) / 1000
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"{text} is not a positive number of "
+                                         "milliseconds") from None
 
 
 def add_headroom_argument(parser: argparse.ArgumentParser) -> None:

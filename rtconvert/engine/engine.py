@@ -2,7 +2,8 @@
 
 The engine wires the stages, each a small module with its own state, and runs them in
 fixed steps on the model-rate stream (their length and lookahead: :mod:`.profiles`):
-resampling (:mod:`.resample`), analysis (:mod:`.analysis`), conversion (:mod:`.conversion`),
+resampling (:mod:`.resample`), the front end's gain (:mod:`.normalizer`), analysis
+(:mod:`.analysis`), speaker tracking (:mod:`.speaker`), conversion (:mod:`.conversion`),
 prosody (:mod:`.prosody`), synthesis (:mod:`.synthesis`) and mixing (:mod:`.mixer`). It
 applies the controls and times each stage and step (:mod:`.stagetimes`). Output waits in
 a FIFO prefilled with just enough silence that a block can always be returned at once, so
@@ -100,7 +101,7 @@ class Engine:
         config, rate = self.config, self.config.sample_rate
         self._down = StreamResampler(self.device_rate, rate)
         self._up = StreamResampler(rate, self.device_rate)
-        self.normalizer = LevelNormalizer(rate)
+        self.normalizer = LevelNormalizer()
         self.analyzer = StreamingAnalyzer(config, self.frames_per_step, self.lookahead_frames)
         self.conversion.reset()
         self.speaker.reset()

@@ -1,7 +1,8 @@
-"""Log-F0 statistics and the speaker-relative emotional F0 shift (docs/design.md, Prosody).
+"""The prosody stage: the emotion's speaker-relative F0 and energy shift (docs/design.md).
 
-The math is pure functions here; the running, stateful version for the live engine
-wraps them.
+The math is pure functions (log-F0 statistics, the shift, its value along the intensity);
+:class:`ProsodyShifter` applies them to the frames of each step, relative to the
+statistics the speaker stage (:mod:`.speaker`) keeps.
 """
 
 from __future__ import annotations

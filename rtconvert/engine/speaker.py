@@ -89,7 +89,8 @@ class SpeakerTracker:
     c0_prior : float
         Mean voiced energy (c0) of the average training speaker.
     mcep_prior : ndarray, shape (n_mcep,)
-        Mean voiced mel-cepstrum of the training corpus.
+        Mean mel-cepstrum of the training corpus (over its speech frames: close to the
+        voiced ones the tracker averages, and only a start).
     """
 
     def __init__(self, lf0_prior: tuple[float, float], c0_prior: float,
@@ -116,13 +117,14 @@ class SpeakerTracker:
             self.energy.update(features.mcep[voiced, 0])
             self.spectrum.update(features.mcep[voiced])
 
-    def prime(self, f0_hz: FloatArray, c0: FloatArray, mcep_mean: FloatArray) -> None:
-        """Start from a whole recording: its voiced F0 and energy, and its mean mel-cepstrum.
+    def prime(self, f0_hz: FloatArray, c0: FloatArray, mcep_mean: FloatArray | None) -> None:
+        """Start from a whole recording: its voiced F0 and energy, and the mean mel-cepstrum of
+        its voiced frames.
 
         Fewer than two voiced frames leave the statistics as they were.
         """
         voiced = f0_hz > 0
-        if voiced.sum() < 2:
+        if voiced.sum() < 2 or mcep_mean is None:
             return
         lf0 = np.log(f0_hz[voiced])
         self.lf0.prime(float(np.mean(lf0)), float(np.var(lf0)))

@@ -47,22 +47,32 @@ class WavRecorder:
         self._rings = (SampleRing(capacity, dtype=np.float32),
                        SampleRing(capacity, dtype=np.float32))
         self._closing = threading.Event()
-        self._written = 0  # samples of each file on disk (writer)
+        self._written = 0  # samples of each file written in this recording (writer)
+        self._on_disk = 0  # ring position up to which the files hold everything (writer)
         self._progress = threading.Condition()
         self._writer = threading.Thread(target=self._write, daemon=True)
         self._writer.start()
 
     def push(self, block: npt.NDArray, converted: npt.NDArray) -> None:
-        """Hand over an input block and its converted output (audio callback: copies only)."""
-        if self.error is None:
-            self.dropped += self._rings[0].write(block)
-            self._rings[1].write(converted)
+        """Hand over an input block and its converted output (audio callback: copies only).
+
+        Both go in, or neither (the two files stay aligned): a block that finds a ring
+        full is counted in ``dropped``.
+        """
+        if self.error is not None:
+            return
+        free = min(ring.capacity - ring.available for ring in self._rings)
+        if len(block) > free:
+            self.dropped += len(block)
+            return
+        self._rings[0].write(block)
+        self._rings[1].write(converted)
 
     def wait_written(self) -> None:
         """Wait until everything pushed so far is on disk (or writing failed)."""
         target = self._rings[0].written
         with self._progress:
-            self._progress.wait_for(lambda: self._rings[0].read >= target
+            self._progress.wait_for(lambda: self._on_disk >= target
                                     or self.error is not None or not self._writer.is_alive())
 
     def close(self) -> None:
@@ -113,6 +123,7 @@ class WavRecorder:
             except (soundfile.LibsndfileError, OSError) as exc:
                 self._failed(exc, self._written)
             with self._progress:
+                self._on_disk = self._rings[0].read
                 self._progress.notify_all()
 
     def _failed(self, exc: BaseException, written: int) -> None:

@@ -20,9 +20,9 @@ class Replay:
     """Keeps the newest ``REPLAY_S`` of a stream's input and output; plays them back as A/B.
 
     :meth:`record` runs in the audio callback (copies into a preallocated ring);
-    :meth:`start` (any thread) queues converted, a gap, then unconverted audio;
-    :meth:`play` runs in the monitor's callback and returns that A/B while it lasts,
-    else the live block it was given.
+    :meth:`start` (any thread) makes a take of converted, a gap, then unconverted audio;
+    :meth:`play` runs in the monitor's callback and writes that A/B over the live block it
+    is given while the take lasts.
 
     Parameters
     ----------
@@ -34,12 +34,12 @@ class Replay:
         self.rate = rate
         margin = rate // 2  # far more than a callback pushes during a read
         self._history = PairRing(round(REPLAY_S * rate) + margin, np.float32, margin)
-        self._take = SampleRing(0)  # the A/B being played; a new one per start
-        self._left = 0  # samples of A/B still to play
+        self._take: SampleRing | None = None  # the A/B being played; a new one per start
 
     @property
     def playing(self) -> bool:
-        return self._left > 0
+        take = self._take
+        return take is not None and take.available > 0
 
     def record(self, dry: FloatArray, converted: FloatArray) -> None:
         """Audio callback: remember a block of input and what was played for it."""
@@ -49,16 +49,14 @@ class Replay:
         """Queue the newest ``REPLAY_S`` converted, a gap, the same unconverted; returns seconds."""
         dry, wet = self._history.latest(round(REPLAY_S * self.rate))
         take = np.concatenate([wet, np.zeros(round(GAP_S * self.rate)), dry])
-        self._left = 0  # the monitor plays live until the new take is in place
         ring = SampleRing(len(take), dtype=np.float32)
         ring.write(take)
-        self._take = ring
-        self._left = len(take)
+        self._take = ring  # published whole: the monitor reads this one from its next block
         return len(take) / self.rate
 
     def play(self, out: npt.NDArray) -> None:
         """Monitor callback: overwrite ``out`` (the live block) with the next A/B samples while
         playing back; copies only."""
-        if self._left > 0:
-            self._take.read_into(out)
-            self._left -= len(out)
+        take = self._take
+        if take is not None and take.available > 0:
+            take.read_into(out)

@@ -69,8 +69,6 @@ class LiveStream:
         self.status = LiveStatus()
         self._stream: sd.Stream | None = None
         self._monitor: sd.OutputStream | None = None
-        self.replay = Replay(1)  # the rings and the replay are made when the stream starts
-        self._input = self._output = self._monitor_ring = SampleRing(0)
         self._wake = threading.Event()
         self._worker: threading.Thread | None = None
         self._recorder: WavRecorder | None = None
@@ -89,6 +87,7 @@ class LiveStream:
         self.headroom = AdaptiveHeadroom(base, config.block, self.rate, self._max_headroom_s)
         # Output position of the first input sample: the headroom, then the engine's delay.
         self._first_audio_sample = base + round(self.engine.delay_s * self.rate)
+        self.prepare_buffers()
 
     @property
     def latency_s(self) -> float:
@@ -207,7 +206,8 @@ class LiveStream:
             self.status.output_underflows += 1
         dry, wet = indata[:, 0], outdata[:, 0]
         self.headroom.arrived()
-        self._input.write(dry)
+        if self._input.write(dry):  # the worker has not taken anything for RING_S
+            self.status.input_overflows += 1
         self._wake.set()
         missing = self._output.read_into(wet)
         if missing:

@@ -1,12 +1,14 @@
 """File conversion from disk to disk in blocks: memory stays the same however long the file is.
 
-A file is read twice. The first pass streams it through the engine's own analysis to
-learn what a live stream learns over time: the speaker's log-F0 and energy statistics
-(:meth:`.prosody.ProsodyShifter.prime`) and the file's speech level, which places the
+A file is read three times. A quick pass measures its active speech level, which the
+engine's front end brings to one level before the analysis (:mod:`.normalizer`: a take
+converts the same at any gain). The next streams it through the engine's own analysis to
+learn what a live stream learns over time: the speaker's log-F0, energy and spectrum
+(:meth:`.speaker.SpeakerTracker.prime`) and the file's speech level, which places the
 silence gate relative to the recording rather than at a fixed dBFS (a quiet take is
-converted like a normal one). The second pass streams it through the :class:`.Engine`
-and writes the converted blocks to a temporary file that replaces the output only when
-all went well (:mod:`.files`), so the output may be the input itself. The result equals
+converted like a normal one). The last streams it through the :class:`.Engine` and writes
+the converted blocks to a temporary file that replaces the output only when all went
+well (:mod:`.files`), so the output may be the input itself. The result equals
 :func:`convert_signal` of the whole file in memory.
 """
 
@@ -28,7 +30,7 @@ from ..bundle import Bundle
 from ..dsp.analysis import StreamingAnalyzer, analyze_stream
 from ..dsp.features import MIN_DURATION_S
 from ..dsp.levels import SILENCE_DB, gain_to_db
-from ..dsp.normalizer import FRAME_S, active_level_db, frame_powers
+from ..dsp.normalizer import FRAME_S, active_level_db, frame_powers, speech_level_db
 from ..engine.engine import Engine
 from ..errors import ConfigError, OutputError
 from ..files import atomic_output
@@ -262,21 +264,21 @@ def convert_signal(engine: Engine, samples: FloatArray, block_size: int | None =
     """Stream a whole signal in memory through ``engine`` and return it aligned with the input.
 
     ``block_size`` None feeds it in one block; either way the same steps run. With
-    ``prime_statistics`` the speaker's log-F0 statistics are measured over the whole
-    signal first, as a live stream would have learnt them after a few sentences.
+    ``prime_statistics`` the front end's gain and the speaker's statistics are measured
+    over the whole signal first, as :func:`convert_file` does (a live stream learns the
+    statistics over its first sentences).
     :func:`convert_file` gives the same samples from a file in bounded memory.
     """
     if prime_statistics:
         config = engine.config
         at_model_rate = soxr.resample(samples, engine.device_rate, config.sample_rate, "HQ")
-        engine.normalizer.prime(active_level_db(frame_powers(at_model_rate, config.sample_rate)))
+        engine.normalizer.prime(speech_level_db(at_model_rate, config.sample_rate))
         if len(at_model_rate) >= MIN_DURATION_S * config.sample_rate:
             features = analyze_stream(engine.normalizer.process(at_model_rate), config,
                                       engine.frames_per_step, engine.lookahead_frames)
-            voiced = features.f0_hz > 0
+            voiced = features.voiced
             engine.speaker.prime(features.f0_hz, features.mcep[:, 0],
-                                 features.mcep[voiced].mean(0) if voiced.any() else
-                                 features.mcep.mean(0))
+                                 features.mcep[voiced].mean(0) if voiced.any() else None)
     delay = round(engine.delay_s * engine.device_rate)
     padded = np.concatenate([samples, np.zeros(delay)])
     size = len(padded) if block_size is None else block_size
