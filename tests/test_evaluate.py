@@ -324,3 +324,13 @@ def test_shipped_bundle_is_valid_and_small(profile):
     assert "CC BY-NC-SA 4.0" in bundle.licence
     assert set(bundle.metadata["training"]["valid_speakers"]).isdisjoint(
         bundle.metadata["training"]["speakers"])
+
+
+def test_confusions_count_what_each_target_was_heard_as():
+    from training.eval_report import confusions
+
+    rows = [Scored("sad", 0.4, False, [], None, 0.1, "fearful"),
+            Scored("sad", 0.6, True, [], None, 0.1, "sad"),
+            Scored("sad", 0.3, False, [], None, 0.1, "fearful"),
+            Scored("angry", 0.9, True, [], None, 0.1, "angry")]
+    assert confusions(rows) == {"sad": {"fearful": 2, "sad": 1}, "angry": {"angry": 1}}

@@ -82,12 +82,23 @@ def json_safe(value: Any) -> Any:
     return value
 
 
+def confusions(rows: list[Scored]) -> dict[str, dict[str, int]]:
+    """Target -> the judge's verdicts on its outputs, counted (what a miss is heard as)."""
+    table: dict[str, dict[str, int]] = {}
+    for row in rows:
+        heard = table.setdefault(row.target, {})
+        heard[row.verdict] = heard.get(row.verdict, 0) + 1
+    return table
+
+
 def summarise(systems: dict[str, list[Scored]], curve: dict[float, list[Scored]],
               emotions: list[str]) -> dict[str, Any]:
     """Every number of a set's report, JSON-ready."""
     return json_safe({
         "systems": {name: by_emotion(rows, emotions) for name, rows in systems.items()},
         "intensity_curve": {f"{a:g}": by_emotion(rows, emotions) for a, rows in curve.items()},
+        "confusions": {name: confusions(systems[name]) for name in ("converter", "real")
+                       if name in systems},
     })
 
 
@@ -225,6 +236,15 @@ def level_lines(level: dict[str, Any]) -> list[str]:
             f"{100 * level['recognised']['quiet']:.0f} %)."]
 
 
+def confusion_lines(heard: dict[str, dict[str, int]], emotions: list[str]) -> list[str]:
+    """One line per target: its outputs' verdicts, most frequent first."""
+    lines = []
+    for target in emotions:
+        verdicts = sorted(heard.get(target, {}).items(), key=lambda kv: -kv[1])
+        lines.append(f"- {target}: " + ", ".join(f"{v} {n}" for v, n in verdicts))
+    return lines
+
+
 def set_section(name: str, summary: dict[str, Any]) -> list[str]:
     """A set's tables: systems, recognition per emotion, the intensity curve."""
     setup = summary["setup"]
@@ -239,6 +259,10 @@ def set_section(name: str, summary: dict[str, Any]) -> list[str]:
                f"{len(setup['classes'])} classes."), "", *main_table(summary), "",
               "Recognised as the target, per emotion (%):", "",
               *emotion_table(summary, emotions), ""]
+    heard = summary.get("confusions", {}).get("converter")
+    if heard:
+        lines += ["What the converter's misses were heard as (the judge's verdicts per target):",
+                  "", *confusion_lines(heard, emotions), ""]
     if summary.get("intensity_curve"):
         lines += ["The judge's mean probability of the target along the intensity:", "",
                   *curve_table(summary, emotions), ""]
