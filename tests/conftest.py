@@ -50,7 +50,8 @@ def ravdess_features(feature_config):
     from training.extract import FeatureSpec, extract
     from training.index import scan
 
-    utterances, _ = scan(SHARED_DATA)
+    # EmoDB lies beside RAVDESS for evaluation only: like training, keep RAVDESS.
+    utterances = [u for u in scan(SHARED_DATA)[0] if u.corpus == "RAVDESS"]
     spec = FeatureSpec(feature_config)
     report = extract(utterances, SHARED_DATA, TEST_CACHE, spec, progress=False)
     assert not report.failures
