@@ -21,7 +21,7 @@ import numpy as np
 from .config import FeatureConfig
 from .errors import BundleError, ConfigError
 from .files import write_bytes
-from .modelio import Layout, Normalization
+from .modelio import EmotionShift, Layout, Normalization
 from .settings import NEUTRAL  # a model cannot list it among its emotions
 
 if TYPE_CHECKING:
@@ -42,15 +42,6 @@ SHIPPED_BUNDLES = {"balanced": "default", "low": "low"}
 
 
 @dataclass(frozen=True)
-class ProsodyShift:
-    """An emotion's speaker-relative shift at one corpus intensity."""
-
-    delta_lf0: float  # mean log-F0 shift, natural log units
-    sigma_ratio: float  # log-F0 standard deviation ratio
-    delta_c0_db: float  # energy shift of voiced frames in dB
-
-
-@dataclass(frozen=True)
 class Bundle:
     """A loaded, validated model bundle."""
 
@@ -59,7 +50,7 @@ class Bundle:
     features: FeatureConfig
     emotions: tuple[str, ...]  # order of the generator's condition vector
     normalization: Normalization
-    prosody: dict[str, dict[str, ProsodyShift]]  # emotion -> corpus intensity -> shift
+    prosody: dict[str, dict[str, EmotionShift]]  # emotion -> corpus intensity -> shift
     intensity_scale: dict[str, float]  # corpus intensity -> the generator's intensity
     lf0_prior: tuple[float, float]  # neutral log-F0 mean and std of an average speaker
     c0_prior: float  # mean voiced energy (c0) of an average speaker
@@ -192,13 +183,13 @@ def _emotions(read: _Reader) -> tuple[str, ...]:
 
 
 def _prosody(read: _Reader, emotions: tuple[str, ...], intensities: list[str]
-             ) -> dict[str, dict[str, ProsodyShift]]:
+             ) -> dict[str, dict[str, EmotionShift]]:
     prosody = {}
     for emotion in emotions:
         if emotion not in read.get("prosody", dict):
             raise read.fail(f"prosody.{emotion}", "is missing: the emotion has no prosody "
                             "statistics (re-export with statistics that cover it)")
-        prosody[emotion] = {i: ProsodyShift(
+        prosody[emotion] = {i: EmotionShift.measured(
             read.number(f"prosody.{emotion}.{i}.delta_lf0", -2.0, 2.0),
             read.number(f"prosody.{emotion}.{i}.sigma_ratio", 0.0, 10.0, low_open=True),
             read.number(f"prosody.{emotion}.{i}.delta_c0_db", -60.0, 60.0))

@@ -23,6 +23,7 @@ they were instead of being raised with a shout.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +45,35 @@ def speech_weight(c0: FloatArray, c0_mean: float) -> FloatArray:
     """How much of a frame is speech (0..1) from its energy c0 and the speaker's mean voiced c0."""
     above_db = (np.asarray(c0) - c0_mean) * DB_PER_LOG_POWER + SILENCE_BELOW_DB
     return np.clip(above_db / SPEECH_RAMP_DB, 0.0, 1.0)
+
+
+@dataclass(frozen=True)
+class EmotionShift:
+    """How far an emotion moves prosody, relative to the speaker: the one shape of a shift.
+
+    The bundle holds one per emotion and corpus intensity; the prosody stage interpolates
+    them along the intensity and sums them over a mixture; training conditions on them.
+    The spread is kept as a log ratio so that sums and interpolation stay exact.
+    """
+
+    delta_lf0: float = 0.0  # mean log-F0 shift, natural log units
+    log_sigma_ratio: float = 0.0  # natural log of the log-F0 standard deviation ratio
+    delta_c0_db: float = 0.0  # energy shift of voiced frames in dB
+
+    @classmethod
+    def measured(cls, delta_lf0: float, sigma_ratio: float, delta_c0_db: float) -> EmotionShift:
+        """The shift from the statistics' form (a plain sigma ratio, > 0)."""
+        return cls(delta_lf0, math.log(sigma_ratio), delta_c0_db)
+
+    @property
+    def sigma_ratio(self) -> float:
+        """The log-F0 standard deviation ratio, target over source."""
+        return math.exp(self.log_sigma_ratio)
+
+    def __add__(self, other: EmotionShift) -> EmotionShift:
+        return EmotionShift(self.delta_lf0 + other.delta_lf0,
+                            self.log_sigma_ratio + other.log_sigma_ratio,
+                            self.delta_c0_db + other.delta_c0_db)
 
 
 @dataclass(frozen=True)

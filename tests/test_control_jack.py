@@ -21,7 +21,7 @@ from rtconvert.bench.loopback import Feeder
 from rtconvert.bundle import load_bundle
 from rtconvert.control.client import send_command
 from rtconvert.dsp.features import analyze
-from rtconvert.engine.prosody import CENTS_PER_LOG, EmotionShift, shift_at
+from rtconvert.engine.prosody import CENTS_PER_LOG, ProsodyShifter, shift_at
 from rtconvert.errors import ControlError
 
 pytestmark = needs_jackd
@@ -97,8 +97,7 @@ class MidiSender:
 
 
 def expected_cents(bundle, emotion: str, intensity: float) -> float:
-    anchors = sorted((bundle.intensity_scale[name], EmotionShift(s.delta_lf0))
-                     for name, s in bundle.prosody[emotion].items())
+    anchors = ProsodyShifter.from_bundle(bundle).anchors[emotion]
     return shift_at(anchors, intensity).delta_lf0 * CENTS_PER_LOG
 
 

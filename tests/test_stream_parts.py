@@ -15,19 +15,20 @@ from rtconvert.bundle import load_bundle
 from rtconvert.dsp.features import WorldFeatures
 from rtconvert.engine.conversion import ENERGY_SMOOTHING_MS, ConversionStage
 from rtconvert.engine.generator import IdentityConverter
-from rtconvert.engine.prosody import (
-    MAX_ENERGY_SHIFT_DB,
-    EmotionShift,
-    ProsodyShifter,
-    shift_at,
-)
+from rtconvert.engine.prosody import MAX_ENERGY_SHIFT_DB, ProsodyShifter, shift_at
 from rtconvert.engine.samplequeue import SampleQueue
 from rtconvert.engine.speaker import SpeakerTracker
 from rtconvert.errors import ConfigError
 from rtconvert.live.headroom import AdaptiveHeadroom, headroom_samples
 from rtconvert.live.rtthreads import realtime_priority, run_just_below
 from rtconvert.live.stream import LiveConfig, LiveStream
-from rtconvert.modelio import DB_PER_LOG_POWER, SILENCE_BELOW_DB, FrameChanges, SpeakerLevels
+from rtconvert.modelio import (
+    DB_PER_LOG_POWER,
+    SILENCE_BELOW_DB,
+    EmotionShift,
+    FrameChanges,
+    SpeakerLevels,
+)
 from rtconvert.presets import PresetStore
 from rtconvert.settings import Settings
 

@@ -17,7 +17,14 @@ from pathlib import Path
 import numpy as np
 
 from rtconvert.errors import ConfigError
-from rtconvert.modelio import Layout, Normalization, SpeakerLevels, model_inputs
+from rtconvert.modelio import (
+    DB_PER_LOG_POWER,
+    EmotionShift,
+    Layout,
+    Normalization,
+    SpeakerLevels,
+    model_inputs,
+)
 from rtconvert.settings import NEUTRAL, choices
 
 from .corpus import INTENSITY_NAMES, Utterance
@@ -236,15 +243,14 @@ class ConditionMap:
     intensity_scale : dict
         Corpus intensity name -> the generator's intensity (e.g. normal 0.5, strong 1.0).
     shifts : dict
-        (emotion, intensity name) -> (delta log-F0, sigma ratio, delta c0 in log power):
-        the corpus averages the runtime applies.
+        (emotion, intensity name) -> the corpus average shift the runtime applies there.
     neutral_levels : dict
         Group -> its neutral SpeakerLevels (to express the log-F0 shift in the group's z-units).
     c0_scale : float
     """
 
     def __init__(self, emotions: tuple[str, ...], intensity_scale: dict[str, float],
-                 shifts: dict[tuple[str, str], tuple[float, float, float]],
+                 shifts: dict[tuple[str, str], EmotionShift],
                  neutral_levels: dict[str, SpeakerLevels], c0_scale: float) -> None:
         self.emotions, self.intensity_scale = emotions, intensity_scale
         self.classes = choices(emotions)
@@ -259,6 +265,7 @@ class ConditionMap:
 
     def shift(self, group: str, emotion: str, intensity: str) -> np.ndarray:
         """(log-F0 shift in the group's neutral z-units, spread ratio, energy shift / c0_scale)."""
-        delta_lf0, ratio, delta_c0 = self.shifts.get((emotion, intensity), (0.0, 1.0, 0.0))
-        std = self.neutral_levels[group].lf0_std
-        return np.array([delta_lf0 / std, ratio, delta_c0 / self.c0_scale], dtype=np.float32)
+        shift = self.shifts.get((emotion, intensity), EmotionShift())
+        delta_c0 = shift.delta_c0_db / DB_PER_LOG_POWER
+        return np.array([shift.delta_lf0 / self.neutral_levels[group].lf0_std, shift.sigma_ratio,
+                         delta_c0 / self.c0_scale], dtype=np.float32)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,10 +10,10 @@ from typing import Any
 import numpy as np
 
 from rtconvert.config import FeatureConfig
-from rtconvert.engine.prosody import EmotionShift, shift_at
+from rtconvert.engine.prosody import shift_at
 from rtconvert.errors import ConfigError
 from rtconvert.files import write_text
-from rtconvert.modelio import DB_PER_LOG_POWER, Layout, Normalization
+from rtconvert.modelio import EmotionShift, Layout, Normalization
 from rtconvert.profiles import PROFILES, LatencyProfile
 from rtconvert.settings import NEUTRAL, choices
 
@@ -111,19 +110,17 @@ def _names(names: set[str], most: int = 8) -> str:
 
 
 def _runtime_shifts(stats: dict[str, Any], emotions: list[str], scale: dict[str, float]
-                    ) -> dict[tuple[str, str], tuple[float, float, float]]:
-    """(emotion, intensity) -> the shifts the runtime applies there (rtconvert.engine.prosody)."""
+                    ) -> dict[tuple[str, str], EmotionShift]:
+    """(emotion, intensity) -> the shift the runtime applies there (rtconvert.engine.prosody)."""
     shifts = {}
     for emotion in emotions:
         measured = stats["prosody"].get(emotion, {})
-        anchors = sorted((scale[name], EmotionShift(s["delta_lf0"], math.log(s["sigma_ratio"]),
-                                                    s["delta_c0_db"]))
+        anchors = sorted((scale[name], EmotionShift.measured(s["delta_lf0"], s["sigma_ratio"],
+                                                             s["delta_c0_db"]))
                          for name, s in measured.items() if name in scale)
         for name in measured:
             if name in scale:
-                shift = shift_at(anchors, scale[name])
-                shifts[(emotion, name)] = (shift.delta_lf0, math.exp(shift.log_sigma_ratio),
-                                           shift.delta_c0_db / DB_PER_LOG_POWER)
+                shifts[(emotion, name)] = shift_at(anchors, scale[name])
     return shifts
 
 

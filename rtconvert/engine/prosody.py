@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from ..modelio import DB_PER_LOG_POWER, SpeakerLevels
+from ..bundle import Bundle
+from ..modelio import DB_PER_LOG_POWER, EmotionShift, SpeakerLevels
 
 if TYPE_CHECKING:
-    from ..bundle import Bundle
     from .conversion import ConvertedFrames
 
 FloatArray = npt.NDArray[np.float64]
@@ -73,20 +73,6 @@ def shift_log_f0(lf0: FloatArray, voiced: npt.NDArray[np.bool_], source: LogF0St
     """
     shifted = source.mean + delta_mean + (lf0 - source.mean) * sigma_ratio
     return np.where(voiced, shifted, lf0)
-
-
-@dataclass(frozen=True)
-class EmotionShift:
-    """How far one emotion moves prosody at one intensity (see :func:`shift_at`)."""
-
-    delta_lf0: float = 0.0  # log-F0 mean shift, natural log units
-    log_sigma_ratio: float = 0.0  # natural log of the log-F0 std ratio
-    delta_c0_db: float = 0.0  # energy shift in dB
-
-    def __add__(self, other: EmotionShift) -> EmotionShift:
-        return EmotionShift(self.delta_lf0 + other.delta_lf0,
-                            self.log_sigma_ratio + other.log_sigma_ratio,
-                            self.delta_c0_db + other.delta_c0_db)
 
 
 #: Largest energy change applied, in dB: the corpus's shouting (+27 dB) would clip a mic chain.
@@ -147,9 +133,8 @@ class ProsodyShifter:
     @classmethod
     def from_bundle(cls, bundle: Bundle) -> ProsodyShifter:
         """The shifter for a bundle's emotions, statistics and intensity scale."""
-        anchors = {e: sorted((bundle.intensity_scale[name],
-                              EmotionShift(s.delta_lf0, math.log(s.sigma_ratio), s.delta_c0_db))
-                             for name, s in bundle.prosody[e].items())
+        anchors = {e: sorted((bundle.intensity_scale[name], shift)
+                             for name, shift in bundle.prosody[e].items())
                    for e in bundle.emotions}
         return cls(bundle.emotions, anchors)
 
@@ -185,9 +170,9 @@ class ProsodyShifter:
             shift = self._mixture_shift(row)
             if shift == EmotionShift():
                 continue
-            sigma_ratio = math.exp(shift.log_sigma_ratio)
-            shifted = shift_log_f0(lf0[rows], voiced[rows], stats, shift.delta_lf0, sigma_ratio)
-            lf0[rows] = shifted + stats.std * sigma_ratio * frames.lf0_residual[rows]
+            shifted = shift_log_f0(lf0[rows], voiced[rows], stats, shift.delta_lf0,
+                                   shift.sigma_ratio)
+            lf0[rows] = shifted + stats.std * shift.sigma_ratio * frames.lf0_residual[rows]
             mcep[rows, 0] += speech[rows] * shift.delta_c0_db / DB_PER_LOG_POWER
         low, high = F0_LIMITS_HZ
         return np.where(voiced, np.minimum(np.maximum(np.exp(lf0), low), high), 0.0), mcep
