@@ -12,10 +12,7 @@ from rtconvert.bundle import default_bundle_path, load_bundle
 from rtconvert.dsp.features import WorldFeatures
 from rtconvert.dsp.normalizer import speech_level_db
 from training.corpus import EMOTIONS, Utterance, label_file
-from training.eval_jobs import Record
-from training.eval_report import Scored, level_summary
-from training.eval_sets import EvaluationError, emodb_plan, ravdess_plan
-from training.evaluate import (
+from training.evaluation.evaluate import (
     SYSTEMS,
     Member,
     judge_members,
@@ -23,9 +20,8 @@ from training.evaluate import (
     system_members,
     yardstick,
 )
-from training.index import scan
-from training.judge import zscore_by_group
-from training.measures import (
+from training.evaluation.judge import zscore_by_group
+from training.evaluation.measures import (
     DNSMOS_LEVEL_DB,
     DNSMOS_RATE,
     DNSMOS_WINDOW_S,
@@ -36,6 +32,10 @@ from training.measures import (
     lf0_rmse_cents,
     mel_cepstral_distortion,
 )
+from training.evaluation.renders import Record
+from training.evaluation.report import Scored, level_summary
+from training.evaluation.sets import EvaluationError, emodb_plan, ravdess_plan
+from training.index import scan
 
 
 def contour(n: int = 200, seed: int = 0) -> np.ndarray:
@@ -248,9 +248,9 @@ def test_missing_root_and_bundle_are_one_line_errors(tmp_path, capsys):
 @pytest.fixture(scope="module")
 def small_judge(tmp_path_factory):
     """A judge fitted on two training speakers' real takes of one sentence (eGeMAPS only)."""
+    from training.evaluation.judge import JudgeConfig
+    from training.evaluation.judge_data import collect_material, fit_on_material
     from training.index import scan
-    from training.judge import JudgeConfig
-    from training.judge_data import collect_material, fit_on_material
 
     if not RAVDESS_ROOT.is_dir():
         pytest.skip(f"RAVDESS corpus not found at {RAVDESS_ROOT}")
@@ -261,7 +261,7 @@ def small_judge(tmp_path_factory):
                                 ("egemaps",), ("real",), progress=False)
     judge = fit_on_material(material, JudgeConfig(feature_sets=(("egemaps",),), c_values=(0.1,),
                                                   n_folds=2))
-    from training.judge import save_judge
+    from training.evaluation.judge import save_judge
 
     path = tmp_path_factory.mktemp("judge") / "judge.joblib"
     save_judge(judge, path)
@@ -327,7 +327,7 @@ def test_shipped_bundle_is_valid_and_small(profile):
 
 
 def test_confusions_count_what_each_target_was_heard_as():
-    from training.eval_report import confusions
+    from training.evaluation.report import confusions
 
     rows = [Scored("sad", 0.4, False, [], None, 0.1, "fearful"),
             Scored("sad", 0.6, True, [], None, 0.1, "sad"),

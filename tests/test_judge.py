@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from training.conversions import probe_signal
-from training.judge import (
+from training.evaluation.conversions import probe_signal
+from training.evaluation.judge import (
     CLASSES,
     FunctionalsCache,
     JudgeConfig,

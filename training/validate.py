@@ -15,8 +15,8 @@ from rtconvert.files import atomic_output
 from rtconvert.modelio import speech_weight
 from rtconvert.offline.audiofile import write_audio
 
+from .evaluation.measures import lf0_correlation, mel_cepstral_distortion
 from .losses import converted_inputs
-from .measures import lf0_correlation, mel_cepstral_distortion
 
 
 def _speech(inputs: np.ndarray, data) -> np.ndarray:

@@ -5,7 +5,7 @@ Usage::
     rtconvert-evaluate --bundle rtconvert/models/default --root ../shared/data \\
         -o eval.md --json eval.json [--heldout-bundle runs/bundles/heldout]
 
-Every set of :mod:`training.eval_sets` (``--sets``; default all four: RAVDESS validation
+Every set of :mod:`training.evaluation.sets` (``--sets``; default all four: RAVDESS validation
 speakers, EmoDB, the validation speakers in a room, and at a low mic gain) converts each
 neutral take of its speakers to each emotion by five systems, all at the corpus rate
 through :class:`rtconvert.engine.engine.Engine` with the silence gate off:
@@ -19,8 +19,8 @@ through :class:`rtconvert.engine.engine.Engine` with the silence gate off:
 
 Each output is compared with the same speaker's real emotional takes of the same sentence
 (the ceiling with the take it was made from): recognition by the emotion judge
-(:mod:`training.judge`) and its probability of the target, MCD and log-F0 RMSE and
-Pearson r on DTW-aligned frames (:mod:`training.measures`), and DNSMOS P.835/P.808.
+(:mod:`training.evaluation.judge`) and its probability of the target, MCD and log-F0 RMSE and
+Pearson r on DTW-aligned frames (:mod:`training.evaluation.measures`), and DNSMOS P.835/P.808.
 The judge z-scores each output within its set, by the set's yardstick: on RAVDESS the
 outputs themselves (one speaker's neutral member plus the outputs of every source take;
 the neutral member is the resynthesis for ``converter`` and ``f0_only``, and the unchanged
@@ -49,10 +49,14 @@ from rtconvert.cli.entry import ArgumentParser, existing_folder, run_command
 from rtconvert.errors import RtconvertError
 from rtconvert.files import check_output, write_text
 
-from .corpus import Utterance
-from .eval_jobs import Record, RenderJob, run_job
-from .eval_report import Scored, json_safe, level_summary, markdown, summarise
-from .eval_sets import (
+from ..corpus import Utterance
+from ..index import scan
+from ..jobs import map_jobs
+from .judge import CLASSES, Judge, Reference, load_judge
+from .judge_data import load_or_fit_judge
+from .renders import Record, RenderJob, run_job
+from .report import Scored, json_safe, level_summary, markdown, summarise
+from .sets import (
     CLEAN,
     SET_NAMES,
     EvaluationError,
@@ -62,10 +66,6 @@ from .eval_sets import (
     ravdess_plan,
     room_plan,
 )
-from .index import scan
-from .jobs import map_jobs
-from .judge import CLASSES, Judge, Reference, load_judge
-from .judge_data import load_or_fit_judge
 
 #: Intensities of the judge's curve; 1 is the ``converter`` system.
 INTENSITY_CURVE = (0.0, 0.25, 0.5, 0.75, 1.0)

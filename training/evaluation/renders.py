@@ -1,6 +1,6 @@
 """The evaluation's unit of work: render one take by one recipe, then measure the audio.
 
-A job names a take, the condition it is heard in (:mod:`training.eval_sets`), a recipe
+A job names a take, the condition it is heard in (:mod:`training.evaluation.sets`), a recipe
 (the take itself, the engine's resynthesis, a conversion, an F0-only conversion) and what
 to measure; its :class:`Record` holds the judge's functionals, DNSMOS, the distances to
 reference takes and the median log-F0, never the audio, so that jobs can run in worker
@@ -22,11 +22,11 @@ from rtconvert.config import FeatureConfig
 from rtconvert.dsp.features import WorldFeatures, analyze
 from rtconvert.offline.audiofile import load_audio
 
+from ..index import corpus_folders, resolve
 from .conversions import cached_bundle, convert, resynthesize
-from .eval_sets import CLEAN, Condition
-from .index import corpus_folders, resolve
 from .judge import FunctionalsCache
 from .measures import Distances, compare, dnsmos
+from .sets import CLEAN, Condition
 
 FloatArray = npt.NDArray[np.float64]
 

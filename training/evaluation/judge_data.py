@@ -19,15 +19,15 @@ import numpy.typing as npt
 from rtconvert.bundle import Bundle
 from rtconvert.offline.audiofile import load_audio
 
+from ..corpus import Utterance
+from ..index import corpus_folders, resolve
+from ..jobs import map_jobs
 from .conversions import (
     cached_bundle,
     offline_copy_synthesis,
     resynthesize,
     vocoder_fingerprint,
 )
-from .corpus import Utterance
-from .index import corpus_folders, resolve
-from .jobs import map_jobs
 from .judge import (
     FunctionalsCache,
     Judge,

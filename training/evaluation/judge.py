@@ -16,7 +16,7 @@ import numpy.typing as npt
 
 from rtconvert.errors import ConfigError
 
-from .corpus import EMOTIONS
+from ..corpus import EMOTIONS
 
 FloatArray = npt.NDArray[np.float64]
 

@@ -18,8 +18,8 @@ from rtconvert.dsp.levels import SILENCE_DB, db_to_gain
 from rtconvert.dsp.normalizer import speech_level_db
 from rtconvert.engine.prosody import CENTS_PER_LOG
 
-from .dataset import dtw_path
-from .stats import speech_mask
+from ..dataset import dtw_path
+from ..stats import speech_mask
 
 FloatArray = npt.NDArray[np.float64]
 

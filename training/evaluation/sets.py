@@ -25,8 +25,8 @@ from rtconvert.dsp.levels import db_to_gain
 from rtconvert.errors import RtconvertError
 from rtconvert.settings import choices
 
-from .corpus import Utterance, label_file
-from .room import Room, draw_room, record, seed_of
+from ..corpus import Utterance, label_file
+from ..room import Room, draw_room, record, seed_of
 
 FloatArray = npt.NDArray[np.float64]
 
