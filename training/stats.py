@@ -33,6 +33,7 @@ from rtconvert.engine.prosody import (
 )
 from rtconvert.errors import ConfigError
 from rtconvert.files import check_output, write_text
+from rtconvert.settings import NEUTRAL
 
 from .corpus import INTENSITY_NAMES, Utterance
 from .extract import feature_path, load_features
@@ -86,7 +87,7 @@ def compute_statistics(directory: str | Path, utterances: list[Utterance]) -> di
     c0_spread = np.concatenate([np.concatenate(v) - np.mean(np.concatenate(v))
                                 for v in c0.values() if sum(map(len, v))])
     neutral_c0 = [np.mean(np.concatenate(v)) for k, v in c0.items()
-                  if k[1] == "neutral" and sum(map(len, v))]
+                  if k[1] == NEUTRAL and sum(map(len, v))]
     return {
         "format": STATS_FORMAT,
         "feature_config": config.to_dict(),
@@ -112,7 +113,7 @@ def _neutral_prior(lf0, genders) -> dict[str, dict[str, float]]:
     """Average neutral log-F0 mean/std per gender: where the live running estimate starts."""
     groups: dict[str, list] = defaultdict(list)
     for (speaker, emotion, _), chunks in lf0.items():
-        if emotion == "neutral":
+        if emotion == NEUTRAL:
             stats = _pooled(chunks)
             if not math.isnan(stats.mean):
                 groups[genders[speaker] or "unknown"].append(stats)
@@ -125,12 +126,12 @@ def _neutral_prior(lf0, genders) -> dict[str, dict[str, float]]:
 
 def _prosody_shifts(lf0, c0, n_utts) -> dict[str, dict[str, dict[str, Any]]]:
     speakers = sorted({key[0] for key in lf0})
-    domains = sorted({key[1:] for key in lf0 if key[1] != "neutral"})
+    domains = sorted({key[1:] for key in lf0 if key[1] != NEUTRAL})
     result: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
     for emotion, intensity in domains:
         per_speaker = {}
         for speaker in speakers:
-            target, neutral = (speaker, emotion, intensity), (speaker, "neutral", "normal")
+            target, neutral = (speaker, emotion, intensity), (speaker, NEUTRAL, "normal")
             if target not in lf0 or neutral not in lf0:
                 continue
             t, n = _pooled(lf0[target]), _pooled(lf0[neutral])

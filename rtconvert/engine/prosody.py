@@ -89,8 +89,8 @@ def shift_at(anchors: Sequence[tuple[float, EmotionShift]], intensity: float) ->
         at 1.0), by increasing intensity; beyond the last, the last holds.
     intensity : float
 
-    Interpolating log sigma ratios makes ``sigma_t = sigma_s * rho ** intensity`` of
-    DESIGN.md exact at the measured points.
+    Interpolating log sigma ratios makes ``sigma_t = sigma_live * rho_e(intensity)`` (the
+    prosody section of docs/design.md) exact at the measured points.
     """
     points = [(0.0, EmotionShift()), *anchors]
     mixed = points[-1][1]

@@ -23,7 +23,7 @@ import numpy.typing as npt
 from rtconvert.bundle import Bundle
 from rtconvert.dsp.levels import db_to_gain
 from rtconvert.errors import RtconvertError
-from rtconvert.settings import choices
+from rtconvert.settings import NEUTRAL, choices
 
 from ..corpus import Utterance, label_file
 from ..room import Room, draw_room, record, seed_of
@@ -151,13 +151,13 @@ def ravdess_plan(bundle: Bundle, utterances: list[Utterance],
                               "pass --speakers")
     emotions = _emotions(bundle, emotions)
     mine = [u for u in utterances if u.speaker in speakers]
-    missing = sorted(set(speakers) - {u.speaker for u in mine if u.emotion == "neutral"})
+    missing = sorted(set(speakers) - {u.speaker for u in mine if u.emotion == NEUTRAL})
     if missing:
         raise EvaluationError(f"no neutral takes of {', '.join(missing)} under the dataset root")
     chosen, held_out = _select_sentences(bundle, sorted({u.sentence for u in mine}), sentences)
     real = [u for u in mine if u.sentence in chosen]
     return Plan("valid", speakers, emotions, chosen, held_out,
-                sources=[u for u in real if u.emotion == "neutral"],
+                sources=[u for u in real if u.emotion == NEUTRAL],
                 targets=[u for u in real if u.emotion in emotions and u.intensity == STRONG],
                 real=real)
 
@@ -183,14 +183,14 @@ def emodb_plan(bundle: Bundle, utterances: list[Utterance],
     chosen = [e for e in _emotions(bundle, emotions) if e in available]
     if not chosen:
         raise EvaluationError(f"EmoDB has none of the emotions {list(emotions or bundle.emotions)}")
-    speakers = sorted({u.speaker for u in takes if u.emotion == "neutral"
+    speakers = sorted({u.speaker for u in takes if u.emotion == NEUTRAL
                        and (not speakers or u.speaker in speakers)})
     if not speakers:
         raise EvaluationError("no EmoDB speaker with neutral takes among the requested")
     real = [u for u in takes if u.speaker in speakers and u.emotion in choices(tuple(chosen))]
     return Plan("emodb", speakers, chosen, sorted({u.sentence for u in real}), True,
-                sources=[u for u in real if u.emotion == "neutral"],
-                targets=[u for u in real if u.emotion != "neutral"], real=real,
+                sources=[u for u in real if u.emotion == NEUTRAL],
+                targets=[u for u in real if u.emotion != NEUTRAL], real=real,
                 yardstick="real", classes=choices(tuple(chosen)), curve=False)
 
 
