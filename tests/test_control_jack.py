@@ -23,6 +23,7 @@ from rtconvert.control.client import send_command
 from rtconvert.dsp.features import analyze
 from rtconvert.engine.prosody import CENTS_PER_LOG, ProsodyShifter, shift_at
 from rtconvert.errors import ControlError
+from rtconvert.live.jack import open_client
 
 pytestmark = needs_jackd
 
@@ -74,9 +75,7 @@ class MidiSender:
     """A second JACK client with a MIDI output port, connected to ``destination``."""
 
     def __init__(self, destination: str) -> None:
-        import jack
-
-        self.client = jack.Client("rtconvert-test-midi-sender", no_start_server=True)
+        self.client = open_client("rtconvert-test-midi-sender")
         self.port = self.client.midi_outports.register("out")
         self.pending: list[bytes] = []
         self.client.set_process_callback(self._process)
