@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import pickle
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -164,7 +165,10 @@ def load_or_fit_judge(utterances: list[Utterance], root: Path, bundle: Bundle, c
     key = judge_key(sorted({u.speaker for u in utterances}), config, materials, bundle)
     path = cache_dir / "judge" / f"{key}.joblib"
     if path.is_file():
-        return load_judge(path)
+        try:
+            return load_judge(path)
+        except (ImportError, AttributeError, EOFError, pickle.UnpicklingError):
+            pass  # pickled by another version of the code (a class moved): fit it again
     feature_sets = tuple(sorted({s for combo in config.feature_sets for s in combo}))
     material = collect_material(utterances, root, bundle, cache_dir / "functionals",
                                 feature_sets, materials, workers, progress)
