@@ -24,10 +24,19 @@ def test_convert_writes_the_input_rate_and_says_it_downmixed(speech_file, tmp_pa
     assert np.abs(converted).max() > 0.01
 
 
+def test_convert_takes_a_mixture(speech_file, tmp_path, capsys):
+    out = tmp_path / "mix.wav"
+    assert main(["convert", str(speech_file), str(out), "--emotion", "happy=0.5,surprised=0.5",
+                 "--intensity", "1"]) == 0
+    assert capsys.readouterr().out.startswith(f"wrote {out}: happy=0.5,surprised=0.5 at")
+    assert np.abs(soundfile.read(out)[0]).max() > 0.01
+
+
 @pytest.mark.parametrize("args, message", [
     (["missing.wav", "out.wav", "--emotion", "happy"], "no such file"),
     (["corrupt.wav", "out.wav", "--emotion", "happy"], "cannot decode audio"),
     (["SPEECH", "out.wav", "--emotion", "bored"], "unknown emotion 'bored'"),
+    (["SPEECH", "out.wav", "--emotion", "happy=0.5,sad=x"], "sad: weight 'x' is not a number"),
     (["SPEECH", "out.wav", "--emotion", "sad", "--intensity", "2"],
      "intensity 2.0 is out of range"),
     (["SPEECH", "out.wav", "--emotion", "sad", "--model", "nowhere"], "no such folder"),

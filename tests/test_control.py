@@ -55,6 +55,8 @@ BAD_VALUES = [("emotion", "no-such-emotion", "unknown emotion"), ("emotion", 3, 
               ("intensity", True, "expected a number"), ("intensity", None, "missing"),
               ("bypass", "maybe", "on, off or toggle"), ("gate", 3.0, "at most 0"),
               ("output_gain", -99, "out of range"), ("preset", "nope", "no preset 'nope'"),
+              ("mix", "happy=0.5,bored=0.5", "unknown emotion 'bored'"),
+              ("mix", {"happy": "lots"}, "is not a number"), ("mix", None, "missing"),
               ("volume", 1, "unknown command")]
 
 
@@ -125,6 +127,26 @@ def test_osc_commands_over_udp(servers, controller, emotions):
     client.socket.sendto(bundle.build().dgram, ("127.0.0.1", servers.port))
     replies = [client.receive(), client.receive()]
     assert replies[-1][1]["gate_db"] == -40.0 and replies[-1][1]["output_gain_db"] == -6.0
+
+
+def test_mixtures_arrive_as_text_a_mapping_or_pairs_and_presets_keep_them(controller, emotions,
+                                                                         servers, capsys):
+    a, b = emotions[0], emotions[1]
+    assert controller.command("mix", f"{a}=3,{b}=1")["emotion"] == f"{a}=0.75,{b}=0.25"
+    assert controller.command("mix", {a: 0.5, b: 0.5})["emotion"] == f"{a}=0.5,{b}=0.5"
+    assert controller.command("emotion", f"{b}=0.2,{a}=0.8")["emotion"] == f"{b}=0.2,{a}=0.8"
+    controller.presets.save("blend", controller.settings)
+    controller.command("emotion", a)
+    assert controller.command("preset", "blend")["emotion"] == f"{b}=0.2,{a}=0.8"
+    client = OscClient(servers.port)
+    status = client.ask(osc("/rtconvert/mix", a, 0.6, b, 0.4))[1]
+    assert status["emotion"] == f"{a}=0.6,{b}=0.4"
+    assert client.ask(osc("/rtconvert/mix", a, 0.6, b)) == (
+        "/rtconvert/error", "/rtconvert/mix: expected name, weight pairs")
+    assert main(["ctl", "--port", str(servers.port), "mix", f"{a}=0.5", f"{b}=0.5"]) == 0
+    assert capsys.readouterr().out.startswith(f"{a}=0.5,{b}=0.5 at intensity")
+    assert main(["ctl", "--port", str(servers.port), "intensity", "0.2", "0.3"]) == 1
+    assert "intensity takes one value" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("datagram, message", [

@@ -43,6 +43,10 @@ def test_controls_change_the_settings(window, qtbot):
     window.settings_panel.gate.setValue(-90)
     assert math.isinf(window.settings.gate_db)
     assert window.settings_panel.gate_label.text() == "off"
+    window.controller.command("mix", "happy=0.5,sad=0.5")  # e.g. over OSC: no button is it
+    qtbot.waitUntil(lambda: window.emotion_panel.buttons.checkedButton() is None)
+    window.controller.command("emotion", "sad")
+    qtbot.waitUntil(lambda: window.emotion_panel.buttons.checkedButton() is sad)
 
 
 def test_shortcuts_pick_emotions_and_bypass(window, qtbot):

@@ -59,7 +59,14 @@ class EmotionPanel(QGroupBox):
 
     def show_settings(self, settings: Settings) -> None:
         """Check the emotion and bypass buttons as ``settings`` has them, applying nothing."""
-        self.buttons.button(self.emotions.index(settings.emotion)).setChecked(True)
+        if settings.emotion in self.emotions:
+            self.buttons.button(self.emotions.index(settings.emotion)).setChecked(True)
+        else:  # a mixture (set remotely or by a preset): no button is it
+            self.buttons.setExclusive(False)
+            checked = self.buttons.checkedButton()
+            if checked is not None:
+                checked.setChecked(False)
+            self.buttons.setExclusive(True)
         self.bypass_button.blockSignals(True)
         self.bypass_button.setChecked(settings.bypass)
         self.bypass_button.blockSignals(False)

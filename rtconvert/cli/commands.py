@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from ..profiles import PROFILES
-from ..settings import NEUTRAL, Settings, choices
+from ..settings import Settings, choices
 from .arguments import (
     add_headroom_argument,
     add_model_arguments,
@@ -185,8 +185,8 @@ def _convert_arguments(convert: argparse.ArgumentParser) -> None:
     convert.add_argument("input", type=Path)
     convert.add_argument("output", type=Path)
     convert.add_argument("--emotion", required=True,
-                         help="one of the model's emotions (`rtconvert info` lists them) "
-                              f"or {NEUTRAL}")
+                         help="an emotion (`rtconvert info` lists them) or a mixture of them, "
+                              "e.g. happy=0.6,surprised=0.4 (weights are relative)")
     convert.add_argument("--intensity", type=float, default=0.5,
                          help="0 none, 0.5 normal, 1 strong (default 0.5)")
     add_model_arguments(convert)

@@ -25,8 +25,9 @@ from .arguments import add_headroom_argument, add_model_arguments, device_rate, 
 
 def run_arguments(run: argparse.ArgumentParser) -> None:
     """``rtconvert run``'s arguments."""
-    run.add_argument("--emotion", help=f"default: {DEFAULT_EMOTION} (the model's first emotion "
-                                       "if it has no such emotion), as in the app")
+    run.add_argument("--emotion", help="an emotion or a mixture, e.g. happy=0.6,surprised=0.4 "
+                                       f"(default: {DEFAULT_EMOTION}, or the model's first "
+                                       "emotion if it has no such emotion, as in the app)")
     run.add_argument("--intensity", type=float, default=0.5)
     run.add_argument("--gate", type=float, default=Settings.gate_db,
                      help="silence gate threshold in dBFS (default %(default)s)")

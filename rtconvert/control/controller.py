@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 #: Commands and the Settings field each sets; "preset" and "status" are handled apart.
 FIELDS = {"emotion": "emotion", "intensity": "intensity", "bypass": "bypass", "gate": "gate_db",
           "input_gain": "input_gain_db", "output_gain": "output_gain_db"}
-COMMANDS = (*FIELDS, "preset", "status")
+COMMANDS = (*FIELDS, "mix", "preset", "status")
 #: How far ``intensity up`` / ``intensity down`` move it.
 INTENSITY_STEP = 0.1
 #: How long :meth:`Controller.status_json` reuses its text while the settings stay the same.
@@ -48,6 +48,15 @@ def _number(command: str, value: Any) -> float:
     if not math.isfinite(number):
         raise ControlError(f"{command}: {value!r} is not a finite number")
     return round(number, 6)  # OSC's float32 0.6 is 0.60000002
+
+
+def _mixture_value(value: Any) -> Any:
+    """``mix``'s argument as the emotion text: a mapping of weights becomes ``a=0.6,b=0.4``."""
+    if isinstance(value, dict):
+        return ",".join(f"{name}={weight}" for name, weight in value.items())
+    if isinstance(value, list | tuple):
+        return ",".join(map(str, value))
+    return value
 
 
 def parse_bypass(value: Any, current: bool) -> bool:
@@ -102,7 +111,9 @@ class Controller:
         """A new model: its emotions; an emotion it lacks becomes neutral."""
         with self._lock:
             self.emotions = tuple(emotions)
-            if self._settings.emotion not in choices(self.emotions):
+            try:
+                self._settings.validate(self.emotions)
+            except ConfigError:
                 self._settings = dataclasses.replace(self._settings, emotion=NEUTRAL)
             self.version += 1
 
@@ -134,9 +145,10 @@ class Controller:
         name : str
             One of :data:`COMMANDS`.
         value : str, float, bool or None
-            The argument: an emotion, a number (``gate`` also takes ``off``; ``intensity``
-            also ``up`` and ``down``), ``on``/``off``/``toggle`` for bypass (None toggles),
-            a preset's name. ``status`` takes none.
+            The argument: an emotion or a mixture (``happy=0.6,surprised=0.4``; ``mix`` also
+            takes ``{"happy": 0.6, "surprised": 0.4}``), a number (``gate`` also takes
+            ``off``; ``intensity`` also ``up`` and ``down``), ``on``/``off``/``toggle`` for
+            bypass (None toggles), a preset's name. ``status`` takes none.
 
         Raises
         ------
@@ -147,6 +159,8 @@ class Controller:
             return self.status()
         if name == "preset":
             self.load_preset(value)
+        elif name == "mix":
+            self.apply(emotion=self._parse("emotion", _mixture_value(value)))
         elif name in FIELDS:
             self.apply(**{FIELDS[name]: self._parse(name, value)})
         else:
@@ -160,7 +174,7 @@ class Controller:
             raise ControlError(f"{name}: a value is missing")
         if name == "emotion":
             if not isinstance(value, str):
-                raise ControlError(f"emotion: expected a name, got {value!r}")
+                raise ControlError(f"emotion: expected a name or a mixture, got {value!r}")
             return value.strip().lower()
         if name == "gate" and isinstance(value, str) and value.strip().lower() == "off":
             return -math.inf

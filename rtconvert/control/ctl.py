@@ -12,7 +12,7 @@ import json
 import sys
 
 from .. import __version__
-from ..errors import RtconvertError
+from ..errors import ControlError, RtconvertError
 from .client import format_status, send_command
 from .controller import COMMANDS
 from .server import DEFAULT_HOST, DEFAULT_PORT
@@ -24,9 +24,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The arguments of ``rtconvert ctl`` (shared with ``rtconvert --help``)."""
     parser.add_argument("name", choices=COMMANDS, metavar="command",
                         help=f"one of {', '.join(COMMANDS)}")
-    parser.add_argument("value", nargs="?",
-                        help="emotion name; number; on/off/toggle (bypass); up/down (intensity); "
-                             "off (gate); preset name")
+    parser.add_argument("value", nargs="*",
+                        help="emotion name; name=weight pairs (mix, e.g. happy=0.6 surprised=0.4); "
+                             "number; on/off/toggle (bypass); up/down (intensity); off (gate); "
+                             "preset name")
     parser.add_argument("--json", action="store_true", help="print the status as JSON")
     parser.add_argument("--host", default=DEFAULT_HOST)
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
@@ -35,7 +36,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Send the command; print the status (one line, the whole status, or JSON)."""
-    status = send_command(args.name, args.value, args.host, args.port, args.token)
+    if args.name == "mix":
+        value = ",".join(args.value) or None
+    elif len(args.value) > 1:
+        raise ControlError(f"{args.name} takes one value, got {len(args.value)}")
+    else:
+        value = args.value[0] if args.value else None
+    status = send_command(args.name, value, args.host, args.port, args.token)
     print(json.dumps(status) if args.json else format_status(args.name, status))
     return 0
 

@@ -1,5 +1,7 @@
 """OSC over UDP for the controller: ``/rtconvert/<command> [value]``, a reply to every message.
 
+``/rtconvert/mix`` also takes name, weight pairs: ``/rtconvert/mix happy 0.6 surprised 0.4``.
+
 Every datagram gets one reply per message in it, sent back to its sender:
 ``/rtconvert/status <JSON>`` after a command that worked, ``/rtconvert/error <message>``
 for anything refused (malformed packets included). ``/rtconvert/subscribe [port]`` adds
@@ -112,9 +114,14 @@ class OscProtocol(asyncio.DatagramProtocol):
             if not args or args[0] != self.token:
                 raise ControlError("a token is required as the first argument")
             args = args[1:]
+        command = address[len(PREFIX):]
+        if command == "mix" and len(args) > 1:  # name, weight, name, weight, ...
+            if len(args) % 2:
+                raise ControlError("expected name, weight pairs")
+            args = [",".join(f"{name}={weight}" for name, weight in zip(args[::2], args[1::2]))]
         if len(args) > 1:
             raise ControlError(f"expected at most one argument, got {len(args)}")
-        command, value = address[len(PREFIX):], args[0] if args else None
+        value = args[0] if args else None
         if command in ("subscribe", "unsubscribe"):
             self._subscribe(command, value, sender)
         else:

@@ -1,0 +1,81 @@
+"""Emotion mixtures: ``happy=0.6,surprised=0.4`` parsed, conditioned, shifted and converted."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rtconvert.bundle import load_bundle
+from rtconvert.dsp.features import analyze
+from rtconvert.engine.engine import Engine
+from rtconvert.engine.prosody import CENTS_PER_LOG, ProsodyShifter, shift_at
+from rtconvert.errors import ConfigError
+from rtconvert.offline.fileconvert import convert_signal
+from rtconvert.settings import Settings, mixture_text, parse_mixture
+
+EMOTIONS = ("calm", "happy", "sad", "angry", "fearful", "disgust", "surprised")
+
+
+def test_a_name_is_a_mixture_of_one_and_weights_are_relative():
+    assert parse_mixture("happy", EMOTIONS) == (("happy", 1.0),)
+    assert parse_mixture(" Happy = 3 , surprised=1 ", EMOTIONS) == (("happy", 0.75),
+                                                                   ("surprised", 0.25))
+    assert parse_mixture("happy=0.5,sad=0", EMOTIONS) == (("happy", 1.0),)
+    assert mixture_text(parse_mixture("happy=2,surprised=2", EMOTIONS)) == \
+        "happy=0.5,surprised=0.5"
+    assert mixture_text(parse_mixture("sad=0.3", EMOTIONS)) == "sad"
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("happy=0.5,bored=0.5", "unknown emotion 'bored'"),
+    ("happy=0.5,happy=0.5", "appears twice"),
+    ("happy=lots", "'lots' is not a number"),
+    ("happy=-1,sad=2", "must be 0 or more"),
+    ("happy=0,sad=0", "sum to 0"),
+    ("happy=inf", "must be 0 or more"),
+])
+def test_bad_mixtures_name_the_bad_part(text, message):
+    with pytest.raises(ConfigError, match=message):
+        parse_mixture(text, EMOTIONS)
+
+
+def test_the_condition_spreads_the_intensity_over_the_weights():
+    settings = Settings(emotion="happy=0.6,surprised=0.4", intensity=0.5).validate(EMOTIONS)
+    condition = settings.condition(EMOTIONS)
+    assert condition[EMOTIONS.index("happy")] == pytest.approx(0.3)
+    assert condition[EMOTIONS.index("surprised")] == pytest.approx(0.2)
+    assert condition.sum() == pytest.approx(0.5)
+    diluted = Settings(emotion="neutral=0.5,sad=0.5", intensity=1.0).validate(EMOTIONS)
+    assert diluted.condition(EMOTIONS)[EMOTIONS.index("sad")] == pytest.approx(0.5)
+    assert Settings(emotion="happy=2,sad=2").validate(EMOTIONS).emotion == "happy=0.5,sad=0.5"
+
+
+def test_prosody_follows_the_same_weights():
+    bundle = load_bundle()
+    shifter = ProsodyShifter.from_bundle(bundle)
+    row = Settings(emotion="happy=0.5,sad=0.5", intensity=1.0).validate(
+        bundle.emotions).condition(bundle.emotions)
+    mixed = shifter._mixture_shift(row)
+    expected = shift_at(shifter.anchors["happy"], 0.5) + shift_at(shifter.anchors["sad"], 0.5)
+    assert mixed == expected
+
+
+def test_a_mixture_moves_f0_between_its_two_emotions(speech, feature_config):
+    """calm=0.5,happy=0.5 at intensity 1 is each emotion at 0.5, summed: its F0 lies between
+    calm's (a little lower) and happy's (much higher), where the statistics put it."""
+    bundle = load_bundle()
+    source = analyze(speech, feature_config).f0_hz
+    moved = {}
+    for emotion in ("calm", "happy", "calm=0.5,happy=0.5"):
+        engine = Engine(bundle, feature_config.sample_rate,
+                        Settings(emotion=emotion, intensity=1.0))
+        converted = convert_signal(engine, np.concatenate([speech, speech]))[len(speech):]
+        f0 = analyze(converted, feature_config).f0_hz
+        moved[emotion] = CENTS_PER_LOG * (np.mean(np.log(f0[f0 > 0]))
+                                          - np.mean(np.log(source[source > 0])))
+    shifter = ProsodyShifter.from_bundle(bundle)
+    expected = CENTS_PER_LOG * (shift_at(shifter.anchors["calm"], 0.5)
+                                + shift_at(shifter.anchors["happy"], 0.5)).delta_lf0
+    print({k: round(v) for k, v in moved.items()}, f"expected mix {expected:.0f}")
+    assert moved["calm"] + 100 < moved["calm=0.5,happy=0.5"] < moved["happy"] - 100
+    assert abs(moved["calm=0.5,happy=0.5"] - expected) < 150
