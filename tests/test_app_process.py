@@ -67,10 +67,16 @@ def _wait_for_line(process: subprocess.Popen, text: str, timeout: float) -> str:
 
 def test_ctrl_c_closes_the_app_cleanly(tmp_path):
     env = _env(tmp_path, QT_QPA_PLATFORM="offscreen")
-    process = subprocess.Popen([*RTCONVERT, "gui", "--no-control"], stdout=subprocess.PIPE,
+    refused = subprocess.run([*RTCONVERT, "gui", "--emotion", "happy=1,bored=1"], env=env,
+                             capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 1 and refused.stderr.count("\n") == 1, refused.stderr
+    assert refused.stderr.startswith("rtconvert: error: unknown emotion 'bored'")
+    process = subprocess.Popen([*RTCONVERT, "gui", "--no-control", "--emotion",
+                                "happy=1,surprised=1"], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, env=env)
     try:
-        _wait_for_line(process, "Ctrl-C", 120)  # printed from inside the running event loop
+        ready = _wait_for_line(process, "Ctrl-C", 120)  # printed from inside the event loop
+        assert "happy=0.5,surprised=0.5 at intensity" in ready, ready
         process.send_signal(signal.SIGINT)
         code = process.wait(timeout=30)
     finally:

@@ -12,6 +12,7 @@ from PyQt6.QtWidgets import QApplication
 from ..bundle import load_for_latency
 from ..control import ControlOptions
 from ..presets import PresetStore
+from ..settings import Settings
 from .display import check_display
 from .window import MainWindow
 
@@ -20,14 +21,20 @@ SIGNAL_POLL_MS = 200
 
 
 def run_app(model: Path | None = None, control: ControlOptions | None = None,
-            latency: str | None = None, fixed_headroom_s: float | None = None) -> int:
+            latency: str | None = None, fixed_headroom_s: float | None = None,
+            emotion: str | None = None) -> int:
     """Start the app with ``model`` (default: the shipped bundle of ``latency``), the latency
-    profile ``latency`` (default: the model's own), given ``control`` its control server, and
-    the headroom held at ``fixed_headroom_s`` if given; returns its exit code."""
+    profile ``latency`` (default: the model's own), given ``control`` its control server, the
+    headroom held at ``fixed_headroom_s`` and the emotion (or mixture) ``emotion`` if given
+    (else the last session's); returns its exit code."""
     check_display()
     bundle, profile = load_for_latency(model, latency)
+    if emotion is not None:
+        emotion = Settings(emotion=emotion).validate(bundle.emotions).emotion
     app = QApplication.instance() or QApplication(sys.argv[:1])
     window = MainWindow(bundle, PresetStore(), control, profile.name, fixed_headroom_s)
+    if emotion is not None:
+        window.apply(emotion=emotion)
     window.show()
     # Ctrl-C in the terminal closes the window like its close button. Qt's event loop
     # runs no Python, so a timer lets the interpreter look at signals now and then.

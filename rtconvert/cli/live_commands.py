@@ -47,6 +47,8 @@ def run_arguments(run: argparse.ArgumentParser) -> None:
 
 def gui_arguments(gui: argparse.ArgumentParser) -> None:
     """``rtconvert gui``'s arguments."""
+    gui.add_argument("--emotion", help="start with this emotion or mixture, e.g. "
+                                       "happy=0.6,surprised=0.4 (default: the last session's)")
     add_model_arguments(gui)
     add_headroom_argument(gui)
     _add_control_arguments(gui)
@@ -67,7 +69,7 @@ def _gui(args: argparse.Namespace) -> int:
 
     return run_app(args.model, ControlOptions(args.control_host, args.control_port,
                                               args.control_token, not args.no_control),
-                   args.latency, args.fixed_headroom)
+                   args.latency, args.fixed_headroom, args.emotion)
 
 
 def live_config(args: argparse.Namespace, block: int) -> LiveConfig:
