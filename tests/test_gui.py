@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 
+import numpy as np
 import pytest
 from helpers import needs_jackd
 from PyQt6.QtCore import Qt
@@ -14,7 +15,7 @@ from rtconvert.app.window import MainWindow
 from rtconvert.bundle import default_bundle_path, load_bundle
 from rtconvert.presets import LAST_SESSION, PresetStore
 from rtconvert.profiles import PROFILES
-from rtconvert.settings import Settings
+from rtconvert.settings import Settings, parse_mixture
 
 
 @pytest.fixture(scope="module")
@@ -161,3 +162,50 @@ def test_the_status_names_the_running_profile_and_its_latency(jack_server, windo
     assert_latency_adds_up(status.latency_label.text(), balanced)
     window.close()
     assert window.live is None
+
+
+def test_dragging_the_dot_across_the_pad_glides_between_emotions(window, qtbot, bundle):
+    """A drag from happy's spot to sad's, in 2-pixel moves: the mixture follows the dot with no
+    jump (each move changes any emotion's share by at most 0.15: 2 pixels of a radius of at
+    least 86, at most 4.4 per radius), ends on sad, and the engine fed by it glides: per frame
+    the condition moves no faster than the 50 ms glide lets it."""
+    from rtconvert.circumplex import position
+    from rtconvert.engine.engine import CONDITION_RAMP_S, Engine
+
+    pad = window.emotion_panel.pad
+    window.intensity.setValue(100)
+    engine = Engine(bundle, 48000, window.settings)
+    hop_s = bundle.features.hop_length / bundle.features.sample_rate
+    start, end = pad.to_widget(*position("happy")), pad.to_widget(*position("sad"))
+    n = max(2, round(math.dist((start.x(), start.y()), (end.x(), end.y())) / 2))
+    qtbot.mousePress(pad, Qt.MouseButton.LeftButton, pos=start.toPoint())
+    conditions, values = [window.settings.condition(bundle.emotions)], []
+    for i in range(1, n + 1):
+        point = start + (end - start) * (i / n)
+        qtbot.mouseMove(pad, point.toPoint())
+        conditions.append(window.settings.condition(bundle.emotions))
+        engine.update(emotion=window.settings.emotion, intensity=window.settings.intensity)
+        for _ in range(2):  # 10.7 ms of audio per move
+            engine.process(np.zeros(256))
+            values.append(engine._condition.value.copy())
+    qtbot.mouseRelease(pad, Qt.MouseButton.LeftButton, pos=end.toPoint())
+    steps = np.abs(np.diff(np.array(conditions), axis=0))
+    assert steps.max() <= 0.15, steps.max()
+    weights = dict(parse_mixture(window.settings.emotion, bundle.emotions))
+    assert weights["sad"] > 0.95  # on sad's spot, to the pixel
+    per_frame = np.abs(np.diff(np.array(values), axis=0)).max()
+    frames_per_block = 256 / 48000 / hop_s
+    assert per_frame <= frames_per_block * hop_s / CONDITION_RAMP_S + 1e-9
+
+
+def test_the_arrow_keys_move_the_dot_from_the_centre(window, qtbot, bundle):
+    pad = window.emotion_panel.pad
+    pad.move_dot(0.0, 0.0)
+    assert window.settings.emotion == "neutral"
+    pad.setFocus()
+    for _ in range(20):
+        qtbot.keyClick(pad, Qt.Key.Key_Right)
+    assert pad.dot == pytest.approx((1.0, 0.0))
+    # 0° lies between calm (316°) and happy (8°), nearer happy: 44/52 of the way to it.
+    assert dict(parse_mixture(window.settings.emotion, bundle.emotions)) == \
+        pytest.approx({"happy": 44 / 52, "calm": 8 / 52}, abs=1e-3)

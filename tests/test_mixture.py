@@ -79,3 +79,20 @@ def test_a_mixture_moves_f0_between_its_two_emotions(speech, feature_config):
     print({k: round(v) for k, v in moved.items()}, f"expected mix {expected:.0f}")
     assert moved["calm"] + 100 < moved["calm=0.5,happy=0.5"] < moved["happy"] - 100
     assert abs(moved["calm=0.5,happy=0.5"] - expected) < 150
+
+
+def test_the_circumplex_mixture_is_pure_on_the_spots_and_never_jumps():
+    from rtconvert.circumplex import ANGLES_DEG, position, weights_at
+
+    for emotion in (*EMOTIONS, "neutral"):
+        assert weights_at(*position(emotion), EMOTIONS) == ((emotion, 1.0),)
+    angles = sorted(np.radians(list(ANGLES_DEG.values())))
+    lipschitz = 1 / min(np.diff([*angles, angles[0] + 2 * np.pi])) + 1
+    rng = np.random.default_rng(0)
+    for _ in range(2000):
+        a = rng.uniform(-1.1, 1.1, 2)
+        b = a + rng.normal(0, 1e-3, 2)
+        wa, wb = dict(weights_at(*a, EMOTIONS)), dict(weights_at(*b, EMOTIONS))
+        assert sum(wa.values()) == pytest.approx(1.0)
+        change = max(abs(wa.get(e, 0.0) - wb.get(e, 0.0)) for e in {*wa, *wb})
+        assert change <= lipschitz * np.hypot(*(a - b)) * 1.01 + 1e-12, (a, b, wa, wb)

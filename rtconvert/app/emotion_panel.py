@@ -1,4 +1,5 @@
-"""The app's emotion panel: a button per emotion, on the number keys, and the bypass button."""
+"""The app's emotion panel: a button per emotion, on the number keys, the bypass button and the
+mixture pad."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from PyQt6.QtGui import QKeySequence, QShortcut
 from PyQt6.QtWidgets import QButtonGroup, QGridLayout, QGroupBox, QPushButton
 
 from ..settings import Settings
+from .mixture_pad import MixturePad
 
 BYPASS_KEY = "B"
 #: Emotion buttons per row; the number keys 1-9 choose the first nine.
@@ -31,6 +33,8 @@ class EmotionPanel(QGroupBox):
         self.bypass_button.setCheckable(True)
         self.bypass_button.toggled.connect(lambda on: self.changed.emit({"bypass": on}))
         QShortcut(QKeySequence(BYPASS_KEY), self, activated=self.bypass_button.toggle)
+        self.pad = MixturePad(emotions)
+        self.pad.moved.connect(lambda text: self.changed.emit({"emotion": text}))
         self.fill(emotions)
 
     def fill(self, emotions: tuple[str, ...]) -> None:
@@ -55,6 +59,8 @@ class EmotionPanel(QGroupBox):
                     activated=lambda e=emotion: self.changed.emit({"emotion": e})))
         rows = (len(emotions) + BUTTONS_PER_ROW - 1) // BUTTONS_PER_ROW
         self.grid.addWidget(self.bypass_button, rows, 0, 1, BUTTONS_PER_ROW)
+        self.grid.addWidget(self.pad, rows + 1, 0, 1, BUTTONS_PER_ROW)
+        self.pad.set_emotions(emotions)
         self.setTitle(f"Emotion (keys 1–{min(9, len(emotions))}, bypass {BYPASS_KEY})")
 
     def show_settings(self, settings: Settings) -> None:
@@ -67,6 +73,7 @@ class EmotionPanel(QGroupBox):
             if checked is not None:
                 checked.setChecked(False)
             self.buttons.setExclusive(True)
+        self.pad.show_mixture(settings.emotion)
         self.bypass_button.blockSignals(True)
         self.bypass_button.setChecked(settings.bypass)
         self.bypass_button.blockSignals(False)
