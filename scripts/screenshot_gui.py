@@ -1,10 +1,12 @@
-"""README screenshot of the running app: JACK dummy server, speech fed in, happy at 0.8, F0 shown.
+"""README screenshot of the running app: JACK dummy server, speech fed in, a happy/surprised
+mixture on the pad at 0.8, F0 shown.
 
     QT_QPA_PLATFORM=offscreen python scripts/screenshot_gui.py docs/gui.png
 """
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import tempfile
@@ -38,7 +40,9 @@ def main(target: Path) -> None:
     window.resize(1180, 760)
     window.show()
     window.save_preset("streaming: happy")
-    window.set_emotion("happy")
+    # The pad's dot between happy and surprised, near the rim: a mixture of the two.
+    angle = math.radians(39)
+    window.emotion_panel.pad.move_dot(0.9 * math.cos(angle), 0.9 * math.sin(angle))
     window.intensity.setValue(80)
     window.measure_latency()  # the JACK loopback, in its own process
     while not window.status_panel.measure_button.isEnabled():

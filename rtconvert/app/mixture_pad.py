@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from PyQt6.QtCore import QPointF, Qt, pyqtSignal
+from PyQt6.QtCore import QPointF, QRectF, Qt, pyqtSignal
 from PyQt6.QtGui import QColor, QKeyEvent, QMouseEvent, QPainter, QPaintEvent, QPen
 from PyQt6.QtWidgets import QSizePolicy, QWidget
 
@@ -21,7 +21,9 @@ from ..settings import NEUTRAL, mixture_text, parse_mixture
 #: How far an arrow key moves the dot (the circle's radius is 1).
 KEY_STEP = 0.05
 #: Blank around the circle, in pixels (the emotions' names go there).
-MARGIN = 34
+MARGIN = 52
+#: Names of emotions closer than this to the previous one (angry, fearful) go further out.
+CROWDED_DEG = 25.0
 
 
 class MixturePad(QWidget):
@@ -31,7 +33,7 @@ class MixturePad(QWidget):
 
     def __init__(self, emotions: tuple[str, ...]) -> None:
         super().__init__()
-        self.setMinimumSize(240, 240)
+        self.setMinimumSize(300, 300)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setToolTip("Drag the dot, or click here and use the arrow keys: valence across, "
@@ -91,16 +93,29 @@ class MixturePad(QWidget):
         painter.drawEllipse(centre, r, r)
         painter.drawLine(self.to_widget(-1, 0), self.to_widget(1, 0))
         painter.drawLine(self.to_widget(0, -1), self.to_widget(0, 1))
-        painter.setPen(QColor("#5f6368"))
-        painter.drawText(self.to_widget(0.55, -0.08), "pleasant")
-        painter.drawText(self.to_widget(-0.95, -0.08), "unpleasant")
-        painter.drawText(self.to_widget(0.03, 0.92), "excited")
-        painter.drawText(self.to_widget(0.03, -0.95), "calm")
+        painter.setPen(QColor("#80868b"))  # the axes' ends, inside the circle
+        for (x, y), text in (((0.62, -0.1), "pleasant"), ((-0.95, -0.1), "unpleasant"),
+                             ((0.04, 0.85), "excited"), ((0.04, -0.92), "calm")):
+            painter.drawText(self.to_widget(x, y), text)
         painter.setPen(QColor("#202124"))
-        for emotion in (NEUTRAL, *self.emotions):
-            spot = self.to_widget(*position(emotion))
-            painter.drawEllipse(spot, 3, 3)
-            painter.drawText(spot + QPointF(5, -5), emotion)
+        painter.drawEllipse(centre, 3, 3)
+        painter.drawText(centre + QPointF(5, -5), NEUTRAL)
+        previous = -math.inf
+        for angle, emotion in sorted((ANGLES_DEG[e], e) for e in self.emotions):
+            painter.drawEllipse(self.to_widget(*position(emotion)), 3, 3)
+            out = 1.32 if angle - previous < CROWDED_DEG else 1.13
+            previous = angle
+            x, y = math.cos(math.radians(angle)), math.sin(math.radians(angle))
+            anchor = self.to_widget(x * out, y * out)
+            box = QRectF(0, 0, 90, 16)
+            box.moveCenter(anchor)  # names right of the circle start there, left ones end there
+            if x > 0.3:
+                box.moveLeft(anchor.x() - 12)
+            elif x < -0.3:
+                box.moveRight(anchor.x() + 12)
+            align = (Qt.AlignmentFlag.AlignLeft if x > 0.3 else Qt.AlignmentFlag.AlignRight
+                     if x < -0.3 else Qt.AlignmentFlag.AlignHCenter)
+            painter.drawText(box, align | Qt.AlignmentFlag.AlignVCenter, emotion)
         painter.setBrush(QColor("#1a73e8"))
         painter.setPen(Qt.PenStyle.NoPen)
         painter.drawEllipse(self.to_widget(*self.dot), 7, 7)
