@@ -280,7 +280,8 @@ def test_evaluate_runs_every_set_and_system_on_real_speech(small_judge, tmp_path
                  "--json", str(numbers), "--no-progress"]) == 0
     text = report.read_text()
     summary = json.loads(numbers.read_text())
-    assert list(summary["sets"]) == ["valid", "emodb", "room", "level"]
+    assert list(summary["sets"]) == ["valid", "emodb", "room", "level", "mix"]
+    assert summary["sets"]["mix"]["pairs"] == {}  # angry alone makes no pair
     emodb = [u.emotion for u in scan(SHARED_DATA)[0] if u.speaker == "EmoDB_03"]
     for name, n_sources, n_targets in (("valid", 2, 2), ("room", 2, 2),
                                        ("emodb", emodb.count("neutral"), emodb.count("angry"))):
@@ -312,6 +313,25 @@ def test_evaluate_runs_every_set_and_system_on_real_speech(small_judge, tmp_path
     assert 0.0 <= level["same_verdict"] <= 1.0
     for title in ("RAVDESS validation speakers", "EmoDB", "in a room", "-30 dB"):
         assert title in text
+
+
+@needs_ravdess
+@pytest.mark.shared_data
+def test_mixtures_are_judged_beside_their_pure_conversions(small_judge, tmp_path):
+    report, numbers = tmp_path / "eval.md", tmp_path / "eval.json"
+    assert main(["--root", str(SHARED_DATA), "--sets", "mix", "--speakers", "RAVDESS_01",
+                 "--emotions", "angry,disgust", "--sentences", "RAVDESS_01", "--judge",
+                 str(small_judge), "--workers", "1", "--cache",
+                 str(TEST_CACHE.parent / "test-judge"), "-o", str(report), "--json",
+                 str(numbers), "--no-progress"]) == 0
+    mix = json.loads(numbers.read_text())["sets"]["mix"]
+    pair = mix["pairs"]["angry+disgust"]
+    assert pair["n"] == 2  # RAVDESS_01's two neutral takes of statement 01
+    assert set(pair["systems"]) == {"unchanged", "angry", "disgust", "mixture"}
+    for system in pair["systems"].values():
+        assert 0.0 <= system["p_a"] <= 1.0 and 0.0 <= system["p_b"] <= 1.0
+        assert 1.0 <= system["dnsmos_ovrl"] <= 5.0
+    assert "| angry + disgust |" in report.read_text()
 
 
 @pytest.mark.parametrize("profile", ["balanced", "low"])

@@ -5,8 +5,9 @@ Usage::
     rtconvert-evaluate --bundle rtconvert/models/default --root ../shared/data \\
         -o eval.md --json eval.json [--heldout-bundle runs/bundles/heldout]
 
-Every set of :mod:`training.evaluation.sets` (``--sets``; default all four: RAVDESS validation
-speakers, EmoDB, the validation speakers in a room, and at a low mic gain) converts each
+Every set of :mod:`training.evaluation.sets` (``--sets``; default all: RAVDESS validation
+speakers, EmoDB, the validation speakers in a room, at a low mic gain, and emotion mixtures
+(:mod:`training.evaluation.mixtures`, judged apart)) converts each
 neutral take of its speakers to each emotion by five systems, all at the corpus rate
 through :class:`rtconvert.engine.engine.Engine` with the silence gate off:
 
@@ -54,6 +55,7 @@ from ..index import scan
 from ..jobs import map_jobs
 from .judge import CLASSES, Judge, Reference, load_judge
 from .judge_data import load_or_fit_judge
+from .mixtures import mix_jobs, mix_summary
 from .renders import Record, RenderJob, run_job
 from .report import Scored, json_safe, level_summary, markdown, summarise
 from .sets import (
@@ -63,6 +65,7 @@ from .sets import (
     Plan,
     emodb_plan,
     level_plan,
+    mix_plan,
     ravdess_plan,
     room_plan,
 )
@@ -116,6 +119,8 @@ def _conversions(plan: Plan, base: RenderJob) -> list[RenderJob]:
 def make_jobs(plan: Plan, base: RenderJob) -> list[RenderJob]:
     """Every audio the evaluation of ``plan`` renders and measures (``base``: shared fields)."""
     base = replace(base, condition=plan.condition, pitch=plan.name == "level")
+    if plan.name == "mix":
+        return mix_jobs(plan, base)
     if plan.name == "level":  # the sources' conversions at both levels, nothing else
         clean = replace(base, condition=CLEAN)
         return [replace(job, references=(), quality=False) for b in (clean, base)
@@ -259,7 +264,9 @@ def evaluate_plan(plan: Plan, bundle: Bundle, root: Path, judge: Judge,
     jobs = make_jobs(plan, base)
     records = {r.key: r for r in map_jobs(run_job, jobs, options.workers,
                                           f"evaluate {plan.name}", options.progress)}
-    if plan.name == "level":
+    if plan.name == "mix":
+        summary = mix_summary(judge, plan, records)
+    elif plan.name == "level":
         summary = level_summary(
             {c: judge_system(judge, plan, records, "converter", condition=c)
              for c in ("clean", plan.condition.name)},
@@ -302,7 +309,8 @@ def make_plans(bundle: Bundle, utterances: list[Utterance], options: EvaluationO
         if name == "emodb":
             plans[name] = (emodb_plan(bundle, utterances, options.emotions, own["EmoDB"]), bundle)
         else:
-            plan = {"valid": valid, "room": room_plan(valid), "level": level_plan(valid)}[name]
+            plan = {"valid": valid, "room": room_plan(valid), "level": level_plan(valid),
+                    "mix": mix_plan(valid)}[name]
             plans[name] = (plan, bundle)
     if heldout is not None:
         plan = ravdess_plan(heldout, ravdess, own["RAVDESS"], options.emotions)

@@ -11,6 +11,7 @@ import numpy as np
 from rtconvert.engine.prosody import CENTS_PER_LOG
 
 from .measures import Distances
+from .mixtures import mix_lines
 
 #: Rows of the main table, in order, with what each is.
 SYSTEM_NAMES = {
@@ -197,7 +198,8 @@ def curve_table(summary: dict[str, Any], emotions: list[str]) -> list[str]:
 #: The overview's name of each set.
 SET_TITLES = {"valid": "RAVDESS validation speakers", "heldout": "held-out sentence",
               "emodb": "EmoDB (German, unseen speakers and sentences)",
-              "room": "validation speakers in a room", "level": "validation speakers at -30 dB"}
+              "room": "validation speakers in a room", "level": "validation speakers at -30 dB",
+              "mix": "emotion mixtures (validation speakers)"}
 
 
 def overview_table(sets: dict[str, Any]) -> list[str]:
@@ -206,7 +208,7 @@ def overview_table(sets: dict[str, Any]) -> list[str]:
              "| MCD dB (F0-only) | log-F0 RMSE c (F0-only) | DNSMOS (ceiling) |",
              "|---|" + "---:|" * 8]
     for name, summary in sets.items():
-        if name == "level":
+        if name in ("level", "mix"):
             continue
         systems = {s: summary["systems"][s]["overall"] for s in summary["systems"]}
         cells = [_cell(systems[s]["recognised"], "{:.0f} %", 100)
@@ -249,6 +251,12 @@ def set_section(name: str, summary: dict[str, Any]) -> list[str]:
     """A set's tables: systems, recognition per emotion, the intensity curve."""
     setup = summary["setup"]
     lines = [f"## {SET_TITLES.get(name, name)}", ""]
+    if name == "mix":
+        return lines + [(f"{setup['n_sources']} neutral source takes of "
+                         f"{', '.join(setup['speakers'])}, each at intensity 1; the judge's mean "
+                         "probability of each emotion of the pair, every output z-scored by "
+                         "the speaker's converter outputs (as in the validation set)."), "",
+                        *mix_lines(summary), ""]
     emotions = setup["emotions"]
     yardstick = ("each speaker's outputs of a system" if setup["yardstick"] == "outputs"
                  else "each speaker's real takes of the set")

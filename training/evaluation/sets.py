@@ -10,6 +10,8 @@
             are converted as ``rtconvert convert`` does (the front end primed with the
             take's level, :mod:`rtconvert.dsp.normalizer`): a live stream keeps the mic's
             level, and its level-invariance rests on the analysis (tests/test_pitch.py).
+``mix``     the ``valid`` sources converted to pairs of emotions half and half, beside the
+            pure conversions (:mod:`.mixtures`).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from ..room import Room, draw_room, record, seed_of
 
 FloatArray = npt.NDArray[np.float64]
 
-SET_NAMES = ("valid", "emodb", "room", "level")
+SET_NAMES = ("valid", "emodb", "room", "level", "mix")
 #: The level check's input gain.
 LEVEL_GAIN_DB = -30.0
 #: RAVDESS's strong takes are the targets there; every other corpus has one intensity.
@@ -199,6 +201,11 @@ def room_plan(valid: Plan) -> Plan:
     as ``valid`` is (each speaker's outputs of a system z-score themselves, all in the room),
     so that the two compare."""
     return replace(valid, name="room", condition=Condition("room"), curve=False)
+
+
+def mix_plan(valid: Plan) -> Plan:
+    """The ``mix`` set: the ``valid`` sources, clean, converted to mixtures (:mod:`.mixtures`)."""
+    return replace(valid, name="mix", curve=False)
 
 
 def level_plan(valid: Plan) -> Plan:
