@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from ..live.stream import LiveStream
     from ..presets import PresetStore
 
-#: Commands and the Settings field each sets; "preset" and "status" are handled apart.
+#: Commands and the Settings field each sets; "mix", "preset" and "status" are handled apart.
 FIELDS = {"emotion": "emotion", "intensity": "intensity", "bypass": "bypass", "gate": "gate_db",
           "input_gain": "input_gain_db", "output_gain": "output_gain_db"}
 COMMANDS = (*FIELDS, "mix", "preset", "status")
