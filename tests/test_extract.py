@@ -8,7 +8,9 @@ import soundfile
 from helpers import speak
 
 from rtconvert.engine.prosody import CENTS_PER_LOG
-from training.extract import FeatureSpec, extract, feature_path, load_features, main
+from rtconvert.modelio import DB_PER_LOG_POWER
+from rtconvert.profiles import PROFILES
+from training.extract import LEVELS, FeatureSpec, extract, feature_path, load_features, main
 from training.index import read_index, scan
 from training.stats import compute_statistics, format_table
 
@@ -102,3 +104,36 @@ def test_cli(corpus, tmp_path, capsys):
     assert "10 extracted, 0 already cached, 4 failed" in out
     config = json.loads(next(tmp_path.glob("*/feature_config.json")).read_text())
     assert config["sample_rate"] == 24000
+
+
+def test_a_speaker_level_keeps_an_emotion_louder_than_neutral(tmp_path, feature_config):
+    """Per take, every take sounds equally loud; per speaker, one gain from the neutral takes
+    keeps a 12 dB louder 'angry' take 12 dB louder, and analyses the neutral ones as before."""
+    folder = tmp_path / "RAVDESS" / "Actor_01"
+    folder.mkdir(parents=True)
+    spoken = {s: soundfile.read(speak(text, tmp_path / f"{s}.wav", pitch=40))
+              for s, text in SENTENCES.items()}
+    for name, (speech, rate), gain in (("01-01-02-01", spoken["02"], 0.1),
+                                       ("01-01-01-01", spoken["01"], 0.1),
+                                       ("05-02-01-01", spoken["01"], 0.4)):  # angry: +12 dB
+        soundfile.write(folder / f"03-01-{name}-01.wav", gain * speech, rate, subtype="FLOAT")
+    utterances, _ = scan(tmp_path)
+    geometry = PROFILES["balanced"].geometry(feature_config)
+    energy = {}
+    for level in LEVELS:
+        spec = FeatureSpec(feature_config, geometry, level=level)
+        report = extract(utterances, tmp_path, tmp_path / "cache", spec, workers=1,
+                         progress=False)
+        assert not report.failures
+        for u in utterances:
+            features = load_features(feature_path(report.directory, u))
+            energy[level, u.emotion, u.sentence] = np.mean(
+                features.mcep[features.f0_hz > 0, 0]) * DB_PER_LOG_POWER
+    louder = {level: energy[level, "angry", "RAVDESS_01"] - energy[level, "neutral", "RAVDESS_01"]
+              for level in LEVELS}
+    assert abs(louder["take"]) < 1.0
+    assert louder["speaker"] == pytest.approx(12.0, abs=1.0)
+    # The neutral takes are heard where each take's own gain puts them, on average.
+    neutral = {level: np.mean([energy[level, "neutral", f"RAVDESS_{s}"] for s in SENTENCES])
+               for level in LEVELS}
+    assert neutral["speaker"] == pytest.approx(neutral["take"], abs=0.1)

@@ -20,6 +20,7 @@ from rtconvert.profiles import PROFILES
 from rtconvert.settings import NEUTRAL
 
 from .corpus import EMOTIONS, INTENSITY_NAMES
+from .extract import LEVELS
 
 #: The configuration every other one is checked against (keys and kinds of values).
 SCHEMA_PATH = Path(__file__).resolve().parent / "conf" / "default.yaml"
@@ -146,6 +147,9 @@ def _check_data_values(data: dict[str, Any], name: str) -> None:
     if any(isinstance(v, bool) or not isinstance(v, int) for v in data["rooms"]):
         raise ConfigError(f"{name}: data.rooms is {data['rooms']!r}, expected integer seeds "
                           "(e.g. [1, 2]: two room-augmented copies of the training takes)")
+    if data["level"] not in LEVELS:
+        raise ConfigError(f"{name}: data.level is {data['level']!r}; choose from "
+                          f"{', '.join(LEVELS)}")
     shared = set(data["valid_speakers"]) & set(data["dev_speakers"])
     if shared:
         raise ConfigError(f"{name}: {', '.join(sorted(shared))} both in data.valid_speakers and "

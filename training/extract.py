@@ -10,8 +10,9 @@ stopped. Bad files are reported in ``failures.txt`` and skipped; they never stop
 
 A :class:`FeatureSpec` says how: offline WORLD analysis (DIO, whole file) or the live
 engine's streaming analysis with its step geometry (what training uses, so the model
-learns on what it gets live), optionally on speed-perturbed audio or audio recorded in a
-simulated room (augmentation, :mod:`training.room`).
+learns on what it gets live), each take at the front end's speech level or each speaker at
+one gain (so emotions keep their loudness), optionally on speed-perturbed audio or
+audio recorded in a simulated room (augmentation, :mod:`training.room`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import os
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -34,14 +35,19 @@ from rtconvert.cli.entry import ArgumentParser, existing_file, existing_folder, 
 from rtconvert.config import FeatureConfig
 from rtconvert.dsp.analysis import ANALYSIS_VERSION, analyze_stream
 from rtconvert.dsp.features import MIN_DURATION_S, FeatureError, WorldFeatures, analyze
-from rtconvert.dsp.normalizer import normalize
+from rtconvert.dsp.levels import db_to_gain
+from rtconvert.dsp.normalizer import gain_for, normalize, speech_level_db
 from rtconvert.errors import AudioFileError, ConfigError
 from rtconvert.files import write_text
 from rtconvert.offline.audiofile import load_audio
+from rtconvert.settings import NEUTRAL
 
 from .corpus import Utterance
 from .index import corpus_folders, read_index, resolve, scan, write_index
 from .room import ROOM_VERSION, record, seed_of, training_room
+
+#: FeatureSpec.level's choices.
+LEVELS = ("take", "speaker")
 
 
 @dataclass(frozen=True)
@@ -56,17 +62,28 @@ class FeatureSpec:
     # Room augmentation: every speaker recorded in a room of its own drawn from this seed
     # (reverberation, mic band, noise, hum, gain; training.room); None: as recorded.
     room: int | None = None
+    # The gain before a streaming analysis: "take" brings each take to the front end's speech
+    # level (what file conversion does); "speaker" gives all of a speaker's takes one gain,
+    # from its neutral takes, so an emotion keeps its loudness relative to neutral speech.
+    level: str = "take"
+
+    def __post_init__(self) -> None:
+        if self.level not in LEVELS:
+            raise ValueError(f"level is {self.level!r}; expected one of {', '.join(LEVELS)}")
 
     def describe(self) -> dict:
         described = {"feature_config": self.config.to_dict(), "stream": self.stream,
                      "speed": self.speed,
                      "analysis_version": ANALYSIS_VERSION if self.stream is not None else None}
-        if self.room is not None:  # only then: the caches made before rooms keep their names
+        # Only where set: the caches made before rooms and speaker levels keep their names.
+        if self.room is not None:
             described.update(room=self.room, room_version=ROOM_VERSION)
+        if self.level != "take":
+            described.update(level=self.level)
         return described
 
-    def analyze(self, samples: np.ndarray, utterance: Utterance | None = None) -> WorldFeatures:
-        """Features of a signal at ``config.sample_rate`` (``utterance``: whose, for rooms)."""
+    def prepare(self, samples: np.ndarray, utterance: Utterance | None = None) -> np.ndarray:
+        """The signal as the analysis gets it: in the room, at the speed (not yet its gain)."""
         rate = self.config.sample_rate
         if self.room is not None:
             if utterance is None:
@@ -75,13 +92,25 @@ class FeatureSpec:
                              seed_of("rtconvert-train noise", self.room, utterance.filepath))
         if self.speed != 1.0:
             samples = soxr.resample(samples, rate, round(rate / self.speed), quality="HQ")
+        return samples
+
+    def analyze(self, samples: np.ndarray, utterance: Utterance | None = None,
+                gain_db: float | None = None) -> WorldFeatures:
+        """Features of a signal at ``config.sample_rate`` (``utterance``: whose, for rooms).
+
+        ``gain_db``: the speaker's gain for a "speaker" level; None brings the take itself to
+        the front end's speech level (as a primed engine hears it).
+        """
+        rate = self.config.sample_rate
+        samples = self.prepare(samples, utterance)
         if len(samples) < MIN_DURATION_S * rate:
             raise FeatureError(f"too short: {len(samples) / rate:.3f} s, "
                                f"need at least {MIN_DURATION_S} s")
         if self.stream is None:
             return analyze(samples, self.config)
-        # What a primed engine hears: the take at the front end's speech level.
-        return analyze_stream(normalize(samples, rate), self.config, *self.stream)
+        if gain_db is None:
+            return analyze_stream(normalize(samples, rate), self.config, *self.stream)
+        return analyze_stream(samples * db_to_gain(gain_db), self.config, *self.stream)
 
 
 def fingerprint(spec: FeatureSpec) -> str:
@@ -122,6 +151,7 @@ class _Job:
     utterance: Utterance
     source: Path | None
     target: Path
+    gain_db: float | None = None  # the speaker's gain (FeatureSpec.level "speaker")
 
 
 def _extract_one(job: _Job, spec: FeatureSpec) -> tuple[Utterance, str | None]:
@@ -130,13 +160,33 @@ def _extract_one(job: _Job, spec: FeatureSpec) -> tuple[Utterance, str | None]:
         return job.utterance, "file not found under the root"
     try:
         audio = load_audio(job.source, spec.config.sample_rate)
-        features = spec.analyze(audio.samples, job.utterance)
+        features = spec.analyze(audio.samples, job.utterance, job.gain_db)
     except AudioFileError as exc:
         return job.utterance, str(exc)
     except FeatureError as exc:
         return job.utterance, f"{job.source}: {exc}"
     save_features(job.target, features)
     return job.utterance, None
+
+
+def _level_one(job: _Job, spec: FeatureSpec) -> tuple[Utterance, float | None]:
+    """Worker: the active speech level of one take as the analysis gets it (None: unreadable)."""
+    try:
+        audio = load_audio(job.source, spec.config.sample_rate)
+    except AudioFileError:
+        return job.utterance, None  # its analysis reports the error
+    return job.utterance, speech_level_db(spec.prepare(audio.samples, job.utterance),
+                                          spec.config.sample_rate)
+
+
+def speaker_gains(levels: dict[Utterance, float | None]) -> dict[str, float]:
+    """Speaker -> the gain that brings the median level of its neutral takes to the front
+    end's speech level (speakers without a measurable neutral take are left out)."""
+    by_speaker: dict[str, list[float]] = {}
+    for utterance, level in levels.items():
+        if utterance.emotion == NEUTRAL and level is not None:
+            by_speaker.setdefault(utterance.speaker, []).append(level)
+    return {speaker: gain_for(float(np.median(found))) for speaker, found in by_speaker.items()}
 
 
 @dataclass
@@ -164,6 +214,11 @@ def extract(utterances: list[Utterance], root: str | Path, cache_root: str | Pat
     failures, done = [], []
     workers = workers or os.cpu_count() or 1
     with ProcessPoolExecutor(max_workers=workers) as pool:
+        if todo and spec.level == "speaker":
+            neutral = [job for job in jobs if job.utterance.emotion == NEUTRAL and job.source]
+            gains = speaker_gains(dict(pool.map(_level_one, neutral, [spec] * len(neutral))))
+            # A speaker with no neutral take to measure: each take at the speech level.
+            todo = [replace(job, gain_db=gains.get(job.utterance.speaker)) for job in todo]
         futures = [pool.submit(_extract_one, job, spec) for job in todo]
         for future in tqdm(as_completed(futures), total=len(futures), disable=not progress,
                            desc="WORLD features", unit="file"):
