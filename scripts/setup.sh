@@ -19,7 +19,9 @@ packages=(libportaudio2 libjack-jackd2-0 libsndfile1 espeak-ng
           libxcb1 libx11-xcb1 libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 libxcb-xinerama0
           libxcb-randr0 libxcb-shape0 libxcb-render0 libxcb-render-util0 libxcb-image0
           libxcb-shm0 libxcb-sync1 libxcb-util1 libxcb-xfixes0 libxcb-xkb1 libxkbcommon-x11-0)
-[ $dev = 1 ] && packages+=(jackd2 sox xvfb)  # xvfb: the X11 global-hotkey test
+# xvfb: the X11 global-hotkey test; PipeWire (headless) and its tools: the virtual microphone's
+[ $dev = 1 ] && packages+=(jackd2 sox xvfb
+                           pipewire pipewire-pulse wireplumber pulseaudio-utils dbus-daemon)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import RAVDESS_ROOT, SHARED_DATA, TEST_CACHE, speak, start_jack, stop_jack
+from helpers import (
+    RAVDESS_ROOT,
+    SHARED_DATA,
+    TEST_CACHE,
+    pactl_answers,
+    speak,
+    start_jack,
+    stop_jack,
+    wait_for,
+)
 
 from rtconvert.config import FeatureConfig
 from rtconvert.offline.audiofile import load_audio
@@ -99,3 +110,43 @@ def tiny_bundle(tiny_run, tmp_path_factory) -> Path:
 
     path, _ = export_run(tiny_run, tmp_path_factory.mktemp("bundles") / "tiny")
     return path
+
+
+@pytest.fixture(scope="module")
+def pipewire(tmp_path_factory):
+    """A PipeWire with its PulseAudio server and session manager, on a D-Bus session of its
+    own, in a runtime folder of its own; this process and its children talk to it."""
+    runtime = tmp_path_factory.mktemp("xdg-runtime")
+    runtime.chmod(0o700)
+    bus = runtime / "bus"
+    saved = {key: os.environ.get(key) for key in ("XDG_RUNTIME_DIR", "DBUS_SESSION_BUS_ADDRESS",
+                                                   "PULSE_SERVER")}
+    os.environ.update(XDG_RUNTIME_DIR=str(runtime), DBUS_SESSION_BUS_ADDRESS=f"unix:path={bus}")
+    os.environ.pop("PULSE_SERVER", None)
+    log = open(runtime / "servers.log", "w")
+    started = []
+
+    def start(*command: str) -> None:
+        started.append(subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT))
+
+    try:
+        start("dbus-daemon", "--session", "--nofork", f"--address=unix:path={bus}")
+        assert wait_for(bus.exists), "dbus-daemon did not start"
+        start("pipewire")
+        assert wait_for((runtime / "pipewire-0").exists), "pipewire did not start"
+        start("wireplumber")
+        start("pipewire-pulse")
+        # pactl before the server's socket exists would race it for the pulse/ folder.
+        assert wait_for((runtime / "pulse" / "native").exists) and wait_for(pactl_answers), \
+            (runtime / "servers.log").read_text()[-2000:]
+        yield runtime
+    finally:
+        for process in reversed(started):
+            process.terminate()
+            process.wait()
+        log.close()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value

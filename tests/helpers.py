@@ -14,6 +14,7 @@ import pytest
 
 from rtconvert.errors import AudioDeviceError
 from rtconvert.live.jack import portaudio_ports, start_dummy_server, stop_server
+from rtconvert.live.virtualmic import SINK_NAME, SOURCE_NAME
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -127,3 +128,34 @@ def stop_jack(server: subprocess.Popen) -> None:
 
 #: The JACK ports of the (one) PortAudio stream another process opened: (input, output).
 jack_stream_ports = portaudio_ports
+
+
+#: What the virtual-microphone tests start (a headless PipeWire) and call.
+PIPEWIRE_TOOLS = ("dbus-daemon", "pipewire", "wireplumber", "pipewire-pulse", "pactl", "pacat",
+                "parecord")
+needs_pipewire = pytest.mark.skipif(
+    any(shutil.which(tool) is None for tool in PIPEWIRE_TOOLS),
+    reason="PipeWire is not installed (apt-get install pipewire pipewire-pulse wireplumber "
+           "pulseaudio-utils dbus-daemon; scripts/setup.sh --dev does)")
+
+
+def pactl_answers() -> bool:
+    return subprocess.run(["pactl", "info"], capture_output=True).returncode == 0
+
+
+def sources() -> list[str]:
+    listing = subprocess.run(["pactl", "list", "short", "sources"], capture_output=True,
+                             text=True, check=True).stdout
+    return [line.split("\t")[1] for line in listing.splitlines()]
+
+
+def our_modules() -> list[str]:
+    listing = subprocess.run(["pactl", "list", "short", "modules"], capture_output=True,
+                             text=True, check=True).stdout
+    return [line for line in listing.splitlines()
+            if f"sink_name={SINK_NAME}" in line or f"source_name={SOURCE_NAME}" in line]
+
+
+def players() -> list[str]:
+    return subprocess.run(["pgrep", "-f", f"pacat.*{SINK_NAME}"], capture_output=True,
+                          text=True).stdout.split()

@@ -7,12 +7,13 @@ import re
 
 import numpy as np
 import pytest
-from helpers import needs_jackd
+from helpers import needs_jackd, needs_pipewire, our_modules, sources
 from PyQt6.QtCore import Qt
 
 from rtconvert.app.audio_panel import DevicePanel
 from rtconvert.app.window import MainWindow
 from rtconvert.bundle import default_bundle_path, load_bundle
+from rtconvert.live.virtualmic import SOURCE_NAME
 from rtconvert.presets import LAST_SESSION, PresetStore
 from rtconvert.profiles import PROFILES
 from rtconvert.settings import Settings, parse_mixture
@@ -122,7 +123,6 @@ def test_the_latency_profile_picks_the_shipped_model_and_the_block(window, bundl
     assert panel.config().latency == "balanced" and not window.banner.isVisible()
 
 
-@needs_jackd
 def assert_latency_adds_up(text: str, live) -> None:
     """The label's latency is the algorithmic one (fixed) plus a headroom of whole blocks (it
     follows the load: read once, so the numbers shown agree whenever the label was drawn)."""
@@ -138,6 +138,7 @@ def assert_latency_adds_up(text: str, live) -> None:
     assert round_trip >= through
 
 
+@needs_jackd
 def test_the_status_names_the_running_profile_and_its_latency(jack_server, window, qtbot):
     panel, status = window.device_panel, window.status_panel
     assert "JACK" in panel.input_picker.currentText(), panel.input_picker.currentText()
@@ -209,3 +210,24 @@ def test_the_arrow_keys_move_the_dot_from_the_centre(window, qtbot, bundle):
     # 0° lies between calm (316°) and happy (8°), nearer happy: 44/52 of the way to it.
     assert dict(parse_mixture(window.settings.emotion, bundle.emotions)) == \
         pytest.approx({"happy": 44 / 52, "calm": 8 / 52}, abs=1e-3)
+
+
+@needs_jackd
+@needs_pipewire
+def test_the_virtual_microphone_box_makes_the_source_while_the_stream_runs(
+        jack_server, pipewire, window, qtbot, monkeypatch):
+    panel = window.device_panel
+    panel.virtual_mic_box.click()
+    assert panel.config().virtual_mic
+    qtbot.mouseClick(window.start_button, Qt.MouseButton.LeftButton)
+    assert window.live is not None and window.live.virtual_mic is not None, window.banner.text()
+    assert sources().count(SOURCE_NAME) == 1
+    qtbot.mouseClick(window.start_button, Qt.MouseButton.LeftButton)
+    assert window.live is None and SOURCE_NAME not in sources() and not our_modules()
+    # Where no server answers: the reason on the banner, no stream.
+    monkeypatch.setenv("PULSE_SERVER", "unix:/nonexistent")
+    qtbot.mouseClick(window.start_button, Qt.MouseButton.LeftButton)
+    assert window.live is None and not window.start_button.isChecked()
+    assert window.banner.text().startswith(
+        "the virtual microphone needs PipeWire or PulseAudio, and none answers")
+    panel.virtual_mic_box.click()

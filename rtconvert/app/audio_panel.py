@@ -6,6 +6,7 @@ from pathlib import Path
 
 from PyQt6.QtCore import pyqtSignal
 from PyQt6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QFileDialog,
     QFormLayout,
@@ -40,6 +41,10 @@ class DevicePanel(QGroupBox):
         self.fixed_headroom_s = fixed_headroom_s  # rtconvert gui --fixed-headroom
         form = QFormLayout(self)
         self.input_picker, self.output_picker, self.monitor_picker = (QComboBox() for _ in range(3))
+        self.virtual_mic_box = QCheckBox('Virtual microphone "rtconvert"')
+        self.virtual_mic_box.setToolTip("Also send the converted voice to a microphone named "
+                                        "rtconvert that Discord and OBS list (PipeWire or "
+                                        "PulseAudio); removed when the stream stops")
         self.block_picker = QComboBox()
         for block in BLOCKS:
             self.block_picker.addItem(f"{block} samples", block)
@@ -58,6 +63,7 @@ class DevicePanel(QGroupBox):
         form.addRow("Input", self.input_picker)
         form.addRow("Output", self.output_picker)
         form.addRow("Monitor (headphones)", self.monitor_picker)
+        form.addRow("", self.virtual_mic_box)
         form.addRow("Latency", self.profile_picker)
         form.addRow("Block", self.block_picker)
         row = QHBoxLayout()
@@ -85,7 +91,8 @@ class DevicePanel(QGroupBox):
                           output_device=self.output_picker.currentData(),
                           monitor_device=self.monitor_picker.currentData(),
                           block=self.block_picker.currentData(), latency=self.profile.name,
-                          fixed_headroom_s=self.fixed_headroom_s)
+                          fixed_headroom_s=self.fixed_headroom_s,
+                          virtual_mic=self.virtual_mic_box.isChecked())
 
     def fill_devices(self) -> None:
         for picker, kind, optional in ((self.input_picker, "input", False),

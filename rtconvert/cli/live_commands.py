@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import time
 
@@ -17,6 +18,7 @@ from ..control.server import DEFAULT_HOST, DEFAULT_PORT
 from ..errors import RtconvertError
 from ..live.devices import describe_device
 from ..live.stream import LiveConfig, LiveStream
+from ..live.virtualmic import sound_server
 from ..presets import PresetStore
 from ..profiles import LatencyProfile
 from ..settings import DEFAULT_EMOTION, Settings, default_emotion
@@ -34,6 +36,9 @@ def run_arguments(run: argparse.ArgumentParser) -> None:
     run.add_argument("--input", help="input device (index or part of its name)")
     run.add_argument("--output", help="output device")
     run.add_argument("--monitor", help="second output carrying the same converted voice")
+    run.add_argument("--virtual-mic", action="store_true",
+                     help='also feed a microphone named "rtconvert" that other applications '
+                          "list (PipeWire or PulseAudio), removed on exit")
     run.add_argument("--host-api", help="e.g. JACK, ALSA, WASAPI, Core Audio")
     run.add_argument("--block", type=positive_int,
                      help="samples per audio callback (default: the latency profile's)")
@@ -77,11 +82,13 @@ def live_config(args: argparse.Namespace, block: int) -> LiveConfig:
     return LiveConfig(input_device=args.input, output_device=args.output,
                       monitor_device=args.monitor, host_api=args.host_api, block=block,
                       rate=args.rate, latency=args.latency,
-                      fixed_headroom_s=args.fixed_headroom)
+                      fixed_headroom_s=args.fixed_headroom, virtual_mic=args.virtual_mic)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Headless live conversion with a one-line status until Ctrl-C or --seconds."""
+    """Headless live conversion with a one-line status until Ctrl-C, SIGTERM or --seconds."""
+    if args.virtual_mic:
+        sound_server()  # before anything opens: one line where there is none
     bundle, profile = load_for_latency(args.model, args.latency)
     emotion = args.emotion or default_emotion(bundle.emotions)
     settings = Settings(emotion=emotion, intensity=args.intensity,
@@ -92,9 +99,14 @@ def run(args: argparse.Namespace) -> int:
     live = LiveStream(bundle, live_config(args, args.block or profile.block), settings)
     live.start()
     print(describe_run(live, settings))
+    if live.virtual_mic is not None:
+        print(f"feeding the {live.virtual_mic.describe()}")
     controller.attach(live)
     remote: list = []
     started, first_audio_told, status_shown = time.monotonic(), False, False
+    # SIGTERM (a service manager, `kill`) stops like Ctrl-C: the virtual microphone and the
+    # recording are closed, not left behind.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         remote = _start_remote_control(controller, args, presets)  # a bad option stops the stream
         while args.seconds is None or time.monotonic() - started < args.seconds:

@@ -24,3 +24,6 @@ class LiveConfig:
     # A headroom held at this (rounded up to whole blocks) and never adapted, so the latency
     # never moves (a streamer's audio sync offset); None: the profile's, adapting to the load.
     fixed_headroom_s: float | None = None
+    # Also feed the converted voice to a source named "rtconvert" (PipeWire or PulseAudio)
+    # that other applications list as a microphone (.virtualmic).
+    virtual_mic: bool = False

@@ -38,6 +38,7 @@ from .replay import Replay
 from .ring import SampleRing
 from .rtthreads import enter_streaming, leave_streaming, realtime_priority, run_just_below
 from .status import LiveStatus
+from .virtualmic import VirtualMic
 
 #: Monitor blocks queued at most; beyond, the oldest are dropped (clock drift).
 MONITOR_QUEUE_BLOCKS = 8
@@ -72,8 +73,10 @@ class LiveStream:
         self._wake = threading.Event()
         self._worker: threading.Thread | None = None
         self._recorder: WavRecorder | None = None
+        self.virtual_mic: VirtualMic | None = None
         self.recording_error: str | None = None  # why the last recording ended early
         self._stopping = False
+        self._device_lost = False  # its stream cannot be aborted (PortAudio would hang)
         self._callback_priority: int | None | object = _UNKNOWN  # the worker follows it
         self.input_device, self.output_device, self.monitor_device = self._resolve()
         self.rate = negotiate_rate(config.rate, self.input_device, self.output_device,
@@ -113,11 +116,14 @@ class LiveStream:
         return self._stream is not None and self._stream.active
 
     def start(self) -> None:
-        """Open the devices and start converting; raises AudioDeviceError on a bad combination."""
+        """Open the devices (and the virtual microphone) and start converting; raises
+        AudioDeviceError on a bad combination or where no virtual microphone can be made."""
         self.engine.warm_up()
-        self._stopping = False
+        self._stopping = self._device_lost = False
         self._callback_priority = _UNKNOWN
         self.prepare_buffers()
+        if self.config.virtual_mic:
+            self.virtual_mic = VirtualMic(self.rate, on_error=self._failed)
         self._worker = threading.Thread(target=self._work, name="rtconvert-engine", daemon=True)
         self._worker.start()
         enter_streaming()
@@ -168,6 +174,9 @@ class LiveStream:
             self._wake.set()
             worker.join()
             leave_streaming()
+        mic, self.virtual_mic = self.virtual_mic, None
+        if mic is not None:
+            mic.close()
         try:
             self.stop_recording()
         except OutputError as exc:  # stopping always completes; the caller shows this
@@ -177,7 +186,7 @@ class LiveStream:
         for stream in (self._stream, self._monitor):
             # A stream whose device died cannot be aborted (PortAudio waits on it for
             # ever); it is dropped instead, and a new one can be opened.
-            if stream is not None and self.status.error is None:
+            if stream is not None and not self._device_lost:
                 try:
                     stream.abort()
                     stream.close()
@@ -215,6 +224,9 @@ class LiveStream:
             self.headroom.missed(missing)
         if self._monitor is not None:
             self._monitor_ring.write(wet)
+        mic = self.virtual_mic
+        if mic is not None:
+            mic.push(wet)
         self.replay.record(dry, wet)
         recorder = self._recorder
         if recorder is not None:
@@ -256,9 +268,15 @@ class LiveStream:
     def _finished(self) -> None:
         if not self._stopping and self.status.error is None:
             forget_dead_stream()
-            self.status.error = "the audio stream stopped: a device was disconnected or failed"
+            self._device_lost = True
+            self._failed("the audio stream stopped: a device was disconnected or failed")
+
+    def _failed(self, error: str) -> None:
+        """A part stopped on its own: say so once (the status line, ``on_stop``)."""
+        if not self._stopping and self.status.error is None:
+            self.status.error = error
             if self.on_stop is not None:
-                self.on_stop(self.status.error)
+                self.on_stop(error)
 
     def hear_it(self) -> float:
         """Play the last seconds converted, then unconverted, on the monitor; returns seconds."""

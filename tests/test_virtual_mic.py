@@ -1,0 +1,143 @@
+"""The virtual microphone on a real PipeWire, started headless here: what rtconvert converts is
+what an application records from the "rtconvert" source; nothing is left behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import scipy.signal
+import soundfile
+import soxr
+from helpers import (
+    JACK_RATE,
+    needs_jackd,
+    needs_pipewire,
+    our_modules,
+    players,
+    sources,
+    wait_for,
+)
+
+from rtconvert.bench.feeder import Feeder
+from rtconvert.bundle import load_bundle
+from rtconvert.live.stream import LiveConfig, LiveStream
+from rtconvert.live.virtualmic import SOURCE_NAME
+from rtconvert.settings import Settings
+
+
+@needs_pipewire
+@needs_jackd
+def test_an_application_records_what_the_engine_converted(pipewire, jack_server, speech,
+                                                          feature_config, tmp_path):
+    """A live stream on JACK feeds the source; parecord (as Discord would) records it. Each
+    quarter second of the engine's output is in the recording, identical (correlation above
+    0.999, the same level) at one delay, except where the sound server or parecord was
+    scheduled late and played a gap or lost a piece (the host's doing: reported)."""
+    model_rate = feature_config.sample_rate
+    feed = np.concatenate([speech, np.zeros(model_rate // 2)] * 2)
+    played, back = tmp_path / "feed.wav", tmp_path / "back.wav"
+    soundfile.write(played, soxr.resample(feed, model_rate, JACK_RATE, "HQ"), JACK_RATE,
+                    subtype="FLOAT")
+    live = LiveStream(load_bundle(), LiveConfig(host_api="JACK", block=256, virtual_mic=True),
+                      Settings(emotion="happy", intensity=1.0))
+    recorded = tmp_path / "recorded.raw"
+    live.start()
+    try:
+        assert sources().count(SOURCE_NAME) == 1
+        listener = subprocess.Popen(["parecord", f"--device={SOURCE_NAME}", "--raw",
+                                     "--format=float32le", f"--rate={live.rate}",
+                                     "--channels=1", "--latency-msec=20", str(recorded)])
+        assert wait_for(lambda: recorded.exists() and recorded.stat().st_size > 0)
+        live.start_recording(tmp_path / "dry.wav", tmp_path / "wet.wav")
+        Feeder(played, back, *live.jack_ports()).play()
+        live.stop_recording()
+        listener.terminate()
+        listener.wait()
+        dropped, error = live.virtual_mic.dropped, live.virtual_mic.error
+    finally:
+        live.stop()
+    assert error is None
+    produced = soundfile.read(tmp_path / "wet.wav")[0]
+    heard = np.fromfile(recorded, dtype="<f4").astype(np.float64)
+    # Each quarter second of speech the engine produced, found in the recording: where,
+    # how alike, how loud.
+    window = live.rate // 4
+    cumulative = np.concatenate([[0.0], np.cumsum(heard ** 2)])
+    level = np.sqrt(np.maximum(cumulative[window:] - cumulative[:-window], 0))
+    found = []  # (lag, correlation, gain in dB)
+    for start in range(0, len(produced) - window, window):
+        piece = produced[start:start + window]
+        if np.sqrt(np.mean(piece ** 2)) < 1e-3:
+            continue  # silence matches anywhere
+        # parecord ran before the recording began: the piece lies at most a second later
+        # (the speech repeats: an unbounded search would find the other repetition).
+        near = heard[start:start + window + live.rate]
+        correlation = scipy.signal.correlate(near, piece, "valid", method="fft")
+        lag = int(np.argmax(correlation))
+        norm = level[start + lag] * np.linalg.norm(piece) + 1e-12
+        found.append((lag, correlation[lag] / norm,
+                      20 * np.log10(level[start + lag] / np.linalg.norm(piece))))
+    lags = [lag for lag, _, _ in found]
+    # A sound server scheduled late plays a gap and delays what follows, a late parecord
+    # loses a piece (the host's doing): a piece with the gap inside matches less, and the
+    # delay steps after it.
+    gaps = sum(later != earlier for earlier, later in zip(lags, lags[1:]))
+    print(f"virtual microphone: {len(heard) / live.rate:.2f} s recorded; delays "
+          f"{sorted(set(lags))} samples ({gaps} gaps), {dropped} samples dropped")
+    assert len(found) >= 8  # the speech was there to compare
+    for i, (lag, r, gain_db) in enumerate(found):
+        neighbours = set(lags[max(i - 1, 0):i + 2])
+        if len(neighbours) == 1:  # no gap nearby: the very samples the engine produced
+            assert r > 0.999 and abs(gain_db) < 0.1, (i, lag, r, gain_db)
+    assert gaps <= len(found) // 4, lags  # mostly gapless, or nothing could be said
+    assert sources().count(SOURCE_NAME) == 0 and not our_modules() and not players()
+
+
+RUN = [sys.executable, "-m", "rtconvert.cli.commands", "run", "--virtual-mic", "--host-api",
+       "JACK", "--no-control"]
+
+
+@needs_pipewire
+@needs_jackd
+def test_a_killed_run_leaves_nothing_that_the_next_run_does_not_remove(pipewire, jack_server):
+    """SIGKILL leaves the modules in the server (they are the server's); the next start
+    removes them before it makes its own, and SIGTERM removes them as Ctrl-C does."""
+    killed = subprocess.Popen(RUN, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert wait_for(lambda: SOURCE_NAME in sources() or killed.poll() is not None, 60), \
+        killed.communicate()
+    killed.kill()
+    killed.wait()
+    assert len(our_modules()) == 2  # left behind
+    for pid in players():  # its pacat ends when its input closes; do not wait for that
+        os.kill(int(pid), signal.SIGKILL)
+    second = subprocess.Popen(RUN, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(second.stdout), daemon=True)
+    reader.start()
+    assert wait_for(lambda: any("virtual microphone" in line for line in lines)
+                    or second.poll() is not None, 60), second.communicate()
+    assert sources().count(SOURCE_NAME) == 1 and len(our_modules()) == 2
+    second.send_signal(signal.SIGTERM)
+    assert second.wait(30) == 0, second.stderr.read()
+    assert SOURCE_NAME not in sources() and not our_modules() and not players()
+
+
+def test_without_a_sound_server_it_says_so_in_one_line(tmp_path):
+    """No PipeWire or PulseAudio answers, or its tools are missing: one line naming what to
+    do instead, a non-zero exit, before any device or model is opened (nothing is left
+    running)."""
+    env = os.environ | {"XDG_RUNTIME_DIR": str(tmp_path), "PULSE_SERVER": f"unix:{tmp_path}/none"}
+    done = subprocess.run(RUN[:-3], capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 1 and done.stderr.count("\n") == 1, done.stderr
+    assert done.stderr.startswith("rtconvert: error: the virtual microphone needs PipeWire or "
+                                  "PulseAudio, and none answers"), done.stderr
+    assert "virtual cable" in done.stderr and not players()
+    no_tools = subprocess.run(RUN[:-3], capture_output=True, text=True, timeout=60,
+                              env=os.environ | {"PATH": os.path.dirname(sys.executable)})
+    assert no_tools.returncode == 1 and no_tools.stderr.count("\n") == 1, no_tools.stderr
+    assert "pactl and pacat (Debian: pulseaudio-utils)" in no_tools.stderr
