@@ -57,6 +57,7 @@ class Bundle:
     lookahead_frames: int
     state_size: int
     latency_profile: str  # the profile whose streaming analysis the model was trained on
+    denoise: bool = False  # trained on noise-suppressed speech: the engine suppresses noise too
 
     @property
     def model_path(self) -> Path:
@@ -254,7 +255,9 @@ def load_bundle(path: str | Path | None = None, check_graph: bool = True) -> Bun
         c0_prior=read.number("c0_prior", -100.0, 100.0),
         lookahead_frames=read.integer("model.lookahead_frames", 0, MAX_LOOKAHEAD_FRAMES),
         state_size=read.integer("model.state_size", 0, 10 ** 8),
-        latency_profile=_profile(read))
+        latency_profile=_profile(read),
+        # Absent in bundles from before the noise suppressor: trained without it.
+        denoise="denoise" in read.data and read.get("denoise", bool))
     read.get("license", str)
     if _sha256(bundle.model_path) != read.get("model_sha256", str):
         raise BundleError(f"bundle {name}: {MODEL_FILE} does not match metadata.model_sha256 "

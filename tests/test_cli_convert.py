@@ -32,6 +32,20 @@ def test_convert_takes_a_mixture(speech_file, tmp_path, capsys):
     assert np.abs(soundfile.read(out)[0]).max() > 0.01
 
 
+def test_convert_suppresses_noise_when_asked(speech_file, tmp_path, capsys):
+    outs = {value: tmp_path / f"{value}.wav" for value in ("on", "off")}
+    for value, out in outs.items():
+        assert main(["convert", str(speech_file), str(out), "--emotion", "sad",
+                     "--denoise", value]) == 0
+    on, off = (soundfile.read(out)[0] for out in outs.values())
+    assert len(on) == len(off) and not np.allclose(on, off)
+    with pytest.raises(SystemExit) as stop:
+        main(["convert", str(speech_file), str(tmp_path / "x.wav"), "--denoise", "maybe"])
+    assert stop.value.code == 2
+    error = capsys.readouterr().err.strip()
+    assert "--denoise: 'maybe' is neither 'on' nor 'off'" in error and "\n" not in error
+
+
 @pytest.mark.parametrize("args, message", [
     (["missing.wav", "out.wav", "--emotion", "happy"], "no such file"),
     (["corrupt.wav", "out.wav", "--emotion", "happy"], "cannot decode audio"),
@@ -63,7 +77,8 @@ def test_bench_reports_every_key_in_json(speech_file, tmp_path, capsys):
                     "block_ms_max", "offline_world_ratio"):
             assert run[key] > 0, key
         assert set(run["stage_shares"]) == {"analysis", "speaker", "model", "prosody", "synthesis",
-                                            "resampling"}
+                                            "resampling", "denoising"}
+        assert run["stage_shares"]["denoising"] == 0  # off: the shipped model has none
         assert sum(run["stage_shares"].values()) == pytest.approx(1, abs=0.01)
         assert run["missing_samples"] == 0
     longer = runs[1]["algorithmic_latency_ms"] - runs[0]["algorithmic_latency_ms"]

@@ -34,6 +34,7 @@ from tqdm import tqdm
 from rtconvert.cli.entry import ArgumentParser, existing_file, existing_folder, run_command
 from rtconvert.config import FeatureConfig
 from rtconvert.dsp.analysis import ANALYSIS_VERSION, analyze_stream
+from rtconvert.dsp.denoise import denoise_whole, stream_denoiser
 from rtconvert.dsp.features import MIN_DURATION_S, FeatureError, WorldFeatures, analyze
 from rtconvert.dsp.levels import db_to_gain
 from rtconvert.dsp.normalizer import gain_for, normalize, speech_level_db
@@ -66,6 +67,8 @@ class FeatureSpec:
     # level (what file conversion does); "speaker" gives all of a speaker's takes one gain,
     # from its neutral takes, so an emotion keeps its loudness relative to neutral speech.
     level: str = "take"
+    # The live front end's noise suppression before the streaming analysis (rtconvert.dsp.denoise).
+    denoise: bool = False
 
     def __post_init__(self) -> None:
         if self.level not in LEVELS:
@@ -80,6 +83,8 @@ class FeatureSpec:
             described.update(room=self.room, room_version=ROOM_VERSION)
         if self.level != "take":
             described.update(level=self.level)
+        if self.denoise:
+            described.update(denoise=True)
         return described
 
     def prepare(self, samples: np.ndarray, utterance: Utterance | None = None) -> np.ndarray:
@@ -108,6 +113,8 @@ class FeatureSpec:
                                f"need at least {MIN_DURATION_S} s")
         if self.stream is None:
             return analyze(samples, self.config)
+        if self.denoise:  # as the engine: suppressed first, then brought to its level
+            samples = denoise_whole(samples, stream_denoiser(self.config, *self.stream))
         if gain_db is None:
             return analyze_stream(normalize(samples, rate), self.config, *self.stream)
         return analyze_stream(samples * db_to_gain(gain_db), self.config, *self.stream)

@@ -43,18 +43,20 @@ class Data:
     spec: FeatureSpec
 
 
-def feature_spec(config: FeatureConfig, profile: LatencyProfile, level: str, speed: float = 1.0,
-                 room: int | None = None) -> FeatureSpec:
-    """The streaming analysis of a latency profile: what the engine sees live."""
-    return FeatureSpec(config, profile.geometry(config), speed, room, level)
+def feature_spec(config: FeatureConfig, profile: LatencyProfile, data: dict[str, Any],
+                 speed: float = 1.0, room: int | None = None) -> FeatureSpec:
+    """The streaming analysis of a latency profile, behind the front end ``data`` asks for:
+    what the engine sees live."""
+    return FeatureSpec(config, profile.geometry(config), speed, room, data["level"],
+                       data["denoise"])
 
 
 def augmentations(data: dict[str, Any], features: FeatureConfig, profile: LatencyProfile
                   ) -> dict[str, FeatureSpec]:
     """The training speakers' variants: each speed, and each room at the normal speed."""
-    variants = {f"speed{speed}": feature_spec(features, profile, data["level"], speed)
+    variants = {f"speed{speed}": feature_spec(features, profile, data, speed)
                 for speed in data["speeds"]}
-    variants |= {f"room{room}": feature_spec(features, profile, data["level"], 1.0, room)
+    variants |= {f"room{room}": feature_spec(features, profile, data, 1.0, room)
                  for room in data["rooms"]}
     return variants
 
@@ -130,7 +132,7 @@ def prepare_data(config: dict[str, Any], run_dir: Path, progress: bool) -> Data:
     features = FeatureConfig()
     train, dev, _ = split_utterances(config)
     profile = PROFILES[data["profile"]]
-    clean = feature_spec(features, profile, data["level"])
+    clean = feature_spec(features, profile, data)
     failed: dict[str, Path] = {}  # file -> the list of failures that names it
     variants = augmentations(data, features, profile)
     for spec in dict.fromkeys([clean, *variants.values()]):

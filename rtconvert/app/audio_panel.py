@@ -36,15 +36,20 @@ class DevicePanel(QGroupBox):
     profile_chosen = pyqtSignal(str)
     model_chosen = pyqtSignal(Path)
 
-    def __init__(self, profile: LatencyProfile, fixed_headroom_s: float | None = None) -> None:
+    def __init__(self, profile: LatencyProfile, fixed_headroom_s: float | None = None,
+                 denoise: bool | None = None) -> None:
         super().__init__("Audio")
         self.fixed_headroom_s = fixed_headroom_s  # rtconvert gui --fixed-headroom
+        self.denoise = denoise  # rtconvert gui --denoise; None: as each model was trained
         form = QFormLayout(self)
         self.input_picker, self.output_picker, self.monitor_picker = (QComboBox() for _ in range(3))
         self.virtual_mic_box = QCheckBox('Virtual microphone "rtconvert"')
         self.virtual_mic_box.setToolTip("Also send the converted voice to a microphone named "
                                         "rtconvert that Discord and OBS list (PipeWire or "
                                         "PulseAudio); removed when the stream stops")
+        self.denoise_box = QCheckBox("Suppress noise (8.4 ms)")
+        self.denoise_box.setToolTip("Noise suppression in front of the analysis; on by default "
+                                    "where the model was trained with it")
         self.block_picker = QComboBox()
         for block in BLOCKS:
             self.block_picker.addItem(f"{block} samples", block)
@@ -64,6 +69,7 @@ class DevicePanel(QGroupBox):
         form.addRow("Output", self.output_picker)
         form.addRow("Monitor (headphones)", self.monitor_picker)
         form.addRow("", self.virtual_mic_box)
+        form.addRow("", self.denoise_box)
         form.addRow("Latency", self.profile_picker)
         form.addRow("Block", self.block_picker)
         row = QHBoxLayout()
@@ -92,7 +98,8 @@ class DevicePanel(QGroupBox):
                           monitor_device=self.monitor_picker.currentData(),
                           block=self.block_picker.currentData(), latency=self.profile.name,
                           fixed_headroom_s=self.fixed_headroom_s,
-                          virtual_mic=self.virtual_mic_box.isChecked())
+                          virtual_mic=self.virtual_mic_box.isChecked(),
+                          denoise=self.denoise_box.isChecked())
 
     def fill_devices(self) -> None:
         for picker, kind, optional in ((self.input_picker, "input", False),
@@ -109,6 +116,7 @@ class DevicePanel(QGroupBox):
         self.model_label.setText(f"{bundle.metadata['name']}: {len(bundle.emotions)} "
                                  f"emotions ({bundle.path})")
         self.model_label.setToolTip(bundle.licence)
+        self.denoise_box.setChecked(bundle.denoise if self.denoise is None else self.denoise)
 
     def show_running(self, running: bool) -> None:
         self.start_button.setChecked(running)

@@ -22,17 +22,19 @@ SIGNAL_POLL_MS = 200
 
 def run_app(model: Path | None = None, control: ControlOptions | None = None,
             latency: str | None = None, fixed_headroom_s: float | None = None,
-            emotion: str | None = None) -> int:
+            emotion: str | None = None, denoise: bool | None = None) -> int:
     """Start the app with ``model`` (default: the shipped bundle of ``latency``), the latency
     profile ``latency`` (default: the model's own), given ``control`` its control server, the
-    headroom held at ``fixed_headroom_s`` and the emotion (or mixture) ``emotion`` if given
-    (else the last session's); returns its exit code."""
+    headroom held at ``fixed_headroom_s``, the emotion (or mixture) ``emotion`` if given
+    (else the last session's) and noise suppression ``denoise`` (default: as the model was
+    trained); returns its exit code."""
     check_display()
     bundle, profile = load_for_latency(model, latency)
     if emotion is not None:
         emotion = Settings(emotion=emotion).validate(bundle.emotions).emotion
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    window = MainWindow(bundle, PresetStore(), control, profile.name, fixed_headroom_s)
+    window = MainWindow(bundle, PresetStore(), control, profile.name, fixed_headroom_s,
+                        denoise)
     if emotion is not None:
         window.apply(emotion=emotion)
     window.show()

@@ -55,13 +55,15 @@ class MainWindow(QMainWindow):
         The latency profile to start with; by default the one ``bundle`` was trained for.
     fixed_headroom_s : float, optional
         Hold the stream's headroom there (``--fixed-headroom``) instead of adapting it.
+    denoise : bool, optional
+        Noise suppression on or off (``--denoise``); default: as each model was trained.
     """
 
     stream_stopped = pyqtSignal(str)  # emitted from an audio thread, handled on the UI thread
 
     def __init__(self, bundle: Bundle, presets: PresetStore,
                  control: ControlOptions | None = None, latency: str | None = None,
-                 fixed_headroom_s: float | None = None) -> None:
+                 fixed_headroom_s: float | None = None, denoise: bool | None = None) -> None:
         super().__init__()
         self.setWindowTitle("rtconvert: emotional voice conversion")
         self.bundle, self.presets = bundle, presets
@@ -76,7 +78,7 @@ class MainWindow(QMainWindow):
         self.recording_folder = Path(platformdirs.user_music_dir()) / "rtconvert"
 
         self.device_panel = DevicePanel(PROFILES[latency or bundle.latency_profile],
-                                        fixed_headroom_s)
+                                        fixed_headroom_s, denoise)
         self.device_panel.profile_chosen.connect(self.set_profile)
         self.device_panel.model_chosen.connect(self.load_model)
         self.device_panel.refresh_button.clicked.connect(self.refresh_devices)

@@ -55,6 +55,7 @@ class BenchCase:
     emotion: str = "angry"
     intensity: float = 1.0
     profile: LatencyProfile | None = None  # None: the profile the bundle was trained on
+    denoise: bool | None = None  # None: as the bundle was trained
 
 
 #: Cases measured in one run take turns on the speech in chunks this long, so that a
@@ -93,7 +94,7 @@ class _Run:
         self.bundle, self.case = bundle, case
         self.engine = Engine(bundle, case.rate, Settings(emotion=case.emotion,
                                                          intensity=case.intensity),
-                             profile=case.profile)
+                             profile=case.profile, denoise=case.denoise)
         self.engine.warm_up()
         self.position = 0
         self.block_s: list[float] = []

@@ -37,7 +37,7 @@ def _convert(args: argparse.Namespace) -> int:
     bundle, profile = load_for_latency(args.model, args.latency)
     settings = Settings(emotion=args.emotion, intensity=args.intensity).validate(bundle.emotions)
     report = convert_file(bundle, args.input, args.output, settings, FileGate(args.gate),
-                          args.block, profile=profile)
+                          args.block, profile=profile, denoise=args.denoise)
     if report.n_channels > 1:
         print(f"{args.input}: {report.n_channels} channels, downmixed to mono")
     print(f"wrote {args.output}: {settings.emotion} at intensity {settings.intensity}, "
@@ -62,7 +62,8 @@ def _bench(args: argparse.Namespace) -> int:
     speech = bench_speech(args.seconds, args.rate, args.input)
     rows = []
     for block in blocks:
-        cases = [(bundle, BenchCase(block=block, rate=args.rate, profile=profile))]
+        cases = [(bundle, BenchCase(block=block, rate=args.rate, profile=profile,
+                                    denoise=args.denoise))]
         if args.latency is not None:
             other = next(p for name, p in PROFILES.items() if name != profile.name)
             cases.append((load_for_latency(None, other.name)[0],
@@ -146,7 +147,8 @@ def _loopback(args: argparse.Namespace) -> int:
     bundle, profile = load_for_latency(args.model, args.latency)
     blocks = _check_bench_arguments(args, profile.block)
     _write_json(args.json, loopback(bundle, profile, blocks[0], args.seconds,
-                                    args.runs if args.reference else 0, args.fixed_headroom))
+                                    args.runs if args.reference else 0, args.fixed_headroom,
+                                    args.denoise))
     return 0
 
 

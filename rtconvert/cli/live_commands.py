@@ -74,7 +74,7 @@ def _gui(args: argparse.Namespace) -> int:
 
     return run_app(args.model, ControlOptions(args.control_host, args.control_port,
                                               args.control_token, not args.no_control),
-                   args.latency, args.fixed_headroom, args.emotion)
+                   args.latency, args.fixed_headroom, args.emotion, args.denoise)
 
 
 def live_config(args: argparse.Namespace, block: int) -> LiveConfig:
@@ -82,7 +82,8 @@ def live_config(args: argparse.Namespace, block: int) -> LiveConfig:
     return LiveConfig(input_device=args.input, output_device=args.output,
                       monitor_device=args.monitor, host_api=args.host_api, block=block,
                       rate=args.rate, latency=args.latency,
-                      fixed_headroom_s=args.fixed_headroom, virtual_mic=args.virtual_mic)
+                      fixed_headroom_s=args.fixed_headroom, virtual_mic=args.virtual_mic,
+                      denoise=args.denoise)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -191,13 +192,14 @@ def _start_remote_control(controller: Controller, args: argparse.Namespace,
 
 
 def loopback(bundle: Bundle, profile: LatencyProfile, block: int, seconds: float,
-             reference_runs: int = 0, fixed_headroom_s: float | None = None) -> dict:
+             reference_runs: int = 0, fixed_headroom_s: float | None = None,
+             denoise: bool | None = None) -> dict:
     """End-to-end latency through a running JACK server, after ``reference_runs`` rounds of
     the pass-through first if asked; prints and returns the result."""
     from ..bench.loopback import compare_with_reference, measure_loopback
 
     config = LiveConfig(host_api="JACK", block=block, latency=profile.name,
-                        fixed_headroom_s=fixed_headroom_s)
+                        fixed_headroom_s=fixed_headroom_s, denoise=denoise)
     if not reference_runs:
         result = measure_loopback(bundle, config, seconds)
         for key, value in result.items():

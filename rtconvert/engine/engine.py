@@ -2,7 +2,8 @@
 
 The engine wires the stages, each a small module with its own state, and runs them in
 fixed steps on the model-rate stream (their length and lookahead: :mod:`.profiles`):
-resampling (:mod:`.resample`), the front end's gain (:mod:`.normalizer`), analysis
+resampling (:mod:`.resample`), noise suppression where on (:mod:`.denoise`), the front
+end's gain (:mod:`.normalizer`), analysis
 (:mod:`.analysis`), speaker tracking (:mod:`.speaker`), conversion (:mod:`.conversion`),
 prosody (:mod:`.prosody`), synthesis (:mod:`.synthesis`) and mixing (:mod:`.mixer`). It
 applies the controls and times each stage and step (:mod:`.stagetimes`). Output waits in
@@ -25,6 +26,7 @@ import numpy.typing as npt
 
 from ..bundle import Bundle
 from ..dsp.analysis import AnalysisStep, StreamingAnalyzer
+from ..dsp.denoise import Denoiser, stream_denoiser
 from ..dsp.levels import SILENCE_DB, level_db, silence_nonfinite
 from ..dsp.normalizer import LevelNormalizer
 from ..dsp.resample import StreamResampler
@@ -62,11 +64,14 @@ class Engine:
         Defaults to the bundle's generator in ONNX Runtime (one thread).
     profile : LatencyProfile, optional
         Step length and analysis lookahead; defaults to the one the bundle was trained on.
+    denoise : bool, optional
+        Noise suppression in front of the analysis (:mod:`.denoise`); defaults to whether
+        the bundle's model was trained on it.
     """
 
     def __init__(self, bundle: Bundle, device_rate: int, settings: Settings | None = None,
-                 converter: Converter | None = None, profile: LatencyProfile | None = None
-                 ) -> None:
+                 converter: Converter | None = None, profile: LatencyProfile | None = None,
+                 denoise: bool | None = None) -> None:
         self.bundle, self.config, self.device_rate = bundle, bundle.features, device_rate
         self.emotions = bundle.emotions
         self._settings = (settings or Settings()).validate(self.emotions)
@@ -75,10 +80,13 @@ class Engine:
         self.frames_per_step, self.lookahead_frames = self.profile.geometry(self.config)
         self.conversion = ConversionStage(converter or OnnxConverter(bundle), self.config.n_mcep,
                                           self.config.n_bap, self.config.frame_period_ms)
-        # A step runs when its last frame's lookahead arrives, and its output ends where the
-        # converter's lookahead lets it: a sample arriving just after a step waits this long.
+        self.denoise = bundle.denoise if denoise is None else denoise
+        # A step runs when its last frame's lookahead arrives (through the noise suppressor),
+        # and its output ends where the converter's lookahead lets it: a sample arriving just
+        # after a step waits this long.
         self.model_delay = self.config.hop_length * (
-            self.frames_per_step + self.conversion.lookahead_frames + self.lookahead_frames)
+            self.frames_per_step + self.conversion.lookahead_frames + self.lookahead_frames) \
+            + (self._denoiser().latency_samples if self.denoise else 0)
         self.speaker = SpeakerTracker.from_bundle(bundle)
         self.prosody = ProsodyShifter.from_bundle(bundle)
         self.reset()
@@ -102,6 +110,7 @@ class Engine:
         self._down = StreamResampler(self.device_rate, rate)
         self._up = StreamResampler(rate, self.device_rate)
         self.normalizer = LevelNormalizer()
+        self.denoiser = self._denoiser() if self.denoise else None
         self.analyzer = StreamingAnalyzer(config, self.frames_per_step, self.lookahead_frames)
         self.conversion.reset()
         self.speaker.reset()
@@ -117,6 +126,9 @@ class Engine:
         self.missing_samples = 0  # FIFO underflows: would mean the delay is too short
         self.nonfinite_samples = 0
         self.input_db = self.output_db = SILENCE_DB
+
+    def _denoiser(self) -> Denoiser:
+        return stream_denoiser(self.config, self.frames_per_step, self.lookahead_frames)
 
     @property
     def f0_stats(self) -> RunningStats:
@@ -163,7 +175,9 @@ class Engine:
         self.input_db = level_db(block)
         times = self.times
         model_input = times.run("resampling", self._down.process, block)
-        self.analyzer.push(self.normalizer.process(model_input))
+        heard = model_input if self.denoiser is None else \
+            times.run("denoising", self.denoiser.process, model_input)
+        self.analyzer.push(self.normalizer.process(heard))
         self.mixer.push_dry(model_input)
         while True:
             began = perf_counter()

@@ -10,7 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 #: The stages the engine times.
-STAGES = ("analysis", "speaker", "model", "prosody", "synthesis", "resampling")
+STAGES = ("analysis", "speaker", "model", "prosody", "synthesis", "resampling", "denoising")
 #: Steps whose times are kept (the newest): 160 s of 10 ms steps.
 STEP_HISTORY = 16384
 

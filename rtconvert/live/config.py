@@ -27,3 +27,5 @@ class LiveConfig:
     # Also feed the converted voice to a source named "rtconvert" (PipeWire or PulseAudio)
     # that other applications list as a microphone (.virtualmic).
     virtual_mic: bool = False
+    # Noise suppression in front of the analysis; None: as the model was trained.
+    denoise: bool | None = None

@@ -82,7 +82,8 @@ class LiveStream:
         self.rate = negotiate_rate(config.rate, self.input_device, self.output_device,
                                    self.monitor_device)
         self.engine = Engine(bundle, self.rate, settings or Settings(),
-                             profile=PROFILES[config.latency] if config.latency else None)
+                             profile=PROFILES[config.latency] if config.latency else None,
+                             denoise=config.denoise)
         fixed = config.fixed_headroom_s
         base = headroom_samples(config.block, self.rate,
                                 self.engine.profile.headroom_s if fixed is None else fixed)

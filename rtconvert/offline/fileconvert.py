@@ -184,7 +184,8 @@ def analyse_file(file: soundfile.SoundFile, engine: Engine, block: int = FILE_BL
 
 def convert_file(bundle: Bundle, source: str | Path, target: str | Path, settings: Settings,
                  gate: FileGate = FileGate(), block: int = FILE_BLOCK, subtype: str | None = None,
-                 progress: bool = True, profile: LatencyProfile | None = None) -> FileReport:
+                 progress: bool = True, profile: LatencyProfile | None = None,
+                 denoise: bool | None = None) -> FileReport:
     """Convert ``source`` to ``target`` at the file's own rate, streaming from disk to disk.
 
     Parameters
@@ -204,6 +205,8 @@ def convert_file(bundle: Bundle, source: str | Path, target: str | Path, setting
         Show a progress bar (on stderr) for files longer than ``PROGRESS_MIN_S``.
     profile : LatencyProfile, optional
         The engine's steps and lookahead; default: the profile the bundle was trained on.
+    denoise : bool, optional
+        The engine's noise suppression; default: as the bundle was trained.
 
     Returns
     -------
@@ -218,7 +221,7 @@ def convert_file(bundle: Bundle, source: str | Path, target: str | Path, setting
     kind, default_subtype = output_format(target)
     with open_audio(source, MIN_DURATION_S) as file:
         rate, channels = file.samplerate, file.channels
-        engine = Engine(bundle, rate, settings, profile=profile)
+        engine = Engine(bundle, rate, settings, profile=profile, denoise=denoise)
         seconds = file.frames / rate
         with tqdm(total=round(2 * seconds, 2), unit="s", desc=Path(source).name, leave=False,
                   disable=not progress or seconds < PROGRESS_MIN_S,
