@@ -87,7 +87,7 @@ def bundle_metadata(generator: Generator, stats: dict[str, Any], config: dict[st
         "emotions": list(emotions),
         "intensity_scale": dict(scale),
         "latency_profile": config["data"]["profile"],
-        "denoise": config["data"]["denoise"],
+        "denoise": config["data"].get("denoise", False),  # runs from before it: none
         "model": {"n_inputs": generator.n_inputs, "n_outputs": generator.n_outputs,
                   "n_emotions": generator.n_emotions, "lookahead_frames": generator.lookahead,
                   "receptive_field_frames": generator.receptive_field,

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from helpers import (
+    PATIENCE_S,
     RAVDESS_ROOT,
     SHARED_DATA,
     TEST_CACHE,
@@ -119,10 +120,13 @@ def pipewire(tmp_path_factory):
     runtime = tmp_path_factory.mktemp("xdg-runtime")
     runtime.chmod(0o700)
     bus = runtime / "bus"
+    # Nothing that would point a client at the user's own servers.
     saved = {key: os.environ.get(key) for key in ("XDG_RUNTIME_DIR", "DBUS_SESSION_BUS_ADDRESS",
-                                                   "PULSE_SERVER")}
+                                                   "PULSE_SERVER", "PULSE_RUNTIME_PATH",
+                                                   "PIPEWIRE_RUNTIME_DIR", "PIPEWIRE_REMOTE")}
+    for key in saved:
+        os.environ.pop(key, None)
     os.environ.update(XDG_RUNTIME_DIR=str(runtime), DBUS_SESSION_BUS_ADDRESS=f"unix:path={bus}")
-    os.environ.pop("PULSE_SERVER", None)
     log = open(runtime / "servers.log", "w")
     started = []
 
@@ -143,7 +147,11 @@ def pipewire(tmp_path_factory):
     finally:
         for process in reversed(started):
             process.terminate()
-            process.wait()
+            try:
+                process.wait(PATIENCE_S)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
         log.close()
         for key, value in saved.items():
             if value is None:

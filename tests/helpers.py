@@ -157,5 +157,7 @@ def our_modules() -> list[str]:
 
 
 def players() -> list[str]:
-    return subprocess.run(["pgrep", "-f", f"pacat.*{SINK_NAME}"], capture_output=True,
-                          text=True).stdout.split()
+    """The pacat clients connected to the sound server the tests started."""
+    listing = subprocess.run(["pactl", "list", "short", "clients"], capture_output=True,
+                             text=True, check=True).stdout
+    return [line for line in listing.splitlines() if line.split("\t")[-1] == "pacat"]

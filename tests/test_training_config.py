@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+import yaml
 from helpers import REPO
 
 from rtconvert.errors import ConfigError
@@ -38,6 +39,7 @@ def test_every_shipped_config_is_valid(name, tmp_path):
     ("data.profile=fast", "data.profile is 'fast'; choose from balanced, low"),
     ("data.speeds=[1.0, 0]", "expected positive numbers"),
     ("data.dev_speakers=[RAVDESS_01]", "RAVDESS_01 both in data.valid_speakers and"),
+    ("data.level=room", "data.level is 'room'; choose from take, speaker"),
 ])
 def test_bad_values_are_named(override, message, tmp_path):
     with pytest.raises(ConfigError, match=re.escape(message)):
@@ -55,3 +57,17 @@ def test_a_missing_key_and_a_missing_file_are_named(tmp_path):
     broken.write_text("train: [unclosed\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(broken)
+
+
+def test_a_run_saved_before_new_keys_resumes_with_the_recipe_it_had(tmp_path):
+    """A run's config saved before data.level and data.denoise existed was trained on takes
+    at one level each, without noise suppression: that is what it resumes with."""
+    config = yaml.safe_load((CONF / "default.yaml").read_text())
+    config["data"]["root"] = str(tmp_path)
+    del config["data"]["level"], config["data"]["denoise"]
+    saved = tmp_path / "config.yaml"
+    saved.write_text(yaml.safe_dump(config))
+    with pytest.raises(ConfigError, match="data.level, data.denoise missing"):
+        load_config(saved)
+    resumed = load_config(saved, saved_run=True)
+    assert resumed["data"]["level"] == "take" and resumed["data"]["denoise"] is False

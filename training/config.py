@@ -30,11 +30,18 @@ INCLUDE_KEY = "include"
 _FREE_KEYS = {"data.intensity_scale"}
 
 
-def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
+#: Keys added to the schema since runs were first saved, with the value that a run saved
+#: before them was trained with: a resumed run keeps its recipe.
+SAVED_BEFORE = {"data": {"level": "take", "denoise": False}}
+
+
+def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = (),
+                saved_run: bool = False) -> dict[str, Any]:
     """Read a YAML config, apply dotted overrides such as ``train.steps=100``, and check it.
 
     A file may name a base with ``include: other.yaml`` (relative to itself); its own
-    keys then override the base's, section by section.
+    keys then override the base's, section by section. A run's saved config
+    (``saved_run``) gets the keys added since it was saved (``SAVED_BEFORE``).
 
     Raises
     ------
@@ -44,6 +51,8 @@ def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
         or ``data.root`` is not a folder.
     """
     config = _read(Path(path))
+    if saved_run:
+        config = merge(SAVED_BEFORE, config)
     for override in overrides:
         _apply_override(config, override)
     check_config(config, f"config {path}")

@@ -34,6 +34,7 @@ from tqdm import tqdm
 from rtconvert.cli.entry import ArgumentParser, existing_file, existing_folder, run_command
 from rtconvert.config import FeatureConfig
 from rtconvert.dsp.analysis import ANALYSIS_VERSION, analyze_stream
+from rtconvert.dsp.denoise import VERSION as DENOISE_VERSION
 from rtconvert.dsp.denoise import denoise_whole, stream_denoiser
 from rtconvert.dsp.features import MIN_DURATION_S, FeatureError, WorldFeatures, analyze
 from rtconvert.dsp.levels import db_to_gain
@@ -84,11 +85,12 @@ class FeatureSpec:
         if self.level != "take":
             described.update(level=self.level)
         if self.denoise:
-            described.update(denoise=True)
+            described.update(denoise=DENOISE_VERSION)
         return described
 
     def prepare(self, samples: np.ndarray, utterance: Utterance | None = None) -> np.ndarray:
-        """The signal as the analysis gets it: in the room, at the speed (not yet its gain)."""
+        """The signal as the analysis gets it: in the room, at the speed, through the noise
+        suppressor (not yet its gain)."""
         rate = self.config.sample_rate
         if self.room is not None:
             if utterance is None:
@@ -97,6 +99,8 @@ class FeatureSpec:
                              seed_of("rtconvert-train noise", self.room, utterance.filepath))
         if self.speed != 1.0:
             samples = soxr.resample(samples, rate, round(rate / self.speed), quality="HQ")
+        if self.denoise and self.stream is not None:  # as the engine: before its gain
+            samples = denoise_whole(samples, stream_denoiser(self.config, *self.stream))
         return samples
 
     def analyze(self, samples: np.ndarray, utterance: Utterance | None = None,
@@ -113,8 +117,6 @@ class FeatureSpec:
                                f"need at least {MIN_DURATION_S} s")
         if self.stream is None:
             return analyze(samples, self.config)
-        if self.denoise:  # as the engine: suppressed first, then brought to its level
-            samples = denoise_whole(samples, stream_denoiser(self.config, *self.stream))
         if gain_db is None:
             return analyze_stream(normalize(samples, rate), self.config, *self.stream)
         return analyze_stream(samples * db_to_gain(gain_db), self.config, *self.stream)
@@ -222,7 +224,12 @@ def extract(utterances: list[Utterance], root: str | Path, cache_root: str | Pat
     workers = workers or os.cpu_count() or 1
     with ProcessPoolExecutor(max_workers=workers) as pool:
         if todo and spec.level == "speaker":
-            neutral = [job for job in jobs if job.utterance.emotion == NEUTRAL and job.source]
+            # From all of a speaker's neutral takes under the root, whichever of its takes
+            # this run extracts: a cache holds one gain per speaker, whatever the split.
+            speakers = {job.utterance.speaker for job in todo}
+            neutral = [_Job(u, source, Path()) for u in scan(root)[0]
+                       if u.speaker in speakers and u.emotion == NEUTRAL
+                       and (source := resolve(root, u.filepath, folders)) is not None]
             gains = speaker_gains(dict(pool.map(_level_one, neutral, [spec] * len(neutral))))
             # A speaker with no neutral take to measure: each take at the speech level.
             todo = [replace(job, gain_db=gains.get(job.utterance.speaker)) for job in todo]

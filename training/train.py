@@ -275,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     run_dir = args.run_dir
     saved = run_dir / CONFIG_NAME
     if saved.is_file():  # resuming: the run's own config wins over the file given
-        config = load_config(saved, args.overrides)
+        config = load_config(saved, args.overrides, saved_run=True)
     else:
         config = load_config(args.config, args.overrides)
     if device.type == "cpu":

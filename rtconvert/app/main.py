@@ -41,6 +41,7 @@ def run_app(model: Path | None = None, control: ControlOptions | None = None,
     # Ctrl-C in the terminal closes the window like its close button. Qt's event loop
     # runs no Python, so a timer lets the interpreter look at signals now and then.
     signal.signal(signal.SIGINT, lambda *_: window.close())
+    signal.signal(signal.SIGTERM, lambda *_: window.close())  # the same: nothing left behind
     wake = QTimer(window)
     wake.timeout.connect(lambda: None)
     wake.start(SIGNAL_POLL_MS)

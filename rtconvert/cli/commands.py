@@ -67,7 +67,8 @@ def _bench(args: argparse.Namespace) -> int:
         if args.latency is not None:
             other = next(p for name, p in PROFILES.items() if name != profile.name)
             cases.append((load_for_latency(None, other.name)[0],
-                          BenchCase(block=other.block, rate=args.rate, profile=other)))
+                          BenchCase(block=other.block, rate=args.rate, profile=other,
+                                    denoise=args.denoise)))
         results = run_benches(cases, speech)
         print(format_table(results))
         row = results[0]

@@ -98,37 +98,47 @@ def run(args: argparse.Namespace) -> int:
     controller = Controller(bundle.emotions, settings, presets)
     args.latency = profile.name
     live = LiveStream(bundle, live_config(args, args.block or profile.block), settings)
-    live.start()
-    print(describe_run(live, settings))
-    if live.virtual_mic is not None:
-        print(f"feeding the {live.virtual_mic.describe()}")
-    controller.attach(live)
-    remote: list = []
-    started, first_audio_told, status_shown = time.monotonic(), False, False
     # SIGTERM (a service manager, `kill`) stops like Ctrl-C: the virtual microphone and the
     # recording are closed, not left behind.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    remote: list = []
     try:
+        live.start()
+        print(describe_run(live, settings))
+        if live.virtual_mic is not None:
+            print(f"feeding the {live.virtual_mic.describe()}")
+        controller.attach(live)
         remote = _start_remote_control(controller, args, presets)  # a bad option stops the stream
-        while args.seconds is None or time.monotonic() - started < args.seconds:
-            time.sleep(0.25)
-            if not first_audio_told and live.status.first_audio_at is not None:
-                first_audio_told = True
-                age = _process_age_s(live.status.first_audio_at)
-                print(("\n" if status_shown else "")  # below the status line, not on it
-                      + f"first converted audio {age:.2f} s after the command started")
-            print("\r" + live.status_line(), end="", flush=True)
-            status_shown = True
-            if live.status.error:
-                raise RtconvertError(live.status.error)
+        _show_status(live, args.seconds)
     except KeyboardInterrupt:
         pass
     finally:
+        # Cleaning up is not interrupted by a second Ctrl-C or SIGTERM.
+        interrupt = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         for part in remote:
             part.close()
         live.stop()
+        signal.signal(signal.SIGINT, interrupt)
+        signal.signal(signal.SIGTERM, previous)
         print()
     return 0
+
+
+def _show_status(live: LiveStream, seconds: float | None) -> None:
+    """The status line until ``seconds`` passed (None: until interrupted) or the stream failed."""
+    started, first_audio_told, status_shown = time.monotonic(), False, False
+    while seconds is None or time.monotonic() - started < seconds:
+        time.sleep(0.25)
+        if not first_audio_told and live.status.first_audio_at is not None:
+            first_audio_told = True
+            age = _process_age_s(live.status.first_audio_at)
+            print(("\n" if status_shown else "")  # below the status line, not on it
+                  + f"first converted audio {age:.2f} s after the command started")
+        print("\r" + live.status_line(), end="", flush=True)
+        status_shown = True
+        if live.status.error:
+            raise RtconvertError(live.status.error)
 
 
 def describe_run(live: LiveStream, settings: Settings) -> str:

@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..config import FeatureConfig
+from ..errors import ConfigError
 from .resample import StreamResampler
 
 FloatArray = npt.NDArray[np.float64]
@@ -30,11 +31,15 @@ NS_FRAME = 480
 #: Its own delay in samples at ``NS_RATE`` (measured: the output's cross-correlation with
 #: the input peaks here at every suppression level; tests/test_denoise.py).
 NS_DELAY = 336
+#: Bumped whenever what the suppressor outputs changes (its level, delay or library): training
+#: caches of features analysed through it are then made again.
+VERSION = 1
 #: Suppression level 0-3 (6, 12, 17, 20 dB of noise taken out of a white-noise pause);
 #: 1 is gentle on clean speech.
 LEVEL = 1
-#: Samples the resamplers may hold back beyond their filters' delay (one each), and where
-#: the frames end with respect to them (tests/test_denoise.py finds both the least that works).
+#: Samples beyond the chain's delay that a step waits for (what the resamplers hold back),
+#: and where the frames end with respect to them: the least that works, which
+#: tests/test_denoise.py checks sample by sample.
 _HELD = 3
 _ALIGN = 1
 
@@ -82,16 +87,31 @@ class Denoiser:
         self._skip -= skip
         return out[skip:]
 
+    def flush(self) -> FloatArray:
+        """What it still holds at the end of a stream, followed by silence (trim to taste)."""
+        return self.process(np.zeros(self.latency_samples + 2 * NS_FRAME))
+
 
 def stream_denoiser(config: FeatureConfig, frames_per_step: int, lookahead_frames: int
                     ) -> Denoiser:
     """The suppressor a streaming analysis of this step geometry needs (:mod:`.analysis`: a
-    step runs once the sample after its last frame's lookahead is in)."""
-    hop = config.hop_length
+    step runs once the sample after its last frame's lookahead is in).
+
+    Raises
+    ------
+    ConfigError
+        If the model's rate does not divide 48 kHz into whole 10 ms frames, or a step is not
+        a whole number of them (the frames could not end where the steps need them).
+    """
+    hop, rate = config.hop_length, config.sample_rate
+    frame = NS_FRAME * rate // NS_RATE
+    if NS_RATE % rate or frame * NS_RATE != NS_FRAME * rate or frames_per_step * hop % frame:
+        raise ConfigError(f"noise suppression needs a model rate that divides {NS_RATE} Hz "
+                          f"and steps of whole 10 ms; this model runs at {rate} Hz in steps "
+                          f"of {frames_per_step * hop} samples")
     return Denoiser(config.sample_rate, (frames_per_step - 1 + lookahead_frames) * hop + 1)
 
 
 def denoise_whole(samples: FloatArray, denoiser: Denoiser) -> FloatArray:
     """A whole recording through a fresh ``denoiser``, as the stream hears it; same length."""
-    flush = np.zeros(denoiser.latency_samples + 2 * NS_FRAME)
-    return np.concatenate([denoiser.process(samples), denoiser.process(flush)])[:len(samples)]
+    return np.concatenate([denoiser.process(samples), denoiser.flush()])[:len(samples)]

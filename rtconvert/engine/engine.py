@@ -86,7 +86,7 @@ class Engine:
         # after a step waits this long.
         self.model_delay = self.config.hop_length * (
             self.frames_per_step + self.conversion.lookahead_frames + self.lookahead_frames) \
-            + (self._denoiser().latency_samples if self.denoise else 0)
+            + (self.new_denoiser().latency_samples if self.denoise else 0)
         self.speaker = SpeakerTracker.from_bundle(bundle)
         self.prosody = ProsodyShifter.from_bundle(bundle)
         self.reset()
@@ -110,7 +110,7 @@ class Engine:
         self._down = StreamResampler(self.device_rate, rate)
         self._up = StreamResampler(rate, self.device_rate)
         self.normalizer = LevelNormalizer()
-        self.denoiser = self._denoiser() if self.denoise else None
+        self.denoiser = self.new_denoiser() if self.denoise else None
         self.analyzer = StreamingAnalyzer(config, self.frames_per_step, self.lookahead_frames)
         self.conversion.reset()
         self.speaker.reset()
@@ -127,7 +127,8 @@ class Engine:
         self.nonfinite_samples = 0
         self.input_db = self.output_db = SILENCE_DB
 
-    def _denoiser(self) -> Denoiser:
+    def new_denoiser(self) -> Denoiser:
+        """A fresh noise suppressor of the kind this engine runs (for a pass over a file)."""
         return stream_denoiser(self.config, self.frames_per_step, self.lookahead_frames)
 
     @property

@@ -141,12 +141,12 @@ class LiveStream:
                         device=self.monitor_device, samplerate=self.rate,
                         blocksize=self.config.block, channels=1, dtype="float32",
                         callback=self._monitor_callback)
-        except AudioDeviceError:
-            self.stop()  # also ends the worker
+                self._stream.start()
+                if self._monitor is not None:
+                    self._monitor.start()
+        except BaseException:
+            self.stop()  # also ends the worker and removes the virtual microphone
             raise
-        self._stream.start()
-        if self._monitor is not None:
-            self._monitor.start()
 
     def prepare_buffers(self) -> None:
         """Fresh headroom, status, rings and replay: everything the callback touches, allocated
@@ -175,13 +175,14 @@ class LiveStream:
             self._wake.set()
             worker.join()
             leave_streaming()
-        mic, self.virtual_mic = self.virtual_mic, None
-        if mic is not None:
-            mic.close()
         try:
             self.stop_recording()
         except OutputError as exc:  # stopping always completes; the caller shows this
             self.recording_error = str(exc)
+        finally:
+            mic, self.virtual_mic = self.virtual_mic, None
+            if mic is not None:
+                mic.close()
 
     def _close(self) -> None:
         for stream in (self._stream, self._monitor):
@@ -246,6 +247,9 @@ class LiveStream:
             if not following and self._callback_priority is not _UNKNOWN:
                 run_just_below(self._callback_priority)
                 following = True
+                mic = self.virtual_mic
+                if mic is not None and self._callback_priority is not None:
+                    mic.run_below(self._callback_priority - 2)  # below this worker
             stream = self._stream
             if stream is not None and not stream.active and not self._stopping:
                 self._finished()  # PortAudio does not always say when a server goes away
@@ -267,9 +271,9 @@ class LiveStream:
         self._monitor_ring.skip_beyond(MONITOR_QUEUE_BLOCKS * frames)
 
     def _finished(self) -> None:
-        if not self._stopping and self.status.error is None:
+        if not self._stopping and not self._device_lost:
+            self._device_lost = True  # even after another part failed first: never abort it
             forget_dead_stream()
-            self._device_lost = True
             self._failed("the audio stream stopped: a device was disconnected or failed")
 
     def _failed(self, error: str) -> None:

@@ -7,14 +7,14 @@ the microphones. The audio callback only copies its output block into a ring; a 
 thread hands the ring to ``pacat``, which plays it into the sink at the stream's rate.
 
 The modules live in the sound server, not in this process: :meth:`VirtualMic.close`
-unloads them (``rtconvert run`` closes it on Ctrl-C, SIGTERM and errors), and a start first
-removes any that a killed rtconvert left behind, so a source named "rtconvert" is always
-this run's.
+unloads them (``rtconvert run`` and the app close it on Ctrl-C, SIGTERM and errors). They
+carry the process id of the rtconvert that made them: a start removes those whose process
+is gone (a killed run's), and refuses while another rtconvert still feeds the source.
 """
 
 from __future__ import annotations
 
-import fcntl
+import os
 import re
 import shutil
 import subprocess
@@ -38,6 +38,11 @@ PLAYER_LATENCY_MS = 30
 #: Converted audio queued for the writer at most; beyond, the oldest is dropped, so a sound
 #: server whose clock runs slower than the audio device's never delays the source for ever.
 MAX_QUEUE_S = 0.1
+#: pacat's input pipe: one page (21 ms at 48 kHz), so that audio waits in the ring, where a
+#: late server costs the oldest samples, not in 64 KB of pipe (340 ms).
+PIPE_BYTES = 4096
+#: The property that names the process feeding the modules.
+OWNER_PROPERTY = "rtconvert.pid"
 _TOOLS = ("pactl", "pacat")
 _COMMAND_TIMEOUT_S = 10.0
 WHAT_INSTEAD = "or pick a virtual cable as the output instead (README: Streaming setup)"
@@ -82,96 +87,140 @@ def sound_server() -> str:
     return found.group(1) if found else "a PulseAudio server"
 
 
-def stale_modules() -> list[int]:
-    """Indices of the modules that make an "rtconvert" source or sink, loaded by any run."""
+def our_modules() -> dict[int, int | None]:
+    """The modules that make an "rtconvert" source or sink: index -> the process id of the
+    rtconvert that loaded them (None where they do not say)."""
     ours = re.compile(rf"\b(sink_name={SINK_NAME}|source_name={SOURCE_NAME})(\s|$)")
-    found = []
+    owner = re.compile(rf"{re.escape(OWNER_PROPERTY)}=(\d+)")
+    found = {}
     for line in _pactl("list", "short", "modules").splitlines():
         index, _, rest = line.partition("\t")
         if index.isdigit() and ours.search(rest):
-            found.append(int(index))
+            pid = owner.search(rest)
+            found[int(index)] = int(pid.group(1)) if pid else None
     return found
+
+
+def _running(pid: int | None) -> bool:
+    if pid is None or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def remove_stale() -> None:
+    """Unload what a killed rtconvert left; AudioDeviceError if a running one feeds the source."""
+    modules = our_modules()
+    alive = {pid for pid in modules.values() if _running(pid)}
+    if alive:
+        raise AudioDeviceError(f'the virtual microphone "{SOURCE_NAME}" is fed by another '
+                               f"rtconvert (process {min(alive)}): stop it first")
+    for index in modules:
+        _pactl("unload-module", str(index))
 
 
 class VirtualMic:
     """The "rtconvert" source, fed at ``rate`` Hz by :meth:`push`, until :meth:`close`.
 
     ``on_error`` is called (from the writer thread) with a message if the feed stops on its
-    own: the sound server went away.
+    own: the sound server or pacat went away.
 
     Raises
     ------
     AudioDeviceError
-        If no PipeWire or PulseAudio server runs (one line saying what to do instead), or
-        the server refuses the modules.
+        If no PipeWire or PulseAudio server runs (one line saying what to do instead),
+        another rtconvert feeds the source, or the server refuses the modules.
     """
 
     def __init__(self, rate: int, on_error: Callable[[str], None] | None = None) -> None:
         self.server = sound_server()
         self.rate, self.on_error = rate, on_error
-        self.dropped = 0  # samples dropped: the ring was full, or the server fell behind
+        self.overflows = 0  # samples the full ring could not take (callback)
+        self.late = 0  # samples dropped because the server fell behind (writer)
         self.error: str | None = None  # why the writer stopped early
         self._modules: list[int] = []
         self._player: subprocess.Popen | None = None
         self._ring = SampleRing(round(2 * MAX_QUEUE_S * rate), dtype=np.float32)
         self._closing = threading.Event()
         self._arrived = threading.Event()  # the callback wakes the writer
+        self._priority: int | None = None  # real-time priority for the writer, once known
+        owner = f"{OWNER_PROPERTY}={os.getpid()}"
         try:
-            for index in stale_modules():  # a killed run's; the name must be this run's
-                _pactl("unload-module", str(index))
+            remove_stale()
             self._load("module-null-sink", f"sink_name={SINK_NAME}", f"rate={rate}",
-                       "channels=1", 'sink_properties=device.description="rtconvert voice"')
+                       "channels=1",
+                       f'sink_properties=device.description="rtconvert voice" {owner}')
             self._load("module-remap-source", f"master={SINK_NAME}.monitor",
                        f"source_name={SOURCE_NAME}", "channels=1",
-                       "source_properties=device.description=rtconvert")
+                       f"source_properties=device.description=rtconvert {owner}")
             self._player = subprocess.Popen(
                 ["pacat", "--playback", f"--device={SINK_NAME}", "--raw",
                  "--format=float32le", f"--rate={rate}", "--channels=1",
                  f"--latency-msec={PLAYER_LATENCY_MS}", "--client-name=rtconvert",
                  "--stream-name=virtual microphone"],
                 stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-            # A one-page pipe: audio waits in the ring, where a late server costs the
-            # oldest samples (MAX_QUEUE_S), not in 64 KB of pipe (340 ms at 48 kHz).
-            fcntl.fcntl(self._player.stdin.fileno(), fcntl.F_SETPIPE_SZ, 4096)
+            _shrink_pipe(self._player.stdin)
         except BaseException:
             self.close()
             raise
-        self._writer = threading.Thread(target=self._write, name="rtconvert-virtual-mic",
-                                        daemon=True)
+        self._writer = threading.Thread(target=self._write, args=(self._player,),
+                                        name="rtconvert-virtual-mic", daemon=True)
         self._writer.start()
+
+    @property
+    def dropped(self) -> int:
+        """Samples that never reached the source (the ring was full, or the server late)."""
+        return self.overflows + self.late
+
+    def run_below(self, priority: int | None) -> None:
+        """Give the writer real-time priority ``priority`` (one below the engine's worker);
+        None: ordinary scheduling, as where the audio callback is not real-time."""
+        self._priority = priority
 
     def _load(self, module: str, *arguments: str) -> None:
         self._modules.append(int(_pactl("load-module", module, *arguments).strip()))
 
     def push(self, block: npt.NDArray) -> None:
         """Hand over a converted block (audio callback: copies only, never waits)."""
-        self.dropped += self._ring.write(block)
+        self.overflows += self._ring.write(block)
         self._arrived.set()
 
-    def _write(self) -> None:
+    def _write(self, player: subprocess.Popen) -> None:
         """Writer thread: the ring to pacat, in the pieces that have arrived."""
-        assert self._player is not None and self._player.stdin is not None
-        # Real-time (the lowest priority) where allowed: below the engine's worker, above the
-        # machine's other work, which would otherwise make pacat's 30 ms run dry.
-        run_just_below(2)
+        assert player.stdin is not None
         piece = np.empty(self._ring.capacity, dtype=np.float32)
         keep = round(MAX_QUEUE_S * self.rate)
+        priority = None
         while not self._closing.is_set():
             self._arrived.wait(0.1)
             self._arrived.clear()
+            if self._priority != priority:
+                # Real-time just below the worker where it is: above the machine's other
+                # work, which would otherwise make pacat's 30 ms run dry.
+                priority = self._priority
+                run_just_below((priority or 0) + 1)
             if self._ring.available > keep:  # the server fell behind the device's clock
-                self.dropped += self._ring.available - keep
+                self.late += self._ring.available - keep
                 self._ring.skip_beyond(keep)
             n = self._ring.available
             if not n:
                 continue
             self._ring.read_into(piece[:n])
             try:
-                self._player.stdin.write(piece[:n].tobytes())
-                self._player.stdin.flush()
-            except OSError:  # pacat exited: the server went away
+                player.stdin.write(piece[:n].tobytes())
+                player.stdin.flush()
+            except (OSError, ValueError):  # pacat exited (or close() closed its input)
                 if not self._closing.is_set():
-                    self.error = "the virtual microphone stopped: the sound server went away"
+                    player.wait()
+                    said = (player.stderr.read().decode(errors="replace").strip().splitlines()
+                            if player.stderr else [])
+                    self.error = ("the virtual microphone stopped: pacat exited ("
+                                  f"{said[-1] if said else f'exit code {player.returncode}'})")
                     if self.on_error is not None:
                         self.on_error(self.error)
                 return
@@ -187,16 +236,17 @@ class VirtualMic:
         if player is not None:
             if writer is not None and writer.is_alive():
                 player.kill()  # its stalled write then fails, and the writer ends
-            else:
-                try:
-                    player.stdin.close()  # type: ignore[union-attr]
-                except OSError:
-                    pass
+            try:
+                player.stdin.close()  # type: ignore[union-attr]
+            except (OSError, ValueError):
+                pass
             try:
                 player.wait(timeout=_COMMAND_TIMEOUT_S)
             except subprocess.TimeoutExpired:
                 player.kill()
                 player.wait()
+            if player.stderr is not None:
+                player.stderr.close()
         if writer is not None:
             writer.join()
         modules, self._modules = self._modules, []
@@ -208,3 +258,14 @@ class VirtualMic:
 
     def describe(self) -> str:
         return f'virtual microphone "{SOURCE_NAME}" on {self.server}'
+
+
+def _shrink_pipe(pipe) -> None:
+    """Make a pipe to a child one page big (PIPE_BYTES) where Linux allows it."""
+    try:
+        import fcntl  # POSIX only; F_SETPIPE_SZ: Linux only
+    except ImportError:
+        return
+    setting = getattr(fcntl, "F_SETPIPE_SZ", None)
+    if setting is not None:
+        fcntl.fcntl(pipe.fileno(), setting, PIPE_BYTES)

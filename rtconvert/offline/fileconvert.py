@@ -28,6 +28,7 @@ from tqdm import tqdm
 
 from ..bundle import Bundle
 from ..dsp.analysis import StreamingAnalyzer, analyze_stream
+from ..dsp.denoise import denoise_whole
 from ..dsp.features import MIN_DURATION_S
 from ..dsp.levels import SILENCE_DB, gain_to_db
 from ..dsp.normalizer import FRAME_S, active_level_db, frame_powers, speech_level_db
@@ -124,12 +125,32 @@ def _model_rate_blocks(file: soundfile.SoundFile, rate: int, block: int
     yield 0, resampler.resample_chunk(np.zeros(0), last=True)
 
 
-def file_level_db(file: soundfile.SoundFile, sample_rate: int, block: int = FILE_BLOCK
+def _heard_blocks(file: soundfile.SoundFile, engine: Engine, block: int
+                  ) -> Iterator[tuple[int, FloatArray]]:
+    """:func:`_model_rate_blocks` as the engine's analysis hears them before its gain: through
+    its noise suppressor where it runs one (a fresh one each pass), to the file's end."""
+    blocks = _model_rate_blocks(file, engine.config.sample_rate, block)
+    if not engine.denoise:
+        yield from blocks
+        return
+    denoiser, n_in, n_out = engine.new_denoiser(), 0, 0
+    for n_read, samples in blocks:
+        n_in += len(samples)
+        heard = denoiser.process(samples)
+        if not n_read:  # the end: what the suppressor still holds
+            heard = np.concatenate([heard, denoiser.flush()])[:n_in - n_out]
+        n_out += len(heard)
+        yield n_read, heard
+
+
+def file_level_db(file: soundfile.SoundFile, engine: Engine, block: int = FILE_BLOCK
                   ) -> float | None:
-    """A quick pass: the active speech level of a file at ``sample_rate`` (dsp.normalizer)."""
+    """A quick pass: the active speech level of a file as the engine's gain hears it
+    (dsp.normalizer)."""
+    sample_rate = engine.config.sample_rate
     powers, pending = [], np.zeros(0)
     frame = round(FRAME_S * sample_rate)
-    for _, samples in _model_rate_blocks(file, sample_rate, block):
+    for _, samples in _heard_blocks(file, engine, block):
         pending = np.concatenate([pending, samples])
         whole = len(pending) - len(pending) % frame
         powers.append(frame_powers(pending[:whole], sample_rate))
@@ -161,7 +182,7 @@ def analyse_file(file: soundfile.SoundFile, engine: Engine, block: int = FILE_BL
             n_frames_seen += len(f0)
 
     n_samples = n_model = 0
-    for n_read, at_model_rate in _model_rate_blocks(file, config.sample_rate, block):
+    for n_read, at_model_rate in _heard_blocks(file, engine, block):
         analyzer.push(engine.normalizer.process(at_model_rate))
         n_samples, n_model = n_samples + n_read, n_model + len(at_model_rate)
         take_steps(math.inf)  # type: ignore[arg-type]
@@ -226,7 +247,7 @@ def convert_file(bundle: Bundle, source: str | Path, target: str | Path, setting
         with tqdm(total=round(2 * seconds, 2), unit="s", desc=Path(source).name, leave=False,
                   disable=not progress or seconds < PROGRESS_MIN_S,
                   bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining}") as bar:
-            engine.normalizer.prime(file_level_db(file, engine.config.sample_rate, block))
+            engine.normalizer.prime(file_level_db(file, engine, block))
             analysis = analyse_file(file, engine, block, bar)
             if analysis.n_model_samples >= MIN_DURATION_S * engine.config.sample_rate:
                 engine.speaker.prime(analysis.f0_hz, analysis.c0, analysis.mcep_mean)
@@ -275,6 +296,8 @@ def convert_signal(engine: Engine, samples: FloatArray, block_size: int | None =
     if prime_statistics:
         config = engine.config
         at_model_rate = soxr.resample(samples, engine.device_rate, config.sample_rate, "HQ")
+        if engine.denoise:  # what the analysis hears: suppressed, then brought to its level
+            at_model_rate = denoise_whole(at_model_rate, engine.new_denoiser())
         engine.normalizer.prime(speech_level_db(at_model_rate, config.sample_rate))
         if len(at_model_rate) >= MIN_DURATION_S * config.sample_rate:
             features = analyze_stream(engine.normalizer.process(at_model_rate), config,
