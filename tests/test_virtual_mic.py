@@ -151,3 +151,27 @@ def test_without_a_sound_server_it_says_so_in_one_line(tmp_path):
                               env=os.environ | {"PATH": str(bare)})
     assert no_tools.returncode == 1 and no_tools.stderr.count("\n") == 1, no_tools.stderr
     assert "pactl and pacat (Debian: pulseaudio-utils)" in no_tools.stderr
+
+
+@needs_pipewire
+def test_its_push_from_the_audio_callback_allocates_nothing(pipewire):
+    """The callback's share of the virtual microphone (docs/design.md's callback contract):
+    a copy into the ring and a notify. Measured with its writer stopped, whose own work
+    (bytes for pacat) tracemalloc would otherwise count from its thread."""
+    import tracemalloc
+
+    mic = VirtualMic(48000)
+    mic.close()
+    block = np.full(256, 0.1, dtype=np.float32)
+    mic.push(block)
+    tracemalloc.start()
+    try:
+        before, _ = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        for _ in range(200):
+            mic.push(block)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak - before < 1024
+    assert mic.overflows > 0  # the ring filled (nothing read it): counted, not grown
