@@ -20,6 +20,7 @@ import shutil
 import subprocess
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -102,6 +103,7 @@ def our_modules() -> dict[int, int | None]:
 
 
 def _running(pid: int | None) -> bool:
+    """Whether another rtconvert runs as ``pid`` (not a process that took a dead one's id)."""
     if pid is None or pid == os.getpid():
         return False
     try:
@@ -109,8 +111,11 @@ def _running(pid: int | None) -> bool:
     except ProcessLookupError:
         return False
     except PermissionError:  # someone else's process
+        pass
+    try:
+        return b"rtconvert" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:  # no /proc (not Linux): the id alone
         return True
-    return True
 
 
 def remove_stale() -> None:
