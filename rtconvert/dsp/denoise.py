@@ -59,7 +59,6 @@ class Denoiser:
     def __init__(self, rate: int, boundary: int = 0) -> None:
         from pywebrtc_audio import NoiseSuppressor  # only where it is switched on
 
-        self.rate = rate
         self._suppressor = NoiseSuppressor(NS_RATE, 1, LEVEL)
         self._up, self._down = StreamResampler(rate, NS_RATE), StreamResampler(NS_RATE, rate)
         frame = NS_FRAME * rate // NS_RATE
