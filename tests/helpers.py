@@ -36,18 +36,25 @@ needs_emodb = pytest.mark.skipif(
 #: How long a test waits for something the software controls before it calls it failed:
 #: generous, so that a busy machine (two cores, other work beside) is slow, not red.
 PATIENCE_S = 30.0
+#: How often a test looks at a playing stream (:func:`wait_for`'s ``every_s``).
+STREAM_POLL_S = 0.1
 
 
-def wait_for(condition: Callable[[], object], timeout_s: float = PATIENCE_S) -> bool:
-    """Poll ``condition`` until it is true or ``timeout_s`` passed; whether it became true.
+def wait_for(condition: Callable[[], object], timeout_s: float = PATIENCE_S,
+             every_s: float = 0.005) -> bool:
+    """Poll ``condition`` every ``every_s`` until it is true or ``timeout_s`` passed; whether
+    it became true.
 
-    The one way tests wait: on a condition, never for a fixed time.
+    The one way tests wait: on a condition, never for a fixed time. While a stream plays,
+    poll it seldom (:data:`STREAM_POLL_S`): each look takes the interpreter lock, and a
+    test thread that the busy machine preempts while holding it holds up the real-time
+    audio threads too.
     """
     deadline = time.monotonic() + timeout_s
     while not condition():
         if time.monotonic() > deadline:
             return bool(condition())
-        time.sleep(0.005)
+        time.sleep(every_s)
     return True
 
 

@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 import pytest
-from helpers import PATIENCE_S, needs_jackd, wait_for
+from helpers import PATIENCE_S, STREAM_POLL_S, needs_jackd, wait_for
 
 from rtconvert.bundle import load_bundle
 from rtconvert.dsp.features import WorldFeatures
@@ -193,18 +193,31 @@ def bundle():
     return load_bundle()
 
 
-def slow_worker(live: LiveStream, every: int, seconds: float) -> None:
-    """Replace the engine by one that takes ``seconds`` on every ``every``-th call, like a
-    step on a busy host, and nothing on the others (its output: silence)."""
-    calls = [0]
+#: A real-time sleep that overruns by more than this was held up by the host (another thread
+#: or process, the kernel, a paused virtual CPU): on this project's shared 2-core VMs even a
+#: lone SCHED_FIFO thread's 7 ms sleeps overrun by up to 5 ms now and then.
+HOST_DELAY_S = 0.001
 
-    def process(block):
-        calls[0] += 1
-        if calls[0] % every == 0:
-            time.sleep(seconds)
+
+class SlowWorker:
+    """Stands in for the engine: every ``every``-th call takes ``seconds`` (as a step on a
+    busy host might), the others nothing (its output: silence). Counts the slow calls that
+    the host held up by more than :data:`HOST_DELAY_S`: a late block after one is the
+    host's, not the headroom's."""
+
+    def __init__(self, live: LiveStream, every: int, seconds: float) -> None:
+        self.every, self.seconds = every, seconds
+        self.calls = self.held_up = 0
+        live.engine.process = self.process
+
+    def process(self, block: np.ndarray) -> np.ndarray:
+        self.calls += 1
+        if self.calls % self.every == 0:
+            began = time.perf_counter()
+            time.sleep(self.seconds)
+            if time.perf_counter() - began - self.seconds > HOST_DELAY_S:
+                self.held_up += 1
         return np.zeros(len(block))
-
-    live.engine.process = process
 
 
 def late_blocks_over(live: LiveStream, seconds: float) -> int:
@@ -212,7 +225,8 @@ def late_blocks_over(live: LiveStream, seconds: float) -> int:
     in wall-clock time: a busy machine only makes it take longer)."""
     before, start = live.status.late_blocks, live.status.callbacks
     n = round(seconds * live.rate / live.config.block)
-    assert wait_for(lambda: live.status.callbacks >= start + n, seconds + PATIENCE_S)
+    assert wait_for(lambda: live.status.callbacks >= start + n, seconds + PATIENCE_S,
+                    every_s=STREAM_POLL_S)
     return live.status.late_blocks - before
 
 
@@ -226,7 +240,7 @@ def settle(live: LiveStream, calm_s: float = 2.0) -> None:
             seen.update(late=live.status.late_blocks, since=live.status.callbacks)
         return live.status.callbacks - seen["since"] >= calm
 
-    assert wait_for(calm_for_long_enough, 60 + PATIENCE_S), live.status
+    assert wait_for(calm_for_long_enough, 60 + PATIENCE_S, every_s=STREAM_POLL_S), live.status
 
 
 @needs_jackd
@@ -235,13 +249,18 @@ def test_a_worker_that_takes_most_of_the_headroom_is_never_late(jack_server, bun
     # The real stream on a JACK server, its headroom fixed: every fourth conversion takes
     # 70 % of the profile's headroom time (as a 20 ms step on a busy host might). Were the
     # headroom a block short, or the queue not prefilled with it, those blocks would be late.
+    # Were the host to hold a conversion up, that block may be late: the host's doing, reported.
     live = LiveStream(bundle, LiveConfig(host_api="JACK", block=block, max_headroom_s=0.0))
-    slow_worker(live, 4, 0.7 * live.engine.profile.headroom_s)
+    worker = SlowWorker(live, 4, 0.7 * live.engine.profile.headroom_s)
     live.start()
     try:
-        assert late_blocks_over(live, 4.0) == 0, live.status
+        held_up = worker.held_up
+        late = late_blocks_over(live, 4.0)
+        held_up = worker.held_up - held_up
     finally:
         live.stop()
+    print(f"block {block}: {late} late blocks, {held_up} conversions held up by the host")
+    assert late <= held_up, live.status
     assert live.status.callbacks > 3.5 * 48000 / block
     assert live.headroom.samples == live.headroom.base
 
@@ -251,20 +270,25 @@ def test_a_worker_slower_than_the_headroom_makes_it_grow_until_nothing_is_late(j
                                                                                  bundle):
     live = LiveStream(bundle, LiveConfig(host_api="JACK", block=256))
     base_s = live.headroom_s
-    slow_worker(live, 4, 1.3 * base_s)  # every fourth block would be late by 30 %
+    worker = SlowWorker(live, 4, 1.3 * base_s)  # every fourth block would be late by 30 %
     live.start()
     try:
         settle(live)
-        settled_s = live.headroom_s
-        assert late_blocks_over(live, 4.0) == 0, live.status
-        status = live.status_line()
+        settled_s, held_up = live.headroom_s, worker.held_up
+        late = late_blocks_over(live, 4.0)
+        status, final_s = live.status_line(), live.headroom_s
+        held_up = worker.held_up - held_up
     finally:
         live.stop()
+    print(f"settled at {1000 * settled_s:.1f} ms; then {late} late blocks, {held_up} "
+          f"conversions held up by the host")
     assert 1.3 * base_s < settled_s <= live.headroom.limit / live.rate, (base_s, settled_s)
-    assert live.headroom_s == settled_s  # no growth once settled
-    assert f"headroom {1000 * settled_s:.1f}" in status
+    # Once settled, neither late blocks nor growth, but where the host held a conversion up.
+    assert late <= held_up, live.status
+    assert final_s == settled_s or held_up, (settled_s, final_s)
+    assert f"headroom {1000 * final_s:.1f}" in status
     algorithmic = live.engine.algorithmic_latency_s(256)
-    assert live.latency_s == pytest.approx(algorithmic + settled_s)
+    assert live.latency_s == pytest.approx(algorithmic + final_s)
 
 
 def test_the_worker_runs_just_below_the_callback_and_never_above_an_ordinary_one():
@@ -306,7 +330,7 @@ def test_a_fixed_headroom_never_moves_and_says_so(jack_server, bundle):
     live = LiveStream(bundle, LiveConfig(host_api="JACK", block=256, fixed_headroom_s=0.012))
     fixed_s = live.headroom_s
     assert fixed_s == pytest.approx(3 * 256 / live.rate)  # 12 ms rounded up to whole blocks
-    slow_worker(live, 4, 1.3 * fixed_s)  # an adaptive headroom would grow past this
+    SlowWorker(live, 4, 1.3 * fixed_s)  # an adaptive headroom would grow past this
     live.start()
     try:
         late = late_blocks_over(live, 3.0)
