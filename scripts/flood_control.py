@@ -9,7 +9,8 @@ and half over one WebSocket connection, half of them (at random) malformed or re
 counts the replies, per transport: WebSocket runs on TCP, so every message gets its reply;
 OSC runs on UDP, where the operating system may drop datagrams under a flood (counted, as
 the host's doing). Prints one JSON line: underruns, overruns and xruns during the flood
-(and the stream's own late blocks in its second half, once the headroom had adapted),
+(and the stream's own late blocks in its second half, once the headroom had adapted, beside
+the conversions the host held up then),
 messages sent and replies received by kind and transport, and the longest gap between two
 ticks of a 20 ms UI timer (the app's responsiveness).
 """
@@ -222,20 +223,21 @@ def run_app(seconds: float, rate: int) -> dict:
         player.start()
         # The flood starts once the stream has played a second of the speech.
         while (status.callbacks - started) * live.config.block < live.rate:
-            time.sleep(0.01)
+            time.sleep(0.1)  # seldom: each look takes the interpreter lock the audio needs
         sender = subprocess.Popen(
             [sys.executable, __file__, "--send-to", str(port), "--seconds", str(seconds),
              "--rate", str(rate), "--emotions", ",".join(window.emotions)],
             stdout=subprocess.PIPE, text=True)
         halfway = status.callbacks + round(seconds / 2 * live.rate / live.config.block)
         while status.callbacks < halfway and sender.poll() is None:
-            time.sleep(0.01)
-        late_at_halfway = status.late_blocks
+            time.sleep(0.1)
+        late_at_halfway, held_up_at_halfway = status.late_blocks, status.held_up
         out, _ = sender.communicate()
         if sender.returncode:
             raise subprocess.CalledProcessError(sender.returncode, "flood sender")
         result.update(json.loads(out.strip().splitlines()[-1]))
-        result.update(late_blocks_second_half=status.late_blocks - late_at_halfway)
+        result.update(late_blocks_second_half=status.late_blocks - late_at_halfway,
+                      held_up_second_half=status.held_up - held_up_at_halfway)
         player.join()
         result.update(late_blocks=status.late_blocks - before[0],
                       device_underflows=status.output_underflows - before[1],

@@ -104,11 +104,12 @@ def measure_loopback(bundle: Bundle, config: LiveConfig, seconds: float) -> dict
             live.start()
             feeder.connect(*live.jack_ports())
             figures: dict[str, Any] = {"headroom_start_s": live.headroom_s}
-            before = live.underruns, live.status.late_blocks
+            before = live.underruns, live.status.late_blocks, live.status.held_up
             feeder.start()
             feeder.wait_played()
             figures.update(underruns=live.underruns - before[0],
                            late_blocks=live.status.late_blocks - before[1],
+                           held_up=live.status.held_up - before[2],
                            latency_s=live.latency_s, headroom_s=live.headroom_s,
                            report=feeder.finish())
             return figures
@@ -134,6 +135,7 @@ def measure_loopback(bundle: Bundle, config: LiveConfig, seconds: float) -> dict
         "seconds": seconds,
         "underruns": figures["underruns"],
         "late_blocks": figures["late_blocks"],
+        "conversions_held_up": figures["held_up"],
         "jack_xruns": report["xruns"],
     }
 

@@ -88,6 +88,10 @@ class AdaptiveHeadroom:
         self.gaps += missing
         self.late += 1
 
+    def pending_since(self) -> float:
+        """When the oldest block not yet converted arrived (clock()), for the worker."""
+        return float(self._arrivals[self._n_converted % _ARRIVALS])
+
     def adjust(self, converted: FloatArray) -> FloatArray:
         """The worker's newly converted blocks as it should queue them (a block more or less).
 

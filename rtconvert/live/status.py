@@ -8,6 +8,10 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from ..engine.engine import Engine
 
+#: A conversion that waited longer than this, ready to run but not running, was held up by
+#: the host: other processes, the kernel, a paused virtual CPU, or a thread they preempted
+#: while it held the interpreter lock.
+HELD_UP_S = 0.001
 #: How fast the shown gain reduction of the limiter returns to 0 dB (dB/s), like a meter's
 #: fall: a reduction stays visible for a moment after the peak that caused it.
 LIMITER_FALL_DB_S = 10.0
@@ -22,6 +26,7 @@ class LiveStatus:
     input_overflows: int = 0
     output_underflows: int = 0  # reported by the device (PortAudio status flags)
     late_blocks: int = 0  # blocks the worker had not converted in time (played with gaps)
+    held_up: int = 0  # conversions the host kept waiting over HELD_UP_S (:meth:`waited`)
     callbacks: int = 0
     load: float = 0.0  # processing time per block / block duration, smoothed
     limiter_db: float = 0.0  # the limiter's gain reduction, held and released at LIMITER_FALL_DB_S
@@ -45,6 +50,11 @@ class LiveStatus:
         released = self.limiter_db + LIMITER_FALL_DB_S * block_s
         self.limiter_db = min(0.0, released, limiter.read_reduction_db())
         self.limited_samples = limiter.limited_samples
+
+    def waited(self, seconds: float) -> None:
+        """A conversion waited ``seconds`` in all for the CPU (or the interpreter lock)."""
+        if seconds > HELD_UP_S:
+            self.held_up += 1
 
     def line(self, latency_s: float) -> str:
         """The one-line summary ``rtconvert run`` keeps rewriting."""

@@ -240,7 +240,7 @@ class LiveStream:
 
     def _work(self) -> None:
         """The worker thread: convert whatever input has arrived, queue it for the callback."""
-        following = False
+        following, finished = False, 0.0
         while not self._stopping:
             self._wake.wait(0.1)
             self._wake.clear()
@@ -257,9 +257,13 @@ class LiveStream:
             if not self._input.available:
                 continue
             block = self._input.read_all()
-            began = time.perf_counter()
+            # Ready since its block came, or since the last conversion ended if that was later.
+            ready = max(self.headroom.pending_since(), finished)
+            began, cpu = time.perf_counter(), time.thread_time()
             self._output.write(self.headroom.adjust(self.engine.process(block)))
-            self.status.meter(self.engine, time.perf_counter() - began, len(block) / self.rate)
+            finished = time.perf_counter()
+            self.status.meter(self.engine, finished - began, len(block) / self.rate)
+            self.status.waited(finished - ready - (time.thread_time() - cpu))
             self.status.headroom_ms = 1000 * self.headroom_s
 
     def _monitor_callback(self, outdata: np.ndarray, frames: int, timing: Any,
