@@ -158,6 +158,11 @@ def test_the_loopback_measures_jacks_own_pass_through_beside_rtconvert(jack_serv
     assert 0 <= reference["end_to_end_latency_ms"] <= 3 * period_ms + 0.1, reference
     assert result["difference"]["end_to_end_latency_ms"] == pytest.approx(
         ours["end_to_end_latency_ms"] - reference["end_to_end_latency_ms"], abs=1e-3)
+    # Dropouts: each JACK xrun once (PortAudio reports it again as a device underflow), and
+    # rtconvert's own late blocks.
+    assert reference["dropouts"] == reference["jack_xruns"]
+    assert ours["dropouts"] == ours["jack_xruns"] + ours["late_blocks"]
+    assert result["difference"]["dropouts"] == ours["dropouts"] - reference["dropouts"]
     assert result["difference"]["end_to_end_latency_ms"] > ours["algorithmic_latency_ms"] - 1
     assert "run 1  reference: latency" in done.stdout
     refused = subprocess.run([sys.executable, "-m", "rtconvert.cli.commands", "bench",

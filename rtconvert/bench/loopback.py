@@ -137,6 +137,8 @@ def measure_loopback(bundle: Bundle, config: LiveConfig, seconds: float) -> dict
         "late_blocks": figures["late_blocks"],
         "conversions_held_up": figures["held_up"],
         "jack_xruns": report["xruns"],
+        # PortAudio reports each JACK xrun as a device underflow: counted once, as an xrun.
+        "dropouts": report["xruns"] + figures["late_blocks"],
     }
 
 
@@ -173,7 +175,8 @@ def measure_reference(seconds: float) -> dict[str, Any]:
         thru.wait(timeout=10)
         probe.close()
     return {"end_to_end_latency_ms": round(1000 * delay_s, 3), "underruns": 0,
-            "jack_xruns": report["xruns"], "jack_rate": report["rate"],
+            "jack_xruns": report["xruns"], "dropouts": report["xruns"],
+            "jack_rate": report["rate"],
             "jack_period": report["period"], "seconds": seconds}
 
 
@@ -188,5 +191,5 @@ def compare_with_reference(bundle: Bundle, config: LiveConfig, seconds: float, r
         ours = measure_loopback(bundle, config, seconds)
         rounds.append({"reference": reference, "rtconvert": ours, "difference": {
             key: round(ours[key] - reference[key], 3)
-            for key in ("end_to_end_latency_ms", "underruns", "jack_xruns")}})
+            for key in ("end_to_end_latency_ms", "underruns", "jack_xruns", "dropouts")}})
     return rounds[0] if runs == 1 else {"runs": rounds}

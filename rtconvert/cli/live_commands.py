@@ -220,5 +220,6 @@ def loopback(bundle: Bundle, profile: LatencyProfile, block: int, seconds: float
         for name in ("reference", "rtconvert", "difference"):
             values = round_[name]
             print(f"run {number} {name:>10}: latency {values['end_to_end_latency_ms']:.2f} ms, "
-                  f"underruns {values['underruns']}, JACK xruns {values['jack_xruns']}")
+                  f"underruns {values['underruns']}, JACK xruns {values['jack_xruns']}, "
+                  f"dropouts {values['dropouts']}")
     return result
