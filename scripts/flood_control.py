@@ -10,7 +10,7 @@ counts the replies, per transport: WebSocket runs on TCP, so every message gets 
 OSC runs on UDP, where the operating system may drop datagrams under a flood (counted, as
 the host's doing). Prints one JSON line: underruns, overruns and xruns during the flood
 (and the stream's own late blocks in its second half, once the headroom had adapted, beside
-the conversions the host held up then),
+the conversions the host held up and the JACK cycles it ran late then),
 messages sent and replies received by kind and transport, and the longest gap between two
 ticks of a 20 ms UI timer (the app's responsiveness).
 """
@@ -231,13 +231,14 @@ def run_app(seconds: float, rate: int) -> dict:
         halfway = status.callbacks + round(seconds / 2 * live.rate / live.config.block)
         while status.callbacks < halfway and sender.poll() is None:
             time.sleep(0.1)
-        late_at_halfway, held_up_at_halfway = status.late_blocks, status.held_up
+        at_halfway = status.late_blocks, status.held_up, status.output_underflows
         out, _ = sender.communicate()
         if sender.returncode:
             raise subprocess.CalledProcessError(sender.returncode, "flood sender")
         result.update(json.loads(out.strip().splitlines()[-1]))
-        result.update(late_blocks_second_half=status.late_blocks - late_at_halfway,
-                      held_up_second_half=status.held_up - held_up_at_halfway)
+        result.update(late_blocks_second_half=status.late_blocks - at_halfway[0],
+                      held_up_second_half=status.held_up - at_halfway[1],
+                      xruns_second_half=status.output_underflows - at_halfway[2])
         player.join()
         result.update(late_blocks=status.late_blocks - before[0],
                       device_underflows=status.output_underflows - before[1],

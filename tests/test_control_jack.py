@@ -269,9 +269,10 @@ def test_the_app_shrugs_off_a_flood_of_control_messages(jack_server):
     delivers them all), its settings shown, its UI ticking, and no late block of its own once
     the headroom has adapted (the flood's second half) but after a conversion the host held up
     (ready, it waited over a millisecond for the CPU, or for the interpreter lock a preempted
-    thread held). Reported, not asserted, what the host decides: UDP datagrams the kernel
-    dropped under the flood, JACK xruns (clients the machine did not run in time, as JACK's
-    own pass-through has here), the first half's late blocks.
+    thread held) or a JACK cycle it ran late (an xrun). Reported, not asserted, what the host
+    decides: UDP datagrams the kernel dropped under the flood, JACK xruns (clients the
+    machine did not run in time, as JACK's own pass-through has here), the first half's late
+    blocks.
     """
     result = flood(10_000)
     sent = sum(result[f"{t}_sent_{k}"] for t in ("ws", "udp") for k in ("good", "bad"))
@@ -282,13 +283,15 @@ def test_the_app_shrugs_off_a_flood_of_control_messages(jack_server):
     assert result["udp_ok"] <= result["udp_sent_good"]
     assert result["udp_errors"] <= result["udp_sent_bad"]
     assert result["settings_shown"] and result["ui_max_gap_ms"] < 1000  # responsive
-    assert result["late_blocks_second_half"] <= result["held_up_second_half"]
+    assert result["late_blocks_second_half"] <= result["held_up_second_half"] \
+        + result["xruns_second_half"]
     lost = result["udp_sent_good"] + result["udp_sent_bad"] - result["udp_ok"] \
         - result["udp_errors"]
     print(f"flood: {lost} of {sent // 2} UDP replies dropped by the host, "
           f"{result['xruns']} JACK xruns, {result['late_blocks']} late blocks in all, "
           f"{result['late_blocks_second_half']} in the second half after "
-          f"{result['held_up_second_half']} conversions held up by the host")
+          f"{result['held_up_second_half']} conversions held up and "
+          f"{result['xruns_second_half']} xruns")
 
 
 def flood(rate: int) -> dict:
