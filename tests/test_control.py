@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import socket
@@ -348,3 +349,14 @@ def test_replay_plays_converted_then_unconverted():
     gap = round(GAP_S * rate)
     assert out[5000 + gap] == 10.0 and out[9999 + gap] == 19.0  # then unconverted
     assert not replay.playing and out[-1] == 7.0  # back to the live monitor
+
+
+def test_adopted_settings_come_with_their_version(controller, emotions):
+    # The control process's replica must know which settings a version number stands for:
+    # read apart, a message applied between the two reads was taken as already handed on
+    # and never reached the converter (test_osc_commands_over_udp failed so, under load).
+    version, settings = controller.snapshot()
+    taken = controller.adopt(dataclasses.replace(settings, intensity=0.3), controller.emotions,
+                             {}, version)
+    assert taken == controller.snapshot() and taken[1].intensity == 0.3
+    assert controller.adopt(settings, controller.emotions, {}, version) is None  # changed since

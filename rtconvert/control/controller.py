@@ -195,13 +195,20 @@ class Controller:
             raise ControlError(f"no preset {name!r}; presets: {known}")
         return self.apply(**dataclasses.asdict(settings))
 
+    def snapshot(self) -> tuple[int, Settings]:
+        """The version and the settings, read together (another thread may change them)."""
+        with self._lock:
+            return self.version, self._settings
+
     def adopt(self, settings: Settings, emotions: tuple[str, ...], figures: dict[str, Any],
-              unchanged_since: int | None) -> int | None:
+              unchanged_since: int | None) -> tuple[int, Settings] | None:
         """Take another controller's state (the control process's replica takes the converter's).
 
         The settings are taken only if this controller has not changed since version
         ``unchanged_since`` (None: never), so that a change of its own not yet handed on is
-        not overwritten. Returns the version after taking them, None if they were not taken.
+        not overwritten. Returns the version and settings just after taking them (read
+        together: a message applied a moment later is a change after them), None if they
+        were not taken.
         """
         with self._lock:
             self.emotions, self.figures = tuple(emotions), figures
@@ -210,7 +217,7 @@ class Controller:
             if settings != self._settings:
                 self._settings = settings
                 self.version += 1
-            return self.version
+            return self.version, self._settings
 
     def status_json(self) -> str:
         """:meth:`status` as JSON; the same text for up to ``STATUS_CACHE_S`` while the

@@ -176,11 +176,12 @@ def serve(connection: Connection, options: ControlOptions, state: dict[str, Any]
                 taken = replica.adopt(Settings(**state["settings"]), tuple(state["emotions"]),
                                       state["figures"], handed_on if caught_up else None)
                 if taken is not None:
-                    handed_on, base = taken, dataclasses.asdict(replica.settings)
+                    handed_on, base = taken[0], dataclasses.asdict(taken[1])
             now = time.monotonic()
             if replica.version != handed_on and now - forwarded_at >= FORWARD_S:
                 # Changed by messages: hand on what they changed.
-                handed_on, current = replica.version, dataclasses.asdict(replica.settings)
+                handed_on, settings = replica.snapshot()
+                current = dataclasses.asdict(settings)
                 changes = {name: value for name, value in current.items() if value != base[name]}
                 base = current
                 if changes:  # only these fields: a change made meanwhile in the app stays
