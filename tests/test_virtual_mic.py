@@ -32,15 +32,19 @@ from rtconvert.live.stream import LiveConfig, LiveStream
 from rtconvert.live.virtualmic import SOURCE_NAME, VirtualMic
 from rtconvert.settings import Settings
 
+#: The longest stretch a late sound server or parecord spoils inside a piece: two of
+#: PipeWire's default 1024-sample quanta.
+GLITCH = 2048
+
 
 @needs_pipewire
 @needs_jackd
 def test_an_application_records_what_the_engine_converted(pipewire, jack_server, speech,
                                                           feature_config, tmp_path):
     """A live stream on JACK feeds the source; parecord (as Discord would) records it. Each
-    quarter second of the engine's output is in the recording, identical (correlation above
-    0.999, the same level) at one delay, except where the sound server or parecord was
-    scheduled late and played a gap or lost a piece (the host's doing: reported)."""
+    quarter second of the engine's output is in the recording, identical (0.1 % error power,
+    the same level) at one delay, except where the sound server or parecord was scheduled
+    late and played a gap or lost a piece (the host's doing: reported)."""
     model_rate = feature_config.sample_rate
     feed = np.concatenate([speech, np.zeros(model_rate // 2)] * 2)
     played, back = tmp_path / "feed.wav", tmp_path / "back.wav"
@@ -67,12 +71,10 @@ def test_an_application_records_what_the_engine_converted(pipewire, jack_server,
     assert error is None
     produced = soundfile.read(tmp_path / "wet.wav")[0]
     heard = np.fromfile(recorded, dtype="<f4").astype(np.float64)
-    # Each quarter second of speech the engine produced, found in the recording: where,
-    # how alike, how loud.
+    # Each quarter second of speech the engine produced, found in the recording: where it lies,
+    # and how it differs from what was heard there.
     window = live.rate // 4
-    cumulative = np.concatenate([[0.0], np.cumsum(heard ** 2)])
-    level = np.sqrt(np.maximum(cumulative[window:] - cumulative[:-window], 0))
-    found = []  # (lag, correlation, gain in dB)
+    found = []  # (lag, the piece, what was heard at that lag)
     for start in range(0, len(produced) - window, window):
         piece = produced[start:start + window]
         if np.sqrt(np.mean(piece ** 2)) < 1e-3:
@@ -81,23 +83,35 @@ def test_an_application_records_what_the_engine_converted(pipewire, jack_server,
         # (the speech repeats: an unbounded search would find the other repetition).
         near = heard[start:start + window + live.rate]
         correlation = scipy.signal.correlate(near, piece, "valid", method="fft")
-        lag = int(np.argmax(correlation))
-        norm = level[start + lag] * np.linalg.norm(piece) + 1e-12
-        found.append((lag, correlation[lag] / norm,
-                      20 * np.log10(level[start + lag] / np.linalg.norm(piece))))
+        energy = np.concatenate([[0.0], np.cumsum(near ** 2)])
+        # Normalised by what was heard at each lag: a louder stretch is not a better match.
+        lag = int(np.argmax(correlation / np.sqrt(np.maximum(
+            energy[window:] - energy[:-window], 1e-12))))
+        found.append((lag, piece, near[lag:lag + window]))
     lags = [lag for lag, _, _ in found]
     # A sound server scheduled late plays a gap and delays what follows, a late parecord
-    # loses a piece (the host's doing): a piece with the gap inside matches less, and the
-    # delay steps after it.
+    # loses a piece (the host's doing): the delay steps there. Both within one piece leave
+    # its delay as it was, with one short stretch unlike the engine's samples.
     gaps = sum(later != earlier for earlier, later in zip(lags, lags[1:]))
+    glitches = 0
+    for i, (lag, piece, there) in enumerate(found):
+        if len(set(lags[max(i - 1, 0):i + 2])) > 1:
+            continue  # a gap nearby: the piece straddles two delays
+        outside = np.ones(window, bool)
+        error = np.cumsum(np.concatenate([[0.0], (there - piece) ** 2]))
+        worst = int(np.argmax(error[GLITCH:] - error[:-GLITCH]))
+        if error[-1] > 1e-3 * np.sum(piece ** 2):  # correlation below ~0.9995
+            glitches += 1
+            outside[worst:worst + GLITCH] = False
+        # Elsewhere the very samples the engine produced, at the same level.
+        gain_db = 20 * np.log10(np.linalg.norm(there[outside]) / np.linalg.norm(piece[outside]))
+        mismatch = np.sum((there - piece)[outside] ** 2) / np.sum(piece[outside] ** 2)
+        assert mismatch < 1e-3 and abs(gain_db) < 0.1, (i, lag, mismatch, gain_db)
     print(f"virtual microphone: {len(heard) / live.rate:.2f} s recorded; delays "
-          f"{sorted(set(lags))} samples ({gaps} gaps), {dropped} samples dropped")
+          f"{sorted(set(lags))} samples ({gaps} gaps, {glitches} pieces with a glitch), "
+          f"{dropped} samples dropped")
     assert len(found) >= 8  # the speech was there to compare
-    for i, (lag, r, gain_db) in enumerate(found):
-        neighbours = set(lags[max(i - 1, 0):i + 2])
-        if len(neighbours) == 1:  # no gap nearby: the very samples the engine produced
-            assert r > 0.999 and abs(gain_db) < 0.1, (i, lag, r, gain_db)
-    assert gaps <= len(found) // 4, lags  # mostly gapless, or nothing could be said
+    assert gaps + glitches <= len(found) // 4, lags  # mostly clean, or nothing could be said
     assert sources().count(SOURCE_NAME) == 0 and not our_modules() and not players()
 
 
