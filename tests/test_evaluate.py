@@ -12,14 +12,7 @@ from rtconvert.bundle import default_bundle_path, load_bundle
 from rtconvert.dsp.features import WorldFeatures
 from rtconvert.dsp.normalizer import speech_level_db
 from training.corpus import EMOTIONS, Utterance, label_file
-from training.evaluation.evaluate import (
-    SYSTEMS,
-    Member,
-    judge_members,
-    main,
-    system_members,
-    yardstick,
-)
+from training.evaluation.evaluate import main
 from training.evaluation.judge import zscore_by_group
 from training.evaluation.measures import (
     DNSMOS_LEVEL_DB,
@@ -35,6 +28,7 @@ from training.evaluation.measures import (
 from training.evaluation.renders import Record
 from training.evaluation.report import Scored, level_summary
 from training.evaluation.sets import EvaluationError, emodb_plan, ravdess_plan
+from training.evaluation.verdicts import SYSTEMS, Member, judge_members, system_members, yardstick
 from training.index import scan
 
 
