@@ -6,13 +6,12 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import torch
 from conftest import tiny_overrides
-from helpers import REPO, SHARED_DATA, TEST_CACHE, needs_ravdess
+from helpers import REPO, SHARED_DATA, TEST_CACHE, needs_ravdess, wait_for
 
 from rtconvert.errors import ConfigError
 from training.checkpoint import CHECKPOINT_NAME, load_checkpoint
@@ -58,13 +57,9 @@ def test_killed_run_resumes_exactly(espeak_corpus, tmp_path):
     process = subprocess.Popen(_train_command(killed, overrides), cwd=REPO,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     # The first checkpoint (step 0) follows the classifier's training: kill after a later one.
-    checkpoint, deadline, seen = killed / CHECKPOINT_NAME, time.monotonic() + 120, None
-    while time.monotonic() < deadline:
-        stamp = checkpoint.stat().st_mtime_ns if checkpoint.is_file() else None
-        if stamp != seen and stamp is not None and load_checkpoint(checkpoint)["step"] > 0:
-            break
-        seen = stamp
-        time.sleep(0.02)
+    checkpoint = killed / CHECKPOINT_NAME  # written whole, then renamed: always readable
+    assert wait_for(lambda: checkpoint.is_file() and load_checkpoint(checkpoint)["step"] > 0,
+                    timeout_s=120, every_s=0.02)
     process.send_signal(signal.SIGKILL)
     process.wait()
     stopped_at = load_checkpoint(killed / CHECKPOINT_NAME)["step"]
