@@ -99,9 +99,9 @@ def test_an_application_records_what_the_engine_converted(pipewire, jack_server,
             continue  # a gap nearby: the piece straddles two delays
         outside = np.ones(window, bool)
         error = np.cumsum(np.concatenate([[0.0], (there - piece) ** 2]))
-        worst = int(np.argmax(error[GLITCH:] - error[:-GLITCH]))
         if error[-1] > 1e-3 * np.sum(piece ** 2):  # correlation below ~0.9995
             glitches += 1
+            worst = int(np.argmax(error[GLITCH:] - error[:-GLITCH]))
             outside[worst:worst + GLITCH] = False
         # Elsewhere the very samples the engine produced, at the same level.
         gain_db = 20 * np.log10(np.linalg.norm(there[outside]) / np.linalg.norm(piece[outside]))
