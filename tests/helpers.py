@@ -58,6 +58,13 @@ def wait_for(condition: Callable[[], object], timeout_s: float = PATIENCE_S,
     return True
 
 
+def with_helpers(env: dict[str, str]) -> dict[str, str]:
+    """``env`` with this folder on PYTHONPATH: a test's child script can wait with
+    :func:`wait_for` too."""
+    path = os.pathsep.join(filter(None, [str(REPO / "tests"), env.get("PYTHONPATH")]))
+    return {**env, "PYTHONPATH": path}
+
+
 def speak(text: str, path: Path, pitch: int = 50, speed: int = 150, voice: str = "en") -> Path:
     """Write espeak-ng speech to ``path`` (22.05 kHz WAV); skip the test if espeak-ng is absent."""
     if shutil.which("espeak-ng") is None:

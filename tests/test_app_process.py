@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import REPO, launch_jack, needs_jackd
+from helpers import REPO, launch_jack, needs_jackd, with_helpers
 
 from rtconvert.bundle import load_bundle
 from rtconvert.cli.commands import build_parser
@@ -23,7 +23,8 @@ RTCONVERT = [sys.executable, "-m", "rtconvert.cli.commands"]
 
 def _env(tmp_path: Path, **changes: str | None) -> dict[str, str]:
     """This process's environment with its own config folder, and ``changes`` (None deletes)."""
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    env = with_helpers({**os.environ, "OMP_NUM_THREADS": "1",
+                        "XDG_CONFIG_HOME": str(tmp_path / "config")})
     for key, value in changes.items():
         env.pop(key, None)
         if value is not None:
@@ -137,12 +138,10 @@ DYING_SERVER_APP = textwrap.dedent("""
     from rtconvert.app.main import MainWindow
     from rtconvert.presets import PresetStore
 
-    def settle_until(condition, seconds=60):
-        import time
-        deadline = time.monotonic() + seconds
-        while not condition() and time.monotonic() < deadline:
-            app.processEvents()
-            time.sleep(0.02)
+    from helpers import wait_for
+
+    def settle_until(condition, seconds=60):  # run the app's events meanwhile
+        wait_for(lambda: app.processEvents() or condition(), timeout_s=seconds, every_s=0.02)
 
     window = MainWindow(load_bundle(), PresetStore(sys.argv[1]))
     for picker in (window.input_picker, window.output_picker):

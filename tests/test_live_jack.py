@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import soundfile
 import soxr
-from helpers import JACK_LOG, JACK_PERIOD, JACK_RATE, PATIENCE_S, needs_jackd
+from helpers import JACK_LOG, JACK_PERIOD, JACK_RATE, PATIENCE_S, needs_jackd, with_helpers
 
 from rtconvert.bench.loopback import Feeder
 from rtconvert.bundle import load_bundle
@@ -40,7 +40,8 @@ def jack_config(**changes) -> LiveConfig:
 #: the test process carries torch, Qt and other tests' threads that a live converter does
 #: not have, and on two cores they made an xrun a minute likely.
 LIVE_SCRIPT = """
-import json, sys, threading, time
+import json, sys, threading
+from helpers import STREAM_POLL_S, wait_for
 from rtconvert.bundle import load_bundle
 from rtconvert.settings import Settings
 from rtconvert.live.stream import LiveConfig, LiveStream
@@ -58,8 +59,9 @@ player = threading.Thread(target=lambda: reports.append(feeder.play()))
 before, start = counts(), live.status.callbacks
 player.start()
 # Halfway through the feed the headroom has had 15 s to adapt to this machine's load.
-while player.is_alive() and (live.status.callbacks - start) * 256 < seconds / 2 * live.rate:
-    time.sleep(0.1)  # seldom: each look takes the interpreter lock the audio threads need
+wait_for(lambda: not player.is_alive()
+         or (live.status.callbacks - start) * 256 >= seconds / 2 * live.rate,
+         timeout_s=4 * seconds, every_s=STREAM_POLL_S)
 halfway = counts()
 player.join()
 after = counts()
@@ -96,7 +98,8 @@ def test_live_stream_converts_speech_for_30_s_without_a_late_block(
     # reported.
     log_start = JACK_LOG.stat().st_size
     done = subprocess.run([sys.executable, str(script), str(played), str(recorded),
-                           str(seconds)], capture_output=True, text=True, timeout=180)
+                           str(seconds)], capture_output=True, text=True, timeout=180,
+                          env=with_helpers(dict(os.environ)))
     assert done.returncode == 0, done.stderr[-2000:]
     run = json.loads(done.stdout.strip().splitlines()[-1])
     assert run["rate"] == RATE and run["active"] and run["error"] is None
@@ -216,7 +219,8 @@ def test_bad_device_choices_say_what_to_pick(jack_server, bundle):
 
 
 VANISH_SCRIPT = """
-import sys, time
+import sys
+from helpers import STREAM_POLL_S, wait_for
 name = sys.argv[1]
 from rtconvert.live.jack import start_dummy_server
 server = start_dummy_server(name, realtime=False)
@@ -227,15 +231,11 @@ from rtconvert.live.stream import LiveConfig, LiveStream
 messages = []
 live = LiveStream(load_bundle(), LiveConfig(host_api="JACK"), on_stop=messages.append)
 live.start()
-deadline = time.monotonic() + 60
-while live.status.callbacks < 20 and time.monotonic() < deadline:  # it streams
-    time.sleep(0.01)
+wait_for(lambda: live.status.callbacks >= 20, timeout_s=60, every_s=STREAM_POLL_S)  # streams
 print("active", live.active, flush=True)
 server.terminate()
 server.wait()
-deadline = time.monotonic() + 60
-while not messages and time.monotonic() < deadline:
-    time.sleep(0.01)
+wait_for(lambda: messages, timeout_s=60, every_s=STREAM_POLL_S)
 print("message", messages[0] if messages else None, flush=True)
 live.stop()
 print("stopped", flush=True)
@@ -255,8 +255,9 @@ def test_a_vanishing_server_stops_the_stream_with_a_message(tmp_path):
     script = tmp_path / "vanish.py"
     script.write_text(VANISH_SCRIPT)
     try:
+        env = with_helpers({**os.environ, "JACK_DEFAULT_SERVER": name})
         done = subprocess.run([sys.executable, str(script), name], capture_output=True, text=True,
-                              timeout=60, env={**os.environ, "JACK_DEFAULT_SERVER": name})
+                              timeout=60, env=env)
     finally:
         subprocess.run(["pkill", "-f", f"jackd -n {name} "])
     lines = done.stdout.splitlines()
