@@ -176,7 +176,8 @@ def serve(connection: Connection, options: ControlOptions, state: dict[str, Any]
                 taken = replica.adopt(Settings(**state["settings"]), tuple(state["emotions"]),
                                       state["figures"], handed_on if caught_up else None)
                 if taken is not None:
-                    handed_on, base = taken[0], dataclasses.asdict(taken[1])
+                    handed_on, settings = taken
+                    base = dataclasses.asdict(settings)
             now = time.monotonic()
             if replica.version != handed_on and now - forwarded_at >= FORWARD_S:
                 # Changed by messages: hand on what they changed.
