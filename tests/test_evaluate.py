@@ -26,7 +26,7 @@ from training.evaluation.measures import (
     mel_cepstral_distortion,
 )
 from training.evaluation.renders import Record
-from training.evaluation.report import Scored, level_summary
+from training.evaluation.report import Scored, generator_f0_cents, level_summary
 from training.evaluation.sets import EvaluationError, emodb_plan, ravdess_plan
 from training.evaluation.verdicts import SYSTEMS, Member, judge_members, system_members, yardstick
 from training.index import scan
@@ -266,6 +266,24 @@ def small_judge(tmp_path_factory):
 @needs_emodb
 @pytest.mark.slow
 @pytest.mark.shared_data
+def test_the_generators_residual_is_its_f0_beyond_the_statistics():
+    cents = 1200 / np.log(2)
+
+    def scored(target, median_cents):
+        median = None if median_cents is None else np.log(150.0) + median_cents / cents
+        return Scored(target, 0.5, True, [], None, 0.1, target, median)
+
+    converter = [scored("sad", 450), scored("angry", 300), scored("sad", 350),
+                 scored("angry", None)]
+    f0_only = [scored("sad", 400), scored("angry", 400), scored("sad", 400),
+               scored("angry", 100)]
+    residual = generator_f0_cents(converter, f0_only, ["sad", "angry"])
+    assert residual["per_emotion"] == pytest.approx({"sad": 0.0, "angry": -100.0})
+    assert residual["overall"] == pytest.approx(-50.0)
+    with pytest.raises(ValueError, match="unaligned"):
+        generator_f0_cents(converter[1:] + converter[:1], f0_only, ["sad", "angry"])
+
+
 def test_evaluate_runs_every_set_and_system_on_real_speech(small_judge, tmp_path):
     report, numbers = tmp_path / "eval.md", tmp_path / "eval.json"
     assert main(["--root", str(SHARED_DATA), "--speakers", "RAVDESS_01,EmoDB_03", "--emotions",
@@ -298,6 +316,7 @@ def test_evaluate_runs_every_set_and_system_on_real_speech(small_judge, tmp_path
     assert valid["intensity_curve"]["1"]["overall"]["p_target"] == pytest.approx(
         valid["systems"]["converter"]["overall"]["p_target"])
     assert 0.0 <= valid["judge_real"]["all"] <= 1.0
+    assert math.isfinite(valid["generator_f0_cents"]["per_emotion"]["angry"])
     # The room is heard: its real takes are further from the clean neutral take's sound.
     room = summary["sets"]["room"]["systems"]
     assert room["unchanged"]["overall"]["dnsmos_ovrl"] < \
@@ -305,7 +324,8 @@ def test_evaluate_runs_every_set_and_system_on_real_speech(small_judge, tmp_path
     level = summary["sets"]["level"]
     assert level["n"] == 2 and level["gain_db"] == -30.0
     assert 0.0 <= level["same_verdict"] <= 1.0
-    for title in ("RAVDESS validation speakers", "EmoDB", "in a room", "-30 dB"):
+    for title in ("RAVDESS validation speakers", "EmoDB", "in a room", "-30 dB",
+                  "own F0 shift (residual)"):
         assert title in text
 
 

@@ -92,15 +92,35 @@ def confusions(rows: list[Scored]) -> dict[str, dict[str, int]]:
     return table
 
 
+def generator_f0_cents(converter: list[Scored], f0_only: list[Scored],
+                       emotions: list[str]) -> dict[str, Any]:
+    """The generator's own F0 shift: each conversion's median log-F0 less that of the same
+    source and emotion by the statistics alone (same order), in cents; per emotion and the
+    mean of the emotions'. The statistics already move F0 as far as the real takes do, so
+    on real speech this residual should be small."""
+    cents: dict[str, list[float]] = {e: [] for e in emotions}
+    for a, b in zip(converter, f0_only, strict=True):
+        if a.target != b.target:
+            raise ValueError(f"unaligned systems: {a.target} against {b.target}")
+        if a.lf0_median is not None and b.lf0_median is not None:
+            cents[a.target].append((a.lf0_median - b.lf0_median) * CENTS_PER_LOG)
+    per_emotion = {e: _mean(v) for e, v in cents.items()}
+    return {"overall": _mean(list(per_emotion.values())), "per_emotion": per_emotion}
+
+
 def summarise(systems: dict[str, list[Scored]], curve: dict[float, list[Scored]],
               emotions: list[str]) -> dict[str, Any]:
     """Every number of a set's report, JSON-ready."""
-    return json_safe({
+    summary = {
         "systems": {name: by_emotion(rows, emotions) for name, rows in systems.items()},
         "intensity_curve": {f"{a:g}": by_emotion(rows, emotions) for a, rows in curve.items()},
         "confusions": {name: confusions(systems[name]) for name in ("converter", "real")
                        if name in systems},
-    })
+    }
+    if "converter" in systems and "f0_only" in systems:
+        summary["generator_f0_cents"] = generator_f0_cents(systems["converter"],
+                                                           systems["f0_only"], emotions)
+    return json_safe(summary)
 
 
 #: The level check's tolerance on the F0 shift.
@@ -271,6 +291,12 @@ def set_section(name: str, summary: dict[str, Any]) -> list[str]:
     if heard:
         lines += ["What the converter's misses were heard as (the judge's verdicts per target):",
                   "", *confusion_lines(heard, emotions), ""]
+    residual = summary.get("generator_f0_cents")
+    if residual:
+        per = ", ".join(f"{e} {_cell(v, '{:+.0f}')}" for e, v in residual["per_emotion"].items())
+        lines += [("The generator's own F0 shift (residual), on top of the statistics' "
+                   "(the converter's median log-F0 less the F0-only system's, cents): "
+                   f"mean {_cell(residual['overall'], '{:+.0f}')}; {per}."), ""]
     if summary.get("intensity_curve"):
         lines += ["The judge's mean probability of the target along the intensity:", "",
                   *curve_table(summary, emotions), ""]
