@@ -8,14 +8,18 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from conftest import tiny_overrides
 from helpers import REPO, SHARED_DATA, TEST_CACHE, needs_ravdess, wait_for
 
+from rtconvert.engine.prosody import shift_at
 from rtconvert.errors import ConfigError
+from rtconvert.modelio import EmotionShift
 from training.checkpoint import CHECKPOINT_NAME, load_checkpoint
 from training.config import load_config
+from training.dataset import MIX_WEIGHTS, Mixing, mixing_partners, sample_batch
 from training.prepare import prepare_data
 from training.train import Trainer, main
 
@@ -152,3 +156,43 @@ def test_unreadable_data_is_one_line_from_the_command(tmp_path):
     assert result.returncode == 1 and len(lines) == 1, result.stderr
     assert lines[0].startswith("rtconvert-train: error: no training take could be analysed")
     assert not (tmp_path / "run" / "config.yaml").exists()
+
+
+def test_mixed_items_ask_for_both_emotions_as_the_runtime_mixes_them(espeak_corpus, tmp_path):
+    overrides = tiny_overrides(espeak_corpus, tmp_path / "cache", steps=10) + [
+        "loss.lambda_adversarial=0.0", "train.mix_fraction=1.0", "train.validate_every=1000"]
+    config = load_config(REPO / "training/conf/default.yaml", overrides)
+    (tmp_path / "run").mkdir()
+    data = prepare_data(config, tmp_path / "run", progress=False)
+    conditions, pairs, takes = data.conditions, data.train_pairs, data.train_takes
+    partners = mixing_partners(takes, pairs)
+    assert all(p.size for p in partners)  # each neutral take has a happy and a sad pair
+    mixing = Mixing(1.0, partners, data.layout.voiced)
+    batch = sample_batch(takes, pairs, 32, 24, conditions, np.random.default_rng(0), mixing)
+    happy, sad = (conditions.classes.index(e) for e in ("happy", "sad"))
+    assert np.allclose(batch.heard_as.sum(1), 1.0)
+    assert (batch.heard_as[:, [happy, sad]] >= MIX_WEIGHTS[0]).all()
+    voiced = batch.aligned[:, data.layout.voiced]
+    assert set(np.unique(voiced)) <= {0.0, 1.0}  # voiced where both takes are
+    # The shift is the runtime's for the mixture's condition row: each emotion's
+    # interpolated at its intensity (the prosody stage's anchors), summed.
+    anchors = {e: sorted((conditions.intensity_scale[n], s)
+                         for (e2, n), s in conditions.shifts.items() if e2 == e)
+               for e in conditions.emotions}
+    group = takes[pairs[0].neutral].group
+    for row in batch.condition[:4]:
+        domains = [((e, "strong"), x) for e, x in zip(conditions.emotions, row) if x > 0]
+        vector, shift, _ = conditions.mixture(group, domains)
+        np.testing.assert_allclose(vector, row, rtol=1e-6)
+        expected = sum((shift_at(anchors[e], x) for (e, _), x in domains), EmotionShift())
+        np.testing.assert_allclose(shift, conditions.as_array(group, expected), rtol=1e-5)
+    # A pure condition mixed with nothing is the plain pair's condition and shift.
+    vector, shift, heard_as = conditions.mixture(group, [(("sad", "strong"), 1.0)])
+    np.testing.assert_allclose(vector, conditions.vector("sad", "strong"))
+    np.testing.assert_allclose(shift, conditions.shift(group, "sad", "strong"), rtol=1e-5)
+    assert heard_as[sad] == 1.0
+    # And a run that mixes trains (the classifier hears the mixture as both).
+    trainer = Trainer(config, tmp_path / "run", data, 0, 1, torch.device("cpu"))
+    trainer.run(progress=False)
+    assert trainer.step == 10
+    assert all(np.isfinite(v) for row in trainer.history for v in row.values())

@@ -122,6 +122,12 @@ def check_config(config: dict[str, Any], name: str = "config",
                           "holding RAVDESS/ or ravdess24k/)")
     if training:
         _check_data_values(data, name)
+        mix = config["train"]["mix_fraction"]
+        if not 0.0 <= mix <= 1.0:
+            raise ConfigError(f"{name}: train.mix_fraction is {mix!r}, expected 0 to 1")
+        if mix > 0 and config["loss"]["lambda_adversarial"] > 0:
+            raise ConfigError(f"{name}: train.mix_fraction needs loss.lambda_adversarial 0 "
+                              "(the discriminator judges one emotion at a time)")
 
 
 def _check_data_values(data: dict[str, Any], name: str) -> None:

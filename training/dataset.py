@@ -11,11 +11,13 @@ runtime applies the emotion's average shifts itself (:mod:`rtconvert.engine.pros
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from rtconvert.engine.prosody import shift_at
 from rtconvert.errors import ConfigError
 from rtconvert.modelio import (
     DB_PER_LOG_POWER,
@@ -204,7 +206,8 @@ class Batch:
     aligned: np.ndarray  # inputs of the emotional frames aligned to the source frames
     real: np.ndarray  # an emotional segment of the same take, as inputs (for classifiers)
     condition: np.ndarray  # (batch, n_emotions): the intensity on the pair's emotion
-    label: np.ndarray  # (batch,): index of the pair's emotion in ``classes``
+    label: np.ndarray  # (batch,): index of the pair's (first) emotion in ``classes``
+    heard_as: np.ndarray  # (batch, n_classes): how much of each class the output should be
     shift: np.ndarray  # (batch, 3): the runtime's log-F0 shift (z), spread ratio, energy shift
 
 
@@ -214,22 +217,76 @@ def _crop(length: int, segment: int, rng: np.random.Generator) -> np.ndarray:
     return np.minimum(np.arange(start, start + segment), length - 1)
 
 
+def mixing_partners(takes: list[Take], pairs: list[Pair]) -> list[np.ndarray]:
+    """Per pair, the pairs of the same neutral take toward another emotion: what it can mix with."""
+    by_neutral: dict[int, list[int]] = {}
+    for i, pair in enumerate(pairs):
+        by_neutral.setdefault(pair.neutral, []).append(i)
+    emotion = [takes[p.emotional].utterance.emotion for p in pairs]
+    return [np.array([j for j in by_neutral[p.neutral] if emotion[j] != emotion[i]], dtype=int)
+            for i, p in enumerate(pairs)]
+
+
+#: The weight of a mixed item's first emotion is drawn from this range (the second has the rest).
+MIX_WEIGHTS = (0.25, 0.75)
+
+
+@dataclass(frozen=True)
+class Mixing:
+    """Which share of a batch's items asks for two emotions at once, and with which pairs."""
+
+    fraction: float  # of the items whose neutral take has a partner
+    partners: list[np.ndarray]  # per pair, from :func:`mixing_partners`
+    voiced: int  # the inputs' voiced-flag channel (``Layout.voiced``)
+
+
 def sample_batch(takes: list[Take], pairs: list[Pair], batch_size: int, segment: int,
-                 condition: ConditionMap, rng: np.random.Generator) -> Batch:
-    """Random segments of ``batch_size`` random pairs."""
+                 condition: ConditionMap, rng: np.random.Generator,
+                 mixing: Mixing | None = None) -> Batch:
+    """Random segments of ``batch_size`` random pairs.
+
+    With ``mixing``, a share of the items asks for a mixture of two emotions, as the
+    runtime's ``happy=0.6,surprised=0.4`` does: the condition, the target, the aligned
+    frames and what the output should be heard as are both pairs' weighed by the mixture;
+    the shift is the runtime's, each emotion's at its weight, summed. Without it the
+    random draws are those of a run that never mixed.
+    """
     fields: dict[str, list] = {k: [] for k in Batch.__dataclass_fields__}
     for index in rng.integers(0, len(pairs), batch_size):
         pair = pairs[index]
         neutral, emotional = takes[pair.neutral], takes[pair.emotional]
         frames = _crop(neutral.inputs.shape[1], segment, rng)
         fields["source"].append(neutral.inputs[:, frames])
-        fields["target"].append(pair.target[:, frames])
-        fields["mask"].append(pair.mask[:, frames])
-        fields["aligned"].append(emotional.inputs[:, pair.to_emotional[frames]])
         fields["real"].append(emotional.inputs[:, _crop(emotional.inputs.shape[1], segment, rng)])
-        fields["condition"].append(condition.vector(*emotional.domain))
-        fields["label"].append(condition.classes.index(emotional.utterance.emotion))
-        fields["shift"].append(condition.shift(neutral.group, *emotional.domain))
+        label = condition.classes.index(emotional.utterance.emotion)
+        fields["label"].append(label)
+        mixed = (mixing is not None and mixing.partners[index].size > 0
+                 and rng.random() < mixing.fraction)
+        if not mixed:
+            fields["target"].append(pair.target[:, frames])
+            fields["mask"].append(pair.mask[:, frames])
+            fields["aligned"].append(emotional.inputs[:, pair.to_emotional[frames]])
+            fields["condition"].append(condition.vector(*emotional.domain))
+            fields["heard_as"].append(np.eye(len(condition.classes), dtype=np.float32)[label])
+            fields["shift"].append(condition.shift(neutral.group, *emotional.domain))
+            continue
+        other = pairs[rng.choice(mixing.partners[index])]
+        weight = rng.uniform(*MIX_WEIGHTS)
+        second = takes[other.emotional]
+        a, b = (emotional.inputs[:, pair.to_emotional[frames]],
+                second.inputs[:, other.to_emotional[frames]])
+        aligned = (weight * a + (1 - weight) * b).astype(np.float32)
+        voiced = mixing.voiced  # log-F0 means something where both are voiced
+        aligned[voiced] = a[voiced] * b[voiced]
+        fields["target"].append((weight * pair.target[:, frames]
+                                 + (1 - weight) * other.target[:, frames]).astype(np.float32))
+        fields["mask"].append(pair.mask[:, frames] * other.mask[:, frames])
+        fields["aligned"].append(aligned)
+        vector, shift, heard_as = condition.mixture(
+            neutral.group, ((emotional.domain, weight), (second.domain, 1 - weight)))
+        fields["condition"].append(vector)
+        fields["heard_as"].append(heard_as)
+        fields["shift"].append(shift)
     return Batch(**{k: np.stack(v) for k, v in fields.items()})
 
 
@@ -265,7 +322,32 @@ class ConditionMap:
 
     def shift(self, group: str, emotion: str, intensity: str) -> np.ndarray:
         """(log-F0 shift in the group's neutral z-units, spread ratio, energy shift / c0_scale)."""
-        shift = self.shifts.get((emotion, intensity), EmotionShift())
+        return self.as_array(group, self.shifts.get((emotion, intensity), EmotionShift()))
+
+    def mixture(self, group: str, parts: Sequence[tuple[tuple[str, str], float]]
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The condition vector, shift (as :meth:`shift`) and classes to be heard as of a
+        mixture of (emotion, intensity name) domains, each with its weight.
+
+        The runtime's mixture: each emotion at its weight times its intensity, its shift
+        interpolated there (:func:`rtconvert.engine.prosody.shift_at`), the shifts summed.
+        """
+        vector = np.zeros(len(self.emotions), dtype=np.float32)
+        heard_as = np.zeros(len(self.classes), dtype=np.float32)
+        total = EmotionShift()
+        for (emotion, intensity), weight in parts:
+            heard_as[self.classes.index(emotion)] += weight
+            if emotion == NEUTRAL:
+                continue
+            x = weight * self.intensity_scale[intensity]
+            vector[self.emotions.index(emotion)] += x
+            anchors = sorted((self.intensity_scale[name], shift)
+                             for (e, name), shift in self.shifts.items() if e == emotion)
+            total = total + shift_at(anchors, x)
+        return vector, self.as_array(group, total), heard_as
+
+    def as_array(self, group: str, shift: EmotionShift) -> np.ndarray:
+        """A shift as batches carry it (see :meth:`shift`)."""
         delta_c0 = shift.delta_c0_db / DB_PER_LOG_POWER
         return np.array([shift.delta_lf0 / self.neutral_levels[group].lf0_std, shift.sigma_ratio,
                          delta_c0 / self.c0_scale], dtype=np.float32)

@@ -105,5 +105,6 @@ def lf0_correlation_loss(converted: torch.Tensor, aligned: torch.Tensor, layout:
 
 
 def classification_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Cross-entropy of the classifier's verdict against the asked-for emotion."""
+    """Cross-entropy of the classifier's verdict against the asked-for emotion: class
+    indices, or per class how much of it was asked for (a mixture)."""
     return F.cross_entropy(logits, labels)

@@ -42,7 +42,7 @@ from .checkpoint import (
     save_checkpoint,
 )
 from .config import load_config
-from .dataset import sample_batch
+from .dataset import Mixing, mixing_partners, sample_batch
 from .losses import (
     classification_loss,
     converted_inputs,
@@ -106,6 +106,9 @@ class Trainer:
                                             opt["lr_discriminator"], betas=betas)
         self.c_optimizer = torch.optim.Adam(self.classifier.parameters(), opt["lr_classifier"])
         self.rng = np.random.default_rng(train["seed"] + rank)
+        self.mixing = (Mixing(train["mix_fraction"],
+                              mixing_partners(data.train_takes, data.train_pairs), layout.voiced)
+                       if train["mix_fraction"] > 0 else None)
         self.step = 0
         self.classifier_step = 0
         self.best: dict[str, Any] | None = None
@@ -144,7 +147,8 @@ class Trainer:
     def _batch(self) -> dict[str, torch.Tensor]:
         train = self.config["train"]
         batch = sample_batch(self.data.train_takes, self.data.train_pairs, train["batch_size"],
-                             train["segment_frames"], self.data.conditions, self.rng)
+                             train["segment_frames"], self.data.conditions, self.rng,
+                             self.mixing)
         return {k: torch.from_numpy(v).to(self.device) for k, v in batch.__dict__.items()}
 
     def classifier_step_(self) -> float:
@@ -187,7 +191,7 @@ class Trainer:
         smoothness = smoothness_loss(delta, smooth)
         statistics = statistics_loss(converted, t["aligned"], layout)
         correlation = lf0_correlation_loss(converted, t["aligned"], layout)
-        classification = classification_loss(self.classifier(converted), t["label"])
+        classification = classification_loss(self.classifier(converted), t["heard_as"])
         total = (loss["lambda_parallel"] * parallel + loss["lambda_smoothness"] * smoothness
                  + loss["lambda_statistics"] * statistics
                  + loss["lambda_lf0_correlation"] * correlation
