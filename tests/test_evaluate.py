@@ -345,6 +345,8 @@ def test_mixtures_are_judged_beside_their_pure_conversions(small_judge, tmp_path
     for system in pair["systems"].values():
         assert 0.0 <= system["p_a"] <= 1.0 and 0.0 <= system["p_b"] <= 1.0
         assert 1.0 <= system["dnsmos_ovrl"] <= 5.0
+        assert sum(system["p_mean"].values()) == pytest.approx(1.0)
+        assert system["p_mean"]["angry"] == pytest.approx(system["p_a"])
     assert "| angry + disgust |" in report.read_text()
 
 

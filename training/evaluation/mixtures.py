@@ -61,7 +61,7 @@ def _reference(judge: Judge, plan: Plan, records: dict[tuple, Record]) -> Refere
 
 def mix_summary(judge: Judge, plan: Plan, records: dict[tuple, Record]) -> dict[str, Any]:
     """Per pair and system (unchanged, each pure conversion, the mixture): the judge's mean
-    probability of each of the two emotions, and DNSMOS OVRL."""
+    probability of each of the two emotions and of every class, and DNSMOS OVRL."""
     heard, reference = plan.condition.name, _reference(judge, plan, records)
     pairs = {}
     for a, b in pairs_of(plan):
@@ -76,7 +76,8 @@ def mix_summary(judge: Judge, plan: Plan, records: dict[tuple, Record]) -> dict[
             p = judge.probabilities(features, [s.speaker for s in plan.sources], reference)
             out[name] = {"p_a": float(np.mean(p[:, CLASSES.index(a)])),
                          "p_b": float(np.mean(p[:, CLASSES.index(b)])),
-                         "dnsmos_ovrl": float(np.mean([r.dnsmos["ovrl"] for r in chosen]))}
+                         "dnsmos_ovrl": float(np.mean([r.dnsmos["ovrl"] for r in chosen])),
+                         "p_mean": dict(zip(CLASSES, map(float, p.mean(axis=0))))}
         pairs[f"{a}+{b}"] = {"a": a, "b": b, "n": len(plan.sources), "systems": out}
     return {"pairs": pairs}
 
@@ -87,8 +88,8 @@ def mix_lines(summary: dict[str, Any]) -> list[str]:
         return ["No pair of emotions measured: the evaluated emotions hold none of "
                 f"{', '.join('+'.join(p) for p in MIX_PAIRS)}."]
     lines = ["| mixture (0.5/0.5, intensity 1) | p(A): unchanged / A / B / **mix** "
-             "| p(B): unchanged / A / B / **mix** | DNSMOS: A / B / **mix** | heard as both |",
-             "|---|---|---|---|---|"]
+             "| p(B): unchanged / A / B / **mix** | DNSMOS: A / B / **mix** | heard as both "
+             "| the mix's likeliest classes |", "|---|---|---|---|---|---|"]
     for pair in summary["pairs"].values():
         s = pair["systems"]
         a, b = pair["a"], pair["b"]
@@ -99,5 +100,8 @@ def mix_lines(summary: dict[str, Any]) -> list[str]:
         both = (s["mixture"]["p_a"] > s["unchanged"]["p_a"]
                 and s["mixture"]["p_b"] > s["unchanged"]["p_b"]
                 and s["mixture"]["dnsmos_ovrl"] >= min(s[a]["dnsmos_ovrl"], s[b]["dnsmos_ovrl"]))
-        lines.append(f"| {a} + {b} | {p_a} | {p_b} | {quality} | {'yes' if both else 'no'} |")
+        top = sorted(s["mixture"]["p_mean"].items(), key=lambda kv: -kv[1])[:3]
+        heard = ", ".join(f"{c} {p:.2f}" for c, p in top)
+        lines.append(f"| {a} + {b} | {p_a} | {p_b} | {quality} | {'yes' if both else 'no'} "
+                     f"| {heard} |")
     return lines
