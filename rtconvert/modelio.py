@@ -52,7 +52,7 @@ class EmotionShift:
     """How far an emotion moves prosody, relative to the speaker: the one shape of a shift.
 
     The bundle holds one per emotion and corpus intensity; the prosody stage interpolates
-    them along the intensity and sums them over a mixture; training conditions on them.
+    them along the intensity and averages them over a mixture; training conditions on them.
     The spread is kept as a log ratio so that sums and interpolation stay exact.
     """
 
@@ -69,6 +69,11 @@ class EmotionShift:
     def sigma_ratio(self) -> float:
         """The log-F0 standard deviation ratio, target over source."""
         return math.exp(self.log_sigma_ratio)
+
+    def scaled(self, weight: float) -> EmotionShift:
+        """Every part times ``weight`` (the spread ratio raised to it)."""
+        return EmotionShift(weight * self.delta_lf0, weight * self.log_sigma_ratio,
+                            weight * self.delta_c0_db)
 
     def __add__(self, other: EmotionShift) -> EmotionShift:
         return EmotionShift(self.delta_lf0 + other.delta_lf0,

@@ -11,7 +11,7 @@ from rtconvert.engine.engine import Engine
 from rtconvert.engine.prosody import CENTS_PER_LOG, ProsodyShifter, shift_at
 from rtconvert.errors import ConfigError
 from rtconvert.offline.fileconvert import convert_signal
-from rtconvert.settings import Settings, mixture_text, parse_mixture
+from rtconvert.settings import Ramp, Settings, mixture_text, parse_mixture
 
 EMOTIONS = ("calm", "happy", "sad", "angry", "fearful", "disgust", "surprised")
 
@@ -51,18 +51,43 @@ def test_the_condition_spreads_the_intensity_over_the_weights():
 
 
 def test_prosody_follows_the_same_weights():
+    """A mixture's shift is its emotions' at its intensity, averaged by their weights; one
+    emotion diluted by neutral is that emotion at the lower intensity."""
     bundle = load_bundle()
     shifter = ProsodyShifter.from_bundle(bundle)
-    row = Settings(emotion="happy=0.5,sad=0.5", intensity=1.0).validate(
-        bundle.emotions).condition(bundle.emotions)
-    mixed = shifter._mixture_shift(row)
-    expected = shift_at(shifter.anchors["happy"], 0.5) + shift_at(shifter.anchors["sad"], 0.5)
-    assert mixed == expected
+
+    def row(emotion, intensity=1.0):
+        return Settings(emotion=emotion, intensity=intensity).validate(
+            bundle.emotions).condition(bundle.emotions)
+
+    happy, sad = (shift_at(shifter.anchors[e], 1.0) for e in ("happy", "sad"))
+    mixed = shifter.mixture_shift(row("happy=0.75,sad=0.25"))
+    for part in ("delta_lf0", "log_sigma_ratio", "delta_c0_db"):
+        assert getattr(mixed, part) == pytest.approx(
+            0.75 * getattr(happy, part) + 0.25 * getattr(sad, part)), part
+    assert shifter.mixture_shift(row("neutral=0.5,sad=0.5")) == shift_at(shifter.anchors["sad"],
+                                                                          0.5)
+    assert shifter.mixture_shift(row("sad", 0.5)) == shift_at(shifter.anchors["sad"], 0.5)
+
+
+def test_a_glide_between_two_emotions_moves_the_shift_in_a_straight_line():
+    """Every row of a glide from happy to surprised lies between the two pure shifts, in
+    proportion: no dip through both at their normal intensities, no range multiplied."""
+    bundle = load_bundle()
+    shifter = ProsodyShifter.from_bundle(bundle)
+    ramp = Ramp(Settings(emotion="happy", intensity=1.0).condition(bundle.emotions), 10)
+    rows = ramp.step(Settings(emotion="surprised", intensity=1.0).condition(bundle.emotions), 10)
+    start, end = (shift_at(shifter.anchors[e], 1.0) for e in ("happy", "surprised"))
+    for i, glide_row in enumerate(rows, 1):
+        shift = shifter.mixture_shift(glide_row)
+        for part in ("delta_lf0", "log_sigma_ratio", "delta_c0_db"):
+            a, b = getattr(start, part), getattr(end, part)
+            assert getattr(shift, part) == pytest.approx(a + i / 10 * (b - a)), (i, part)
 
 
 def test_a_mixture_moves_f0_between_its_two_emotions(speech, feature_config):
-    """calm=0.5,happy=0.5 at intensity 1 is each emotion at 0.5, summed: its F0 lies between
-    calm's (a little lower) and happy's (much higher), where the statistics put it."""
+    """calm=0.5,happy=0.5 at intensity 1 moves F0 by the mean of calm's shift (a little lower)
+    and happy's (much higher), between the two."""
     bundle = load_bundle()
     source = analyze(speech, feature_config).f0_hz
     moved = {}
@@ -74,9 +99,8 @@ def test_a_mixture_moves_f0_between_its_two_emotions(speech, feature_config):
         moved[emotion] = CENTS_PER_LOG * (np.mean(np.log(f0[f0 > 0]))
                                           - np.mean(np.log(source[source > 0])))
     shifter = ProsodyShifter.from_bundle(bundle)
-    expected = CENTS_PER_LOG * (shift_at(shifter.anchors["calm"], 0.5)
-                                + shift_at(shifter.anchors["happy"], 0.5)).delta_lf0
-    print({k: round(v) for k, v in moved.items()}, f"expected mix {expected:.0f}")
+    expected = CENTS_PER_LOG * (shift_at(shifter.anchors["calm"], 1.0).delta_lf0
+                                + shift_at(shifter.anchors["happy"], 1.0).delta_lf0) / 2
     assert moved["calm"] + 100 < moved["calm=0.5,happy=0.5"] < moved["happy"] - 100
     assert abs(moved["calm=0.5,happy=0.5"] - expected) < 150
 

@@ -14,9 +14,8 @@ import torch
 from conftest import tiny_overrides
 from helpers import REPO, SHARED_DATA, TEST_CACHE, needs_ravdess, wait_for
 
-from rtconvert.engine.prosody import shift_at
+from rtconvert.engine.prosody import ProsodyShifter
 from rtconvert.errors import ConfigError
-from rtconvert.modelio import EmotionShift
 from training.checkpoint import CHECKPOINT_NAME, load_checkpoint
 from training.config import load_config
 from training.dataset import MIX_WEIGHTS, Mixing, mixing_partners, sample_batch
@@ -174,18 +173,15 @@ def test_mixed_items_ask_for_both_emotions_as_the_runtime_mixes_them(espeak_corp
     assert (batch.heard_as[:, [happy, sad]] >= MIX_WEIGHTS[0]).all()
     voiced = batch.aligned[:, data.layout.voiced]
     assert set(np.unique(voiced)) <= {0.0, 1.0}  # voiced where both takes are
-    # The shift is the runtime's for the mixture's condition row: each emotion's
-    # interpolated at its intensity (the prosody stage's anchors), summed.
-    anchors = {e: sorted((conditions.intensity_scale[n], s)
-                         for (e2, n), s in conditions.shifts.items() if e2 == e)
-               for e in conditions.emotions}
+    # The shift is the runtime's for the mixture's condition row.
+    shifter = ProsodyShifter(conditions.emotions, conditions.anchors)
     group = takes[pairs[0].neutral].group
     for row in batch.condition[:4]:
         domains = [((e, "strong"), x) for e, x in zip(conditions.emotions, row) if x > 0]
         vector, shift, _ = conditions.mixture(group, domains)
         np.testing.assert_allclose(vector, row, rtol=1e-6)
-        expected = sum((shift_at(anchors[e], x) for (e, _), x in domains), EmotionShift())
-        np.testing.assert_allclose(shift, conditions.as_array(group, expected), rtol=1e-5)
+        np.testing.assert_allclose(shift, conditions.as_array(group, shifter.mixture_shift(row)),
+                                   rtol=1e-5)
     # A pure condition mixed with nothing is the plain pair's condition and shift.
     vector, shift, heard_as = conditions.mixture(group, [(("sad", "strong"), 1.0)])
     np.testing.assert_allclose(vector, conditions.vector("sad", "strong"))

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rtconvert.engine.prosody import shift_at
+from rtconvert.engine.prosody import mixture_shift
 from rtconvert.errors import ConfigError
 from rtconvert.modelio import (
     DB_PER_LOG_POWER,
@@ -312,6 +312,10 @@ class ConditionMap:
         self.emotions, self.intensity_scale = emotions, intensity_scale
         self.classes = choices(emotions)
         self.shifts, self.neutral_levels, self.c0_scale = shifts, neutral_levels, c0_scale
+        # Per emotion, its shifts by increasing intensity: the prosody stage's anchors.
+        self.anchors = {e: sorted((intensity_scale[name], shift)
+                                  for (emotion, name), shift in shifts.items() if emotion == e)
+                        for e in emotions}
 
     def vector(self, emotion: str, intensity: str) -> np.ndarray:
         """Signed intensity per emotion: (n_emotions,), zero for neutral."""
@@ -327,24 +331,17 @@ class ConditionMap:
     def mixture(self, group: str, parts: Sequence[tuple[tuple[str, str], float]]
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The condition vector, shift (as :meth:`shift`) and classes to be heard as of a
-        mixture of (emotion, intensity name) domains, each with its weight.
-
-        The runtime's mixture: each emotion at its weight times its intensity, its shift
-        interpolated there (:func:`rtconvert.engine.prosody.shift_at`), the shifts summed.
-        """
+        mixture of (emotion, intensity name) domains, each with its weight: as the runtime
+        mixes (each emotion at its weight times its intensity; the shift
+        :func:`rtconvert.engine.prosody.mixture_shift`'s)."""
         vector = np.zeros(len(self.emotions), dtype=np.float32)
         heard_as = np.zeros(len(self.classes), dtype=np.float32)
-        total = EmotionShift()
         for (emotion, intensity), weight in parts:
             heard_as[self.classes.index(emotion)] += weight
-            if emotion == NEUTRAL:
-                continue
-            x = weight * self.intensity_scale[intensity]
-            vector[self.emotions.index(emotion)] += x
-            anchors = sorted((self.intensity_scale[name], shift)
-                             for (e, name), shift in self.shifts.items() if e == emotion)
-            total = total + shift_at(anchors, x)
-        return vector, self.as_array(group, total), heard_as
+            if emotion != NEUTRAL:
+                vector[self.emotions.index(emotion)] += weight * self.intensity_scale[intensity]
+        shift = mixture_shift(self.anchors, zip(self.emotions, map(float, vector)))
+        return vector, self.as_array(group, shift), heard_as
 
     def as_array(self, group: str, shift: EmotionShift) -> np.ndarray:
         """A shift as batches carry it (see :meth:`shift`)."""

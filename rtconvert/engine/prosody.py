@@ -8,7 +8,7 @@ statistics the speaker stage (:mod:`.speaker`) keeps.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import astuple, dataclass
 from typing import TYPE_CHECKING
 
@@ -103,6 +103,34 @@ def shift_at(anchors: Sequence[tuple[float, EmotionShift]], intensity: float) ->
     return EmotionShift(mixed.delta_lf0, mixed.log_sigma_ratio, energy)
 
 
+def mixture_shift(anchors: Mapping[str, Sequence[tuple[float, EmotionShift]]],
+                  row: Iterable[tuple[str, float]]) -> EmotionShift:
+    """The shift of an emotion mixture: its emotions' shifts at its total intensity, averaged
+    by their weights.
+
+    Parameters
+    ----------
+    anchors : mapping
+        Per emotion, its measured shifts by increasing intensity (see :func:`shift_at`).
+    row : iterable of (emotion, intensity)
+        A condition row: the intensity times each emotion's weight. Its sum is the intensity
+        of the mixture's emotional part (a neutral weight dilutes it); each emotion's share
+        of the sum is its weight in the average.
+
+    A single emotion gets :func:`shift_at` at its intensity. Averaging keeps a mixture's F0,
+    range and energy between those of its emotions, where a sum of each at its share went
+    past both (happy and surprised at 0.5 each multiplied their widenings of the F0 range),
+    and a glide from one emotion to another moves the shift along a straight line instead
+    of dipping through both emotions' normal intensities.
+    """
+    parts = [(emotion, x) for emotion, x in row if x > 0]
+    total = sum(x for _, x in parts)
+    mixed = EmotionShift()
+    for emotion, x in parts:
+        mixed = mixed + shift_at(anchors[emotion], total).scaled(x / total)
+    return mixed
+
+
 #: Converted F0 is kept inside this range (Hz): past it WORLD's pulses stop sounding like voice.
 F0_LIMITS_HZ = (40.0, 1100.0)
 
@@ -111,8 +139,8 @@ class ProsodyShifter:
     """The prosody stage: moves F0 and energy of frames toward an emotion mixture.
 
     F0 moves relative to the speaker's log-F0 statistics (:mod:`.speaker` tracks them),
-    by the sum of the shifts of the emotions in the mixture, each at its
-    intensity (:func:`shift_at`), and then by the generator's per-frame residual in
+    by the mixture's shift (:func:`mixture_shift`: its emotions' shifts at its intensity,
+    averaged by their weights), and then by the generator's per-frame residual in
     z-units of the shifted statistics; the energy (c0) of speech frames moves by the
     mixture's energy shift, weighed by how much of the *input* frame was speech
     (:func:`rtconvert.modelio.speech_weight`: not the pauses), as in training.
@@ -167,7 +195,7 @@ class ProsodyShifter:
         else:
             groups = [(row, np.arange(n) == i) for i, row in enumerate(condition)]
         for row, rows in groups:
-            shift = self._mixture_shift(row)
+            shift = self.mixture_shift(row)
             if shift == EmotionShift():
                 continue
             shifted = shift_log_f0(lf0[rows], voiced[rows], stats, shift.delta_lf0,
@@ -177,14 +205,13 @@ class ProsodyShifter:
         low, high = F0_LIMITS_HZ
         return np.where(voiced, np.minimum(np.maximum(np.exp(lf0), low), high), 0.0), mcep
 
-    def _mixture_shift(self, row: FloatArray) -> EmotionShift:
-        """The sum of the shifts of the emotions in a condition row, each at its intensity."""
+    def mixture_shift(self, row: FloatArray) -> EmotionShift:
+        """The shift of a condition row (:func:`mixture_shift`), remembered: rows repeat."""
         key = row.tobytes()
         shift = self._shifts.get(key)
         if shift is None:
             if len(self._shifts) > 256:  # a long glide
                 self._shifts.clear()
-            shift = self._shifts[key] = sum((shift_at(self.anchors[e], float(x))
-                                             for e, x in zip(self.emotions, row) if x > 0),
-                                            EmotionShift())
+            shift = self._shifts[key] = mixture_shift(
+                self.anchors, ((e, float(x)) for e, x in zip(self.emotions, row)))
         return shift
