@@ -33,7 +33,7 @@ from rtconvert.config import FeatureConfig
 from rtconvert.errors import BundleError, ConfigError
 from rtconvert.modelio import Layout
 from rtconvert.onnx_session import open_session
-from training.checkpoint import CHECKPOINT_NAME, load_checkpoint
+from training.checkpoint import CHECKPOINT_NAME, best_generator, load_checkpoint
 from training.models import Generator
 from training.prepare import STATS_NAME
 from training.train import build_generator
@@ -142,10 +142,9 @@ def export_run(run_dir: Path, output: Path, licence: str = RAVDESS_LICENCE) -> t
     stats = json.loads((run_dir / STATS_NAME).read_text())
     features = FeatureConfig.from_dict(stats["feature_config"])
     generator = build_generator(config, Layout(features.n_mcep, features.n_bap))
-    best = state.get("best")
-    generator.load_state_dict(best["generator"] if best else state["generator"])
+    generator.load_state_dict(best_generator(state))
     generator.eval()
-    step = best["step"] if best else state["step"]
+    step = state["best"]["step"] if state.get("best") else state["step"]
     metadata = bundle_metadata(generator, stats, {**config, "name": output.name}, step, licence)
     write_bundle(output, onnx_bytes(generator), metadata)
     error = parity_error(generator, output)

@@ -16,7 +16,7 @@ from helpers import REPO, SHARED_DATA, TEST_CACHE, needs_ravdess, wait_for
 
 from rtconvert.engine.prosody import ProsodyShifter
 from rtconvert.errors import ConfigError
-from training.checkpoint import CHECKPOINT_NAME, load_checkpoint
+from training.checkpoint import CHECKPOINT_NAME, best_generator, load_checkpoint
 from training.config import load_config
 from training.dataset import MIX_WEIGHTS, Mixing, mixing_partners, sample_batch
 from training.prepare import prepare_data
@@ -192,3 +192,25 @@ def test_mixed_items_ask_for_both_emotions_as_the_runtime_mixes_them(espeak_corp
     trainer.run(progress=False)
     assert trainer.step == 10
     assert all(np.isfinite(v) for row in trainer.history for v in row.values())
+
+
+def test_a_fine_tune_starts_from_the_other_runs_shipped_generator(tiny_run, espeak_corpus,
+                                                                  tmp_path):
+    """``train.init_from``: the low model starts from the default's best generator (its
+    lookahead may differ: it only delays the output); other sizes are refused in one line."""
+    overrides = tiny_overrides(espeak_corpus, tiny_run / "cache") + [
+        f"train.init_from={tiny_run}", "generator_params.lookahead=1"]
+    config = load_config(REPO / "training/conf/default.yaml", overrides)
+    data = prepare_data(config, tmp_path, progress=False)
+    trainer = Trainer(config, tmp_path, data, 0, 1, torch.device("cpu"))
+    shipped = best_generator(load_checkpoint(tiny_run / CHECKPOINT_NAME))
+    for name, tensor in trainer.generator.state_dict().items():
+        assert torch.equal(tensor, shipped[name]), name
+
+    wider = load_config(REPO / "training/conf/default.yaml",
+                        overrides + ["generator_params.channels=8"])
+    with pytest.raises(ConfigError, match="its generator has other sizes than this config's"):
+        Trainer(wider, tmp_path / "wider", data, 0, 1, torch.device("cpu"))
+    with pytest.raises(ConfigError, match=r"train.init_from \S+ holds no checkpoint.pt"):
+        load_config(REPO / "training/conf/default.yaml",
+                    overrides + [f"train.init_from={tmp_path / 'nothing'}"])

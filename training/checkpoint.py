@@ -24,6 +24,12 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
     return torch.load(path, map_location="cpu", weights_only=False)
 
 
+def best_generator(state: dict[str, Any]) -> dict[str, Any]:
+    """The generator weights a run ships: the best validated ones, else the last."""
+    best = state.get("best")
+    return best["generator"] if best else state["generator"]
+
+
 def rng_state(numpy_rng: np.random.Generator) -> dict[str, Any]:
     """Every random state that shapes the next steps."""
     return {"numpy": numpy_rng.bit_generator.state, "torch": torch.get_rng_state(),

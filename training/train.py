@@ -31,11 +31,13 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from rtconvert.cli.entry import ArgumentParser, run_command
+from rtconvert.errors import ConfigError
 from rtconvert.files import atomic_output, write_text
 from rtconvert.modelio import Layout
 
 from .checkpoint import (
     CHECKPOINT_NAME,
+    best_generator,
     load_checkpoint,
     restore_rng_state,
     rng_state,
@@ -116,6 +118,8 @@ class Trainer:
         path = run_dir / CHECKPOINT_NAME
         if path.is_file():
             self._restore(load_checkpoint(path))
+        elif train["init_from"] is not None:
+            self._start_from(Path(train["init_from"]) / CHECKPOINT_NAME)
         self.g, self.d = self.generator, self.discriminator
         if world_size > 1:
             ids = [device.index] if device.type == "cuda" else None
@@ -131,6 +135,15 @@ class Trainer:
         self.step, self.classifier_step = state["step"], state["classifier_step"]
         self.history, self.best = state["history"], state["best"]
         restore_rng_state(state["rng"][self.rank], self.rng)
+
+    def _start_from(self, path: Path) -> None:
+        """Fine-tune: begin with another run's shipped generator (same sizes; lookahead may
+        differ, as it only delays the output)."""
+        try:
+            self.generator.load_state_dict(best_generator(load_checkpoint(path)))
+        except RuntimeError as exc:
+            raise ConfigError(f"train.init_from {path.parent}: its generator has other sizes "
+                              f"than this config's ({str(exc).splitlines()[-1].strip()})") from exc
 
     def save(self) -> None:
         rngs = [None] * self.world_size
