@@ -212,5 +212,6 @@ def test_a_fine_tune_starts_from_the_other_runs_shipped_generator(tiny_run, espe
     with pytest.raises(ConfigError, match="its generator has other sizes than this config's"):
         Trainer(wider, tmp_path / "wider", data, 0, 1, torch.device("cpu"))
     with pytest.raises(ConfigError, match=r"train.init_from \S+ holds no checkpoint.pt"):
-        load_config(REPO / "training/conf/default.yaml",
-                    overrides + [f"train.init_from={tmp_path / 'nothing'}"])
+        main(["--run-dir", str(tmp_path / "run"), "--no-progress", "--set", *overrides,
+              f"train.init_from={tmp_path / 'nothing'}"])
+    assert not (tmp_path / "run").exists()  # refused before anything is written

@@ -19,7 +19,6 @@ from rtconvert.errors import ConfigError
 from rtconvert.profiles import PROFILES
 from rtconvert.settings import NEUTRAL
 
-from .checkpoint import CHECKPOINT_NAME
 from .corpus import EMOTIONS, INTENSITY_NAMES
 from .extract import LEVELS
 
@@ -129,10 +128,6 @@ def check_config(config: dict[str, Any], name: str = "config",
         if mix > 0 and config["loss"]["lambda_adversarial"] > 0:
             raise ConfigError(f"{name}: train.mix_fraction needs loss.lambda_adversarial 0 "
                               "(the discriminator judges one emotion at a time)")
-        source = config["train"]["init_from"]
-        if source is not None and not (Path(str(source)) / CHECKPOINT_NAME).is_file():
-            raise ConfigError(f"{name}: train.init_from {source} holds no {CHECKPOINT_NAME} "
-                              "(train that run first, e.g. the default before the low model)")
 
 
 def _check_data_values(data: dict[str, Any], name: str) -> None:

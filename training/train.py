@@ -297,6 +297,11 @@ def main(argv: list[str] | None = None) -> int:
         config = load_config(args.config, args.overrides)
     if device.type == "cpu":
         torch.set_num_threads(config["train"]["threads"])
+    source = config["train"]["init_from"]
+    if (source is not None and not (run_dir / CHECKPOINT_NAME).is_file()
+            and not (Path(source) / CHECKPOINT_NAME).is_file()):
+        raise ConfigError(f"train.init_from {source} holds no {CHECKPOINT_NAME} (train that run "
+                          "first, e.g. the default before the low model)")
     run_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     data = prepare_data(config, run_dir, progress=not args.no_progress and rank == 0)
