@@ -142,9 +142,9 @@ def export_run(run_dir: Path, output: Path, licence: str = RAVDESS_LICENCE) -> t
     stats = json.loads((run_dir / STATS_NAME).read_text())
     features = FeatureConfig.from_dict(stats["feature_config"])
     generator = build_generator(config, Layout(features.n_mcep, features.n_bap))
-    generator.load_state_dict(best_generator(state))
+    step, weights = best_generator(state)
+    generator.load_state_dict(weights)
     generator.eval()
-    step = state["best"]["step"] if state.get("best") else state["step"]
     metadata = bundle_metadata(generator, stats, {**config, "name": output.name}, step, licence)
     write_bundle(output, onnx_bytes(generator), metadata)
     error = parity_error(generator, output)

@@ -203,7 +203,7 @@ def test_a_fine_tune_starts_from_the_other_runs_shipped_generator(tiny_run, espe
     config = load_config(REPO / "training/conf/default.yaml", overrides)
     data = prepare_data(config, tmp_path, progress=False)
     trainer = Trainer(config, tmp_path, data, 0, 1, torch.device("cpu"))
-    shipped = best_generator(load_checkpoint(tiny_run / CHECKPOINT_NAME))
+    _, shipped = best_generator(load_checkpoint(tiny_run / CHECKPOINT_NAME))
     for name, tensor in trainer.generator.state_dict().items():
         assert torch.equal(tensor, shipped[name]), name
 

@@ -24,10 +24,10 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
     return torch.load(path, map_location="cpu", weights_only=False)
 
 
-def best_generator(state: dict[str, Any]) -> dict[str, Any]:
-    """The generator weights a run ships: the best validated ones, else the last."""
-    best = state.get("best")
-    return best["generator"] if best else state["generator"]
+def best_generator(state: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    """The step and generator weights a run ships: the best validated ones, else the last."""
+    best = state.get("best") or state
+    return best["step"], best["generator"]
 
 
 def rng_state(numpy_rng: np.random.Generator) -> dict[str, Any]:

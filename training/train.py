@@ -140,7 +140,7 @@ class Trainer:
         """Fine-tune: begin with another run's shipped generator (same sizes; lookahead may
         differ, as it only delays the output)."""
         try:
-            self.generator.load_state_dict(best_generator(load_checkpoint(path)))
+            self.generator.load_state_dict(best_generator(load_checkpoint(path))[1])
         except RuntimeError as exc:
             raise ConfigError(f"train.init_from {path.parent}: its generator has other sizes "
                               f"than this config's ({str(exc).splitlines()[-1].strip()})") from exc
