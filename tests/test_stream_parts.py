@@ -202,21 +202,25 @@ HOST_DELAY_S = 0.001
 class SlowWorker:
     """Stands in for the engine: every ``every``-th call takes ``seconds`` (as a step on a
     busy host might), the others nothing (its output: silence). Counts the slow calls that
-    the host held up by more than :data:`HOST_DELAY_S`: a late block after one is the
-    host's, not the headroom's."""
+    the host held up by more than :data:`HOST_DELAY_S` in all: called late after their
+    block came (the worker woke late) or slept longer than asked. A late block after one is
+    the host's, not the headroom's."""
 
     def __init__(self, live: LiveStream, every: int, seconds: float) -> None:
         self.every, self.seconds = every, seconds
         self.calls = self.held_up = 0
+        self.live, self._returned = live, 0.0
         live.engine.process = self.process
 
     def process(self, block: np.ndarray) -> np.ndarray:
         self.calls += 1
         if self.calls % self.every == 0:
-            began = time.perf_counter()
+            # Ready since its block came, or since the last call returned if that was later.
+            ready = max(self.live.headroom.pending_since(), self._returned)
             time.sleep(self.seconds)
-            if time.perf_counter() - began - self.seconds > HOST_DELAY_S:
+            if time.perf_counter() - ready - self.seconds > HOST_DELAY_S:
                 self.held_up += 1
+        self._returned = time.perf_counter()
         return np.zeros(len(block))
 
 
