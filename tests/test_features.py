@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from rtconvert.config import FeatureConfig
+from rtconvert.dsp.analysis import analyze_stream, aperiodicity_frames
 from rtconvert.dsp.features import (
     FeatureError,
     analyze,
@@ -70,6 +71,20 @@ def test_window_analysis_equals_whole_signal_inside_the_window(speech, feature_c
     assert sound.sum() > n // 2
     np.testing.assert_allclose(part.mcep[sound], whole.mcep[first:first + n][sound], atol=0.02)
     np.testing.assert_allclose(part.bap[sound], whole.bap[first:first + n][sound], atol=0.5)
+
+
+@pytest.mark.parametrize(("geometry", "measured"), [
+    ((4, 2), [3]), ((8, 2), [3, 7]),  # the balanced profile: each group's last frame
+    ((2, 1), [0]), ((4, 1), [2]),  # 5 ms of lookahead: a frame back, 10 ms ahead
+    ((1, 1), [0]),  # a one-frame step has no earlier frame
+])
+def test_d4c_measures_frames_with_10_ms_of_real_signal_ahead(speech, feature_config, geometry,
+                                                              measured):
+    assert aperiodicity_frames(*geometry, feature_config).tolist() == measured
+    if geometry == (2, 1):  # after the measured frame its value holds: nothing newer is known
+        bap = analyze_stream(speech, feature_config, *geometry).bap
+        n = len(bap) // 2 * 2
+        np.testing.assert_array_equal(bap[1:n:2], bap[0:n:2])
 
 
 def test_silence_is_all_unvoiced_and_finite(feature_config):
