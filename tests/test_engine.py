@@ -245,9 +245,11 @@ def test_settings_from_other_threads_are_never_lost_or_torn(bundle, speech48):
     """Two control threads change disjoint fields while this thread streams: no change is
     lost (a thread never sees its own fields revert), no thread sees half an update, and
     the last changes reach the output within the engine's delay plus one cross-fade."""
-    # Peaks at -12 dBFS: even +6 dB of emotion stays below the limiter, whose release
-    # would otherwise carry the converted past into the bypassed output.
-    signal = speech48[:RATE] * (0.25 / np.abs(speech48[:RATE]).max())
+    # Peaks at -24 dBFS: every plan's conversion stays below the limiter (fearful at 1.0
+    # peaks at -8.6 dBFS; from -12 dBFS it reached -2 and was limited), whose 150 ms release
+    # would otherwise carry the converted past into the bypassed output, as often as the
+    # race left the stream on such a plan before the switch.
+    signal = speech48[:RATE] * (0.0625 / np.abs(speech48[:RATE]).max())
     engine = Engine(bundle, RATE, Settings(emotion="happy", gate_db=NO_GATE))
     stop, problems, changes = threading.Event(), [], []
 
