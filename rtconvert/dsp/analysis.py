@@ -48,9 +48,9 @@ MIRROR_S = 0.045
 APERIODICITY_EVERY = 4
 #: Real signal D4C needs past the frame it measures: its windows reach further than this
 #: (~3 periods), and with less it reads mostly the mirror. With 5 ms of lookahead the
-#: measured frame moves a frame back and the frames after it take its value; in a room,
-#: where D4C is least sure, that raised the resynthesis's DNSMOS from 1.66 to 1.68 (the
-#: balanced profile's: 1.69; docs/quality.md).
+#: measured frame moves a frame back and the frames after it take its value; in a room
+#: that raised an offline resynthesis's DNSMOS from 1.66 to 1.68 (balanced: 1.69) and the
+#: low model's recognition by 1-2 points on every set (docs/quality.md).
 APERIODICITY_LOOKAHEAD_S = 0.010
 
 
@@ -180,8 +180,8 @@ class StreamingAnalyzer:
 
 def aperiodicity_frames(frames_per_step: int, lookahead_frames: int,
                         config: FeatureConfig) -> npt.NDArray[np.int64]:
-    """The frames of a step D4C measures: every ``APERIODICITY_EVERY``-th (or the nearest
-    divisor of the step), the last of each group, moved back to have
+    """The frames of a step D4C measures: the last of each group of
+    ``gcd(APERIODICITY_EVERY, frames_per_step)``, moved back (within its group) to have
     ``APERIODICITY_LOOKAHEAD_S`` of real signal ahead where the lookahead is shorter."""
     every = math.gcd(APERIODICITY_EVERY, frames_per_step)
     needed = round(APERIODICITY_LOOKAHEAD_S * config.sample_rate / config.hop_length)
