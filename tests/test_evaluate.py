@@ -341,7 +341,7 @@ def test_mixtures_are_judged_beside_their_pure_conversions(small_judge, tmp_path
     mix = json.loads(numbers.read_text())["sets"]["mix"]
     pair = mix["pairs"]["angry+disgust"]
     assert pair["n"] == 2  # RAVDESS_01's two neutral takes of statement 01
-    assert set(pair["systems"]) == {"unchanged", "angry", "disgust", "mixture"}
+    assert set(pair["systems"]) == {"unchanged", "resynthesis", "angry", "disgust", "mixture"}
     for system in pair["systems"].values():
         assert 0.0 <= system["p_a"] <= 1.0 and 0.0 <= system["p_b"] <= 1.0
         assert 1.0 <= system["dnsmos_ovrl"] <= 5.0

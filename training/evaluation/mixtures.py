@@ -4,9 +4,10 @@ Every neutral source take of the validation speakers is converted at intensity 1
 pure emotion and to each pair of :data:`MIX_PAIRS` half and half. The judge hears each output
 z-scored by the same speaker's converter outputs (its resynthesis and one conversion per
 emotion, as the ``valid`` set's converter rows), and gives its probability of each of the
-pair's two emotions: for the unchanged input, for each pure conversion and for the mixture.
-A mixture that works is heard as both: each probability above the unchanged input's, and
-it sounds as natural as the pure conversions (DNSMOS).
+pair's two emotions: for the unchanged input (and its resynthesis, the same vocoder as every
+other row), for each pure conversion and for the mixture. A mixture that works is heard as
+both: each probability above the unchanged input's, and it sounds as natural as the pure
+conversions (DNSMOS).
 """
 
 from __future__ import annotations
@@ -39,7 +40,8 @@ def mix_jobs(plan: Plan, base: RenderJob) -> list[RenderJob]:
     jobs = []
     for source in plan.sources:
         take = replace(base, take=source.filepath)
-        jobs += [replace(take, recipe="source", quality=True), replace(take, recipe="resynthesis")]
+        jobs += [replace(take, recipe="source", quality=True),
+                 replace(take, recipe="resynthesis", quality=True)]
         jobs += [replace(take, recipe="convert", emotion=e, intensity=1.0, quality=True)
                  for e in plan.emotions]
         jobs += [replace(take, recipe="convert", emotion=mixture(a, b), intensity=1.0,
@@ -65,7 +67,8 @@ def mix_summary(judge: Judge, plan: Plan, records: dict[tuple, Record]) -> dict[
     heard, reference = plan.condition.name, _reference(judge, plan, records)
     pairs = {}
     for a, b in pairs_of(plan):
-        systems = {"unchanged": ("source", "neutral", 0.0), a: ("convert", a, 1.0),
+        systems = {"unchanged": ("source", "neutral", 0.0),
+                   "resynthesis": ("resynthesis", "neutral", 0.0), a: ("convert", a, 1.0),
                    b: ("convert", b, 1.0), "mixture": ("convert", mixture(a, b), 1.0)}
         out = {}
         for name, (recipe, emotion, intensity) in systems.items():
@@ -87,15 +90,15 @@ def mix_lines(summary: dict[str, Any]) -> list[str]:
     if not summary["pairs"]:
         return ["No pair of emotions measured: the evaluated emotions hold none of "
                 f"{', '.join('+'.join(p) for p in MIX_PAIRS)}."]
-    lines = ["| mixture (0.5/0.5, intensity 1) | p(A): unchanged / A / B / **mix** "
-             "| p(B): unchanged / A / B / **mix** | DNSMOS: A / B / **mix** | heard as both "
-             "| the mix's likeliest classes |", "|---|---|---|---|---|---|"]
+    lines = ["| mixture (0.5/0.5, intensity 1) | p(A): unchanged (resynthesised) / A / B / **mix** "
+             "| p(B): unchanged (resynthesised) / A / B / **mix** | DNSMOS: A / B / **mix** "
+             "| heard as both | the mix's likeliest classes |", "|---|---|---|---|---|---|"]
     for pair in summary["pairs"].values():
         s = pair["systems"]
         a, b = pair["a"], pair["b"]
-        order = ("unchanged", a, b, "mixture")
-        p_a = " / ".join(f"{s[k]['p_a']:.2f}" for k in order)
-        p_b = " / ".join(f"{s[k]['p_b']:.2f}" for k in order)
+        p_a, p_b = (f"{s['unchanged'][p]:.2f} ({s['resynthesis'][p]:.2f}) / "
+                    + " / ".join(f"{s[k][p]:.2f}" for k in (a, b, "mixture"))
+                    for p in ("p_a", "p_b"))
         quality = " / ".join(f"{s[k]['dnsmos_ovrl']:.2f}" for k in (a, b, "mixture"))
         both = (s["mixture"]["p_a"] > s["unchanged"]["p_a"]
                 and s["mixture"]["p_b"] > s["unchanged"]["p_b"]
