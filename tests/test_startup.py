@@ -54,8 +54,8 @@ def test_startup_time_script_reports_medians_and_ratios(tmp_path):
     for name, ratio in result["ratio"].items():
         assert ratio == pytest.approx(result["median_s"][name] / result["median_s"]["numpy"])
         assert f"ratio {name} / numpy: {ratio:.2f}" in done.stdout
-    # The times themselves are the machine's: the script reports them (docs/performance.md, docs/bench);
-    # what keeps start-up fast is what the commands import, held by the test above.
+    # The times themselves are the machine's: the script reports them (docs/performance.md,
+    # docs/bench); what keeps start-up fast is what the commands import, held by the test above.
 
 
 def test_startup_time_script_says_in_one_line_what_failed(tmp_path):
